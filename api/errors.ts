@@ -1,0 +1,111 @@
+/**
+ * Every error Sluice answers with, defined once. The service throws them, the HTTP layer turns
+ * them into `{ "error": { "code", "message", ...details } }`, and the client turns that body back
+ * into the same class, so a caller can `instanceof` across the wire.
+ */
+
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string; readonly [detail: string]: unknown };
+}
+
+export interface SluiceErrorOptions {
+  /** Extra machine-readable context, sent to the caller next to `code` and `message`. */
+  readonly details?: Record<string, unknown>;
+  readonly cause?: unknown;
+}
+
+export class SluiceError extends Error {
+  /** Stable, machine-readable error code (the `error.code` of the HTTP body). */
+  readonly code: string = 'InternalError';
+  /** HTTP status the API answers with. */
+  readonly status: number = 500;
+  /** Whether the same request may succeed if simply sent again later. */
+  readonly retriable: boolean = false;
+  readonly details: Record<string, unknown>;
+
+  constructor(message: string, options: SluiceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.details = options.details ?? {};
+  }
+
+  toBody(): ErrorBody {
+    return { error: { ...this.details, code: this.code, message: this.message } };
+  }
+}
+
+/** The request is malformed or breaks a documented rule; `details.issues` says what. */
+export class InvalidRequestError extends SluiceError {
+  override readonly code = 'InvalidRequest';
+  override readonly status = 400;
+}
+
+export class TopicNotFoundError extends SluiceError {
+  override readonly code = 'TopicNotFound';
+  override readonly status = 404;
+}
+
+export class TopicAlreadyExistsError extends SluiceError {
+  override readonly code = 'TopicAlreadyExists';
+  override readonly status = 409;
+}
+
+/** No route matches the path. */
+export class RouteNotFoundError extends SluiceError {
+  override readonly code = 'NotFound';
+  override readonly status = 404;
+}
+
+/** The path exists but not with this method; `details.allowed` lists the methods that do. */
+export class MethodNotAllowedError extends SluiceError {
+  override readonly code = 'MethodNotAllowed';
+  override readonly status = 405;
+}
+
+/** DynamoDB or SQS pushed back (throttling, transaction conflict); retry with backoff. */
+export class ThrottledError extends SluiceError {
+  override readonly code = 'Throttled';
+  override readonly status = 429;
+  override readonly retriable = true;
+}
+
+/** Something failed that the caller cannot fix; safe to retry, since nothing was half-written. */
+export class InternalError extends SluiceError {
+  override readonly code = 'InternalError';
+  override readonly status = 500;
+  override readonly retriable = true;
+}
+
+/** The client could not reach the endpoint at all (connection refused, DNS, timeout). */
+export class ConnectionError extends SluiceError {
+  override readonly code = 'ConnectionError';
+  override readonly status = 0;
+  override readonly retriable = true;
+}
+
+const byCode: Record<string, new (message: string, options?: SluiceErrorOptions) => SluiceError> = {
+  InvalidRequest: InvalidRequestError,
+  TopicNotFound: TopicNotFoundError,
+  TopicAlreadyExists: TopicAlreadyExistsError,
+  NotFound: RouteNotFoundError,
+  MethodNotAllowed: MethodNotAllowedError,
+  Throttled: ThrottledError,
+  InternalError,
+};
+
+/** Rebuild the typed error from an HTTP error body (used by the client). */
+export function errorFromBody(status: number, body: unknown): SluiceError {
+  const err = (body as Partial<ErrorBody> | undefined)?.error;
+  if (err && typeof err.code === 'string' && typeof err.message === 'string') {
+    const { code, message, ...details } = err;
+    const Known = byCode[code];
+    if (Known) return new Known(message, { details });
+    return new UnknownApiError(message, { details: { ...details, code, status } });
+  }
+  return new UnknownApiError(`HTTP ${status} without a Sluice error body`, { details: { status, body } });
+}
+
+/** An error code this client version does not know; `details.code` and `details.status` keep the original. */
+export class UnknownApiError extends SluiceError {
+  override readonly code = 'UnknownError';
+}

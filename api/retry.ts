@@ -1,0 +1,62 @@
+/**
+ * Retries with exponential backoff and full jitter, in one place (after KafkaJS's retrier). Used
+ * by the client for retriable API errors and by the service for DynamoDB's unprocessed items.
+ */
+import { SluiceError } from './errors';
+
+export interface RetryOptions {
+  /** Attempts after the first. @default 5 */
+  readonly retries?: number;
+  /** Delay before the first retry, in ms. @default 100 */
+  readonly initialDelayMs?: number;
+  /** Each delay is the previous one times this. @default 2 */
+  readonly multiplier?: number;
+  /** Upper bound of one delay, in ms. @default 5000 */
+  readonly maxDelayMs?: number;
+  /** Decides whether an error is worth another attempt. @default retriable SluiceErrors */
+  readonly isRetriable?: (err: unknown) => boolean;
+  /** Injected for tests. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Injected for tests. @default Math.random */
+  readonly random?: () => number;
+}
+
+export const RETRY_DEFAULTS = {
+  retries: 5,
+  initialDelayMs: 100,
+  multiplier: 2,
+  maxDelayMs: 5000,
+  isRetriable: (err: unknown) => err instanceof SluiceError && err.retriable,
+  sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+} satisfies Required<RetryOptions>;
+
+/** Thrown when every attempt failed with a retriable error; `cause` is the last one. */
+export class RetriesExceededError extends SluiceError {
+  override readonly code = 'RetriesExceeded';
+  readonly attempts: number;
+  constructor(attempts: number, cause: unknown) {
+    super(`Gave up after ${attempts} attempts: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.attempts = attempts;
+  }
+}
+
+/** Delay before retry number `retry` (0-based): full jitter over an exponentially growing cap. */
+export function backoffDelay(retry: number, options: RetryOptions = {}): number {
+  const o = { ...RETRY_DEFAULTS, ...options };
+  const cap = Math.min(o.maxDelayMs, o.initialDelayMs * o.multiplier ** retry);
+  return Math.round(o.random() * cap);
+}
+
+export async function withRetries<T>(operation: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
+  const o = { ...RETRY_DEFAULTS, ...options };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await operation(attempt);
+    } catch (err) {
+      if (!o.isRetriable(err)) throw err;
+      if (attempt >= o.retries) throw new RetriesExceededError(attempt + 1, err);
+      await o.sleep(backoffDelay(attempt, o));
+    }
+  }
+}

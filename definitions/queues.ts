@@ -1,0 +1,36 @@
+/**
+ * Every SQS queue Sluice uses, defined once for the CDK stack and the local platform.
+ */
+
+export interface QueueDefinition {
+  readonly name: string;
+  readonly description: string;
+  readonly fifo: boolean;
+  /** Seconds a received message stays invisible; must exceed the consuming function's timeout. */
+  readonly visibilityTimeoutSeconds: number;
+  /** Receives after which a message moves to the queue's dead-letter queue. */
+  readonly maxReceiveCount: number;
+  /** Environment variable that carries the queue URL to a function. */
+  readonly envVar: string;
+}
+
+export const QUEUES = {
+  topicPurge: {
+    name: 'topic-purge',
+    description:
+      "Deleted topics whose log items still need removing. A topic's events are keyed by its " +
+      'topicId, so they are unreachable the moment the topic is deleted; this queue reclaims the storage.',
+    fifo: false,
+    visibilityTimeoutSeconds: 6 * 60,
+    maxReceiveCount: 5,
+    envVar: 'SLUICE_TOPIC_PURGE_QUEUE_URL',
+  },
+} as const satisfies Record<string, QueueDefinition>;
+
+export type QueueName = keyof typeof QUEUES;
+export const QUEUE_NAMES = Object.keys(QUEUES) as QueueName[];
+
+/** Physical name of a queue's dead-letter queue (FIFO queues need the `.fifo` suffix on both). */
+export function deadLetterQueueName(base: string, fifo: boolean): string {
+  return fifo ? `${base}-dlq.fifo` : `${base}-dlq`;
+}

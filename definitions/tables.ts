@@ -1,0 +1,49 @@
+/**
+ * Every DynamoDB table Sluice uses, defined once. The CDK stack (lib/) and the local platform
+ * (local/) both build their tables from this list, so the two cannot drift.
+ */
+
+export type AttributeType = 'S' | 'N' | 'B';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface TableDefinition {
+  /** Logical name; also the suffix of the local table name (`sluice-<name>`). */
+  readonly name: string;
+  /** Why the table exists, for the stack description and the docs. */
+  readonly description: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** Attribute holding the expiry time in epoch seconds, if items expire. */
+  readonly timeToLiveAttribute?: string;
+  /** DynamoDB Streams view, if changes fan out. */
+  readonly stream?: 'NEW_IMAGE' | 'NEW_AND_OLD_IMAGES' | 'OLD_IMAGE' | 'KEYS_ONLY';
+  /** Environment variable that carries the physical table name to a function. */
+  readonly envVar: string;
+}
+
+export const TABLES = {
+  topics: {
+    name: 'topics',
+    description: 'Topic configuration, one item per topic.',
+    partitionKey: { name: 'name', type: 'S' },
+    envVar: 'SLUICE_TOPICS_TABLE',
+  },
+  log: {
+    name: 'log',
+    description:
+      'The partitioned topic log: events keyed by "<topicId>#<partition>" and offset, with the ' +
+      "partition's head (next offset) at offset -1 of the same key.",
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'offset', type: 'N' },
+    timeToLiveAttribute: 'expiresAt',
+    stream: 'NEW_IMAGE',
+    envVar: 'SLUICE_LOG_TABLE',
+  },
+} as const satisfies Record<string, TableDefinition>;
+
+export type TableName = keyof typeof TABLES;
+export const TABLE_NAMES = Object.keys(TABLES) as TableName[];

@@ -1,0 +1,198 @@
+/**
+ * DynamoDB implementation of TopicStore.
+ *
+ * topics table: one item per topic, keyed by name.
+ * log table:    key `pk = "<topicId>#<partition>"`, `offset`; the partition head lives at offset -1,
+ *               so it shares the partition key (and the transaction) of the events it numbers.
+ */
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  BatchWriteCommand,
+  type BatchWriteCommandOutput,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { TopicAlreadyExistsError, TopicNotFoundError } from '../../../api/errors';
+import type { TopicConfig } from '../../../api/topics';
+import { RETRY_DEFAULTS, backoffDelay } from '../../../api/retry';
+import { isConditionalCheckFailed, toSluiceError } from '../aws/errors';
+import type { PartitionHead, TopicStore } from './topic-store';
+
+/** Offset of the head item within a partition's key. */
+export const HEAD_OFFSET = -1;
+
+export const logPartitionKey = (topicId: string, partition: number): string => `${topicId}#${partition}`;
+
+export interface DynamoDbTopicStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly topicsTable: string;
+  readonly logTable: string;
+}
+
+const BATCH_GET_MAX = 100;
+const BATCH_WRITE_MAX = 25;
+const MAX_UNPROCESSED_ROUNDS = 8;
+
+export class DynamoDbTopicStore implements TopicStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly topicsTable: string;
+  private readonly logTable: string;
+
+  constructor(options: DynamoDbTopicStoreOptions) {
+    this.client = options.client;
+    this.topicsTable = options.topicsTable;
+    this.logTable = options.logTable;
+  }
+
+  async createTopic(config: TopicConfig): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.topicsTable,
+          Item: { ...config },
+          // The name is the key: a second create of the same name must not overwrite the first.
+          ConditionExpression: 'attribute_not_exists(#name)',
+          ExpressionAttributeNames: { '#name': 'name' },
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) {
+        throw new TopicAlreadyExistsError(`Topic "${config.name}" already exists`, { details: { topic: config.name } });
+      }
+      throw toSluiceError(err, 'CreateTopic');
+    }
+  }
+
+  async getTopic(name: string): Promise<TopicConfig | undefined> {
+    try {
+      const out = await this.client.send(
+        new GetCommand({ TableName: this.topicsTable, Key: { name }, ConsistentRead: true }),
+      );
+      return out.Item ? toTopicConfig(out.Item) : undefined;
+    } catch (err) {
+      throw toSluiceError(err, 'GetTopic');
+    }
+  }
+
+  async listTopics(): Promise<TopicConfig[]> {
+    const topics: TopicConfig[] = [];
+    let start: Record<string, unknown> | undefined;
+    try {
+      do {
+        const out = await this.client.send(
+          new ScanCommand({ TableName: this.topicsTable, ConsistentRead: true, ExclusiveStartKey: start }),
+        );
+        for (const item of out.Items ?? []) topics.push(toTopicConfig(item));
+        start = out.LastEvaluatedKey;
+      } while (start);
+    } catch (err) {
+      throw toSluiceError(err, 'ListTopics');
+    }
+    return topics.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async deleteTopic(name: string, topicId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.topicsTable,
+          Key: { name },
+          // Only the incarnation the caller looked at: a topic re-created meanwhile survives.
+          ConditionExpression: 'topicId = :topicId',
+          ExpressionAttributeValues: { ':topicId': topicId },
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) {
+        throw new TopicNotFoundError(`Topic "${name}" does not exist`, { details: { topic: name } });
+      }
+      throw toSluiceError(err, 'DeleteTopic');
+    }
+  }
+
+  async readPartitionHeads(topicId: string, count: number): Promise<PartitionHead[]> {
+    const heads = new Map<string, Record<string, unknown>>();
+    const keys = Array.from({ length: count }, (_, p) => ({ pk: logPartitionKey(topicId, p), offset: HEAD_OFFSET }));
+    try {
+      for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
+        let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + BATCH_GET_MAX);
+        for (let round = 0; pending && pending.length > 0; round++) {
+          if (round === MAX_UNPROCESSED_ROUNDS) throw new Error('BatchGetItem kept returning UnprocessedKeys');
+          if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
+          const out: BatchGetCommandOutput = await this.client.send(
+            new BatchGetCommand({ RequestItems: { [this.logTable]: { Keys: pending, ConsistentRead: true } } }),
+          );
+          for (const item of out.Responses?.[this.logTable] ?? []) heads.set(item.pk as string, item);
+          pending = out.UnprocessedKeys?.[this.logTable]?.Keys;
+        }
+      }
+    } catch (err) {
+      throw toSluiceError(err, 'ReadPartitionHeads');
+    }
+    return keys.map((key, partition) => {
+      const head = heads.get(key.pk);
+      return {
+        partition,
+        nextOffset: Number(head?.nextOffset ?? 0),
+        logStartOffset: Number(head?.logStartOffset ?? 0),
+      };
+    });
+  }
+
+  async purgePartition(topicId: string, partition: number): Promise<number> {
+    const pk = logPartitionKey(topicId, partition);
+    let deleted = 0;
+    let start: Record<string, unknown> | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new QueryCommand({
+            TableName: this.logTable,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': pk },
+            ProjectionExpression: 'pk, #offset',
+            ExpressionAttributeNames: { '#offset': 'offset' },
+            ExclusiveStartKey: start,
+          }),
+        );
+        const items = page.Items ?? [];
+        for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
+          await this.deleteBatch(items.slice(i, i + BATCH_WRITE_MAX));
+        }
+        deleted += items.length;
+        start = page.LastEvaluatedKey;
+      } while (start);
+    } catch (err) {
+      throw toSluiceError(err, 'PurgePartition');
+    }
+    return deleted;
+  }
+
+  private async deleteBatch(keys: Record<string, unknown>[]): Promise<void> {
+    let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] = keys.map(
+      (key) => ({ DeleteRequest: { Key: { pk: key.pk, offset: key.offset } } }),
+    );
+    for (let round = 0; requests.length > 0; round++) {
+      if (round === MAX_UNPROCESSED_ROUNDS) throw new Error('BatchWriteItem kept returning UnprocessedItems');
+      if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
+      const out: BatchWriteCommandOutput = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.logTable]: requests } }));
+      requests = out.UnprocessedItems?.[this.logTable] ?? [];
+    }
+  }
+}
+
+function toTopicConfig(item: Record<string, unknown>): TopicConfig {
+  return {
+    name: String(item.name),
+    topicId: String(item.topicId),
+    partitions: Number(item.partitions),
+    retentionMs: Number(item.retentionMs),
+    dedupeWindowMs: Number(item.dedupeWindowMs),
+    createdAt: String(item.createdAt),
+  };
+}

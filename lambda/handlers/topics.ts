@@ -1,0 +1,30 @@
+/** Lambda entry point for topic administration: POST/GET /topics, GET/DELETE /topics/{topic}. */
+import { createTopicRequestSchema, topicPathSchema } from '../../api/topics';
+import type { Logger } from '../core/logger';
+import type { TopicService } from '../core/topics/topic-service';
+import { httpHandler } from '../middleware/http-handler';
+import { jsonResponse, noContent } from '../middleware/responses';
+import { validate } from '../middleware/validate';
+import { lazy, loggerFor, topicServiceFromEnv } from './environment';
+
+export function createTopicsHandler(service: TopicService, logger: Logger) {
+  return httpHandler(
+    {
+      'POST /topics': async (event) =>
+        jsonResponse(201, await service.createTopic(validate(createTopicRequestSchema, event.body, 'body'))),
+      'GET /topics': async () => jsonResponse(200, { topics: await service.listTopics() }),
+      'GET /topics/{topic}': async (event) => {
+        const { topic } = validate(topicPathSchema, event.pathParameters, 'path');
+        return jsonResponse(200, await service.describeTopic(topic));
+      },
+      'DELETE /topics/{topic}': async (event) => {
+        const { topic } = validate(topicPathSchema, event.pathParameters, 'path');
+        await service.deleteTopic(topic);
+        return noContent();
+      },
+    },
+    logger,
+  );
+}
+
+export const handler = lazy(() => createTopicsHandler(topicServiceFromEnv(), loggerFor('topics')));
