@@ -30,7 +30,9 @@ export class SluiceError extends Error {
   }
 
   toBody(): ErrorBody {
-    return { error: { ...this.details, code: this.code, message: this.message } };
+    // Details never override code and message.
+    const { code: _code, message: _message, ...details } = this.details;
+    return { error: { code: this.code, message: this.message, ...details } };
   }
 }
 
@@ -102,6 +104,9 @@ export function errorFromBody(status: number, body: unknown): SluiceError {
     if (Known) return new Known(message, { details });
     return new UnknownApiError(message, { details: { ...details, code, status } });
   }
+  // API Gateway's own answers (Lambda throttled or timed out) carry no Sluice body; they are retriable.
+  if (status === 429) return new ThrottledError(`HTTP 429 from the gateway`, { details: { status, body } });
+  if (status >= 500) return new InternalError(`HTTP ${status} from the gateway`, { details: { status, body } });
   return new UnknownApiError(`HTTP ${status} without a Sluice error body`, { details: { status, body } });
 }
 

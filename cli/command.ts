@@ -1,0 +1,71 @@
+/** What a CLI command is, what it gets to run with, and the usage error it throws. */
+import type { SluiceClient } from '../client/sluice-client';
+
+/** The part of the client the commands use (a fake can stand in for it in tests). */
+export type TopicsApi = Pick<SluiceClient, 'createTopic' | 'listTopics' | 'describeTopic' | 'deleteTopic'>;
+
+export interface Writer {
+  write(chunk: string): unknown;
+}
+
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  /** Shown in help after the flag, e.g. `N` or `URL`. */
+  readonly valueName?: string;
+  readonly description: string;
+}
+
+export interface CommandContext {
+  readonly client: TopicsApi;
+  /** Positional arguments after the command's own words, already checked against `args`. */
+  readonly args: readonly string[];
+  readonly options: Readonly<Record<string, string | boolean | undefined>>;
+  /** Print the API's JSON instead of the human view. */
+  readonly json: boolean;
+  readonly stdout: Writer;
+}
+
+export interface Command {
+  /** The words that select it, e.g. `['topics', 'create']`. */
+  readonly path: readonly string[];
+  /** Names of the required positional arguments, in order, e.g. `['name']`. */
+  readonly args: readonly string[];
+  readonly summary: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Validates its options before it sends any request. */
+  run(context: CommandContext): Promise<void>;
+}
+
+/** Bad flags or arguments (exit code 2); `helpFor` names the command whose help to point at. */
+export class UsageError extends Error {
+  readonly helpFor: readonly string[];
+  constructor(message: string, helpFor: readonly string[] = []) {
+    super(message);
+    this.name = 'UsageError';
+    this.helpFor = helpFor;
+  }
+}
+
+/**
+ * An integer flag: `undefined` when absent; `aliases` maps words to numbers (`forever` → -1).
+ * @throws UsageError when the value is not a safe integer.
+ */
+export function integerOption(
+  command: Command,
+  options: CommandContext['options'],
+  name: string,
+  aliases: Readonly<Record<string, number>> = {},
+): number | undefined {
+  const raw = options[name];
+  if (raw === undefined) return undefined;
+  const text = String(raw).trim();
+  const alias = aliases[text.toLowerCase()];
+  if (alias !== undefined) return alias;
+  const value = Number(text);
+  if (!/^[+-]?\d+$/.test(text) || !Number.isSafeInteger(value)) {
+    const words = Object.keys(aliases).map((a) => ` or "${a}"`).join('');
+    throw new UsageError(`--${name} must be an integer${words}, got "${raw}"`, command.path);
+  }
+  return value;
+}

@@ -1,0 +1,100 @@
+/** Help texts, built from the command and option definitions so they cannot drift from them. */
+import { DEFAULT_ENDPOINT } from '../client/options';
+import type { Command, OptionSpec } from './command';
+
+export const GLOBAL_OPTIONS = {
+  endpoint: {
+    type: 'string',
+    valueName: 'URL',
+    description: `Sluice API endpoint (default: $SLUICE_ENDPOINT, else ${DEFAULT_ENDPOINT}, the local platform)`,
+  },
+  json: { type: 'boolean', description: "Print the API's JSON instead of tables (errors: the error body, on stderr)" },
+  help: { type: 'boolean', short: 'h', description: 'Show help' },
+  version: { type: 'boolean', description: 'Print the version' },
+} as const satisfies Record<string, OptionSpec>;
+
+/** Documented in `--help`; scripts may rely on them. */
+export const EXIT_CODES = {
+  ok: 0,
+  /** The API answered with an error (or the request failed for another reason). */
+  apiError: 1,
+  /** Bad flags or arguments. */
+  usage: 2,
+  /** The endpoint could not be reached. */
+  connection: 3,
+} as const;
+
+const EXIT_CODES_HELP = `Exit codes:
+  0  success
+  1  the API answered with an error ("error: <Code>: <message>" on stderr)
+  2  usage error: bad command, flags or arguments
+  3  cannot reach the endpoint
+`;
+
+export function synopsis(command: Command): string {
+  const args = command.args.map((a) => ` <${a}>`).join('');
+  const options = Object.entries(command.options)
+    .map(([name, spec]) => ` [--${name}${spec.valueName ? ` ${spec.valueName}` : ''}]`)
+    .join('');
+  return `sluice ${command.path.join(' ')}${args}${options}`;
+}
+
+export function mainHelp(commands: readonly Command[]): string {
+  return [
+    'Usage: sluice [--endpoint URL] [--json] <command> [arguments]',
+    '',
+    'Administer Sluice topics.',
+    '',
+    'Commands:',
+    ...twoColumns(commands.map((c) => [`${c.path.join(' ')}${c.args.map((a) => ` <${a}>`).join('')}`, c.summary])),
+    '',
+    'Global options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+    EXIT_CODES_HELP,
+    "Run 'sluice <command> --help' for a command's options.",
+    '',
+  ].join('\n');
+}
+
+export function groupHelp(group: string, commands: readonly Command[]): string {
+  return [
+    `Usage: sluice ${group} <command> [arguments]`,
+    '',
+    'Commands:',
+    ...twoColumns(commands.map((c) => [synopsis(c).replace(/^sluice /, ''), c.summary])),
+    '',
+    'Global options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+  ].join('\n');
+}
+
+export function commandHelp(command: Command): string {
+  const own = Object.keys(command.options).length > 0 ? ['Options:', ...optionLines(command.options), ''] : [];
+  return [
+    `Usage: ${synopsis(command)}`,
+    '',
+    command.summary,
+    '',
+    ...own,
+    'Global options:',
+    ...optionLines(GLOBAL_OPTIONS),
+    '',
+    EXIT_CODES_HELP,
+  ].join('\n');
+}
+
+function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {
+  return twoColumns(
+    Object.entries(options).map(([name, spec]) => [
+      `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.valueName ? ` ${spec.valueName}` : ''}`,
+      spec.description,
+    ]),
+  );
+}
+
+function twoColumns(rows: readonly (readonly [string, string])[]): string[] {
+  const width = Math.max(0, ...rows.map(([left]) => left.length));
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`);
+}

@@ -1,0 +1,238 @@
+/**
+ * The `sluice` CLI. `run(argv, io)` parses, runs one command and returns the exit code (see
+ * EXIT_CODES); everything it touches outside itself (output, environment, client) is in `io`.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ConnectionError, SluiceError, UnknownApiError } from '../api/errors';
+import { RetriesExceededError } from '../api/retry';
+import { defaultEndpoint, defaultRegion, parseEndpoint, type SluiceClientOptions } from '../client/options';
+import { isLoopbackHost } from '../client/signing';
+import { SluiceClient } from '../client/sluice-client';
+import { UsageError, type Command, type OptionSpec, type TopicsApi, type Writer } from './command';
+import { TOPICS_COMMANDS } from './commands/topics';
+import { commandHelp, EXIT_CODES, GLOBAL_OPTIONS, groupHelp, mainHelp, synopsis } from './help';
+
+export { EXIT_CODES } from './help';
+
+export interface CliIo {
+  readonly stdout: Writer;
+  readonly stderr: Writer;
+  /** Where `SLUICE_ENDPOINT` and `AWS_REGION` are read from. @default process.env */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** @default options => new SluiceClient(options) */
+  readonly createClient: (options: SluiceClientOptions) => TopicsApi;
+}
+
+const COMMANDS: readonly Command[] = TOPICS_COMMANDS;
+
+export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
+  const { stdout, stderr, env, createClient }: CliIo = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    createClient: (options) => new SluiceClient(options),
+    ...io,
+  };
+  let json = argv.includes('--json'); // until parsing succeeds
+  let endpoint: string | undefined;
+  try {
+    const { values, positionals, tokens } = parseCommandLine(argv);
+    json = values.json === true;
+    if (values.version) {
+      stdout.write(`${readVersion()}\n`);
+      return EXIT_CODES.ok;
+    }
+    const { command, group, args } = selectCommand(positionals);
+    if (values.help) {
+      stdout.write(command ? commandHelp(command) : group ? groupHelp(group, groupCommands(group)) : mainHelp(COMMANDS));
+      return EXIT_CODES.ok;
+    }
+    if (!command) throw missingCommand(positionals, group);
+    checkOptions(command, tokens);
+    checkArgs(command, args);
+
+    endpoint = typeof values.endpoint === 'string' ? values.endpoint : defaultEndpoint(env);
+    const client = createClient(clientOptions(endpoint, env, command));
+    await command.run({ client, args, options: values, json, stdout });
+    return EXIT_CODES.ok;
+  } catch (err) {
+    return report(err, { stderr, json, endpoint });
+  }
+}
+
+function parseCommandLine(argv: readonly string[]) {
+  const options: Record<string, OptionSpec> = { ...GLOBAL_OPTIONS };
+  for (const command of COMMANDS) Object.assign(options, command.options);
+  try {
+    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true, tokens: true });
+  } catch (err) {
+    if (isParseArgsError(err)) throw new UsageError(err.message.replace(/\s*\n\s*/g, ' '), commandWords(argv));
+    throw err;
+  }
+}
+
+/** The longest command path the positionals start with; the rest are its arguments. */
+function selectCommand(positionals: readonly string[]) {
+  const [first, second] = positionals;
+  const command = COMMANDS.find((c) => c.path[0] === first && c.path[1] === second);
+  if (command) return { command, group: first, args: positionals.slice(2) };
+  const group = COMMANDS.some((c) => c.path[0] === first) ? first : undefined;
+  return { command: undefined, group, args: [] as string[] };
+}
+
+function missingCommand(positionals: readonly string[], group: string | undefined): UsageError {
+  if (positionals.length === 0) return new UsageError('missing command');
+  if (!group) return new UsageError(`unknown command "${positionals[0]}"`);
+  const sub = positionals[1];
+  return new UsageError(sub === undefined ? `missing ${group} command` : `unknown command "${group} ${sub}"`, [group]);
+}
+
+/** Every command's flags are parsed together; each command accepts only its own and the global ones. */
+function checkOptions(command: Command, tokens: readonly { kind: string; name?: string; rawName?: string }[]): void {
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    if (token.name in GLOBAL_OPTIONS || token.name in command.options) continue;
+    throw new UsageError(`unknown option "${token.rawName}" for "sluice ${command.path.join(' ')}"`, command.path);
+  }
+}
+
+function checkArgs(command: Command, args: readonly string[]): void {
+  const missing = command.args[args.length];
+  if (missing !== undefined) throw new UsageError(`missing <${missing}>`, command.path);
+  const extra = args[command.args.length];
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`, command.path);
+}
+
+function clientOptions(endpoint: string, env: CliIo['env'], command: Command): SluiceClientOptions {
+  let url: URL;
+  try {
+    url = parseEndpoint(endpoint);
+  } catch (err) {
+    throw new UsageError(`--endpoint: ${(err as Error).message}`, command.path);
+  }
+  return { endpoint, region: defaultRegion(url, env) };
+}
+
+interface ReportContext {
+  readonly stderr: Writer;
+  readonly json: boolean;
+  readonly endpoint: string | undefined;
+}
+
+/** Prints the error and picks the exit code. */
+function report(err: unknown, { stderr, json, endpoint }: ReportContext): number {
+  if (err instanceof UsageError) {
+    const command = COMMANDS.find((c) => c.path.join(' ') === err.helpFor.join(' '));
+    const usage = command ? synopsis(command) : `sluice ${err.helpFor.length ? `${err.helpFor.join(' ')} ` : ''}<command>`;
+    const help = ['sluice', ...err.helpFor, '--help'].join(' ');
+    stderr.write(`error: ${err.message}\nUsage: ${usage}\nRun '${help}' for details.\n`);
+    return EXIT_CODES.usage;
+  }
+  const last = err instanceof RetriesExceededError ? err.cause : err;
+  if (last instanceof ConnectionError) {
+    if (json) {
+      writeJson(stderr, errorBody(err));
+    } else {
+      const where = String(last.details.endpoint ?? endpoint);
+      stderr.write(`error: ${err instanceof SluiceError ? err.code : 'ConnectionError'}: ${(err as Error).message}\n`);
+      stderr.write(`${connectionHint(where)}\n`);
+    }
+    return EXIT_CODES.connection;
+  }
+  if (json) {
+    writeJson(stderr, errorBody(err));
+  } else {
+    stderr.write(`error: ${errorCode(err)}: ${errorMessage(err)}\n`);
+    if (errorCode(err) === 'CredentialsProviderError') {
+      stderr.write(`Requests to ${endpoint} are signed (SigV4): configure AWS credentials (AWS_PROFILE, ...).\n`);
+    }
+  }
+  return EXIT_CODES.apiError;
+}
+
+function connectionHint(endpoint: string): string {
+  let local = false;
+  try {
+    local = isLoopbackHost(new URL(endpoint).hostname);
+  } catch {
+    // not a URL: no hint about the local platform
+  }
+  return local
+    ? `Is the local platform running at ${endpoint}? Start it with \`npm start\`.`
+    : `Check that ${endpoint} is the Sluice API endpoint (--endpoint or SLUICE_ENDPOINT).`;
+}
+
+function errorBody(err: unknown): unknown {
+  if (err instanceof RetriesExceededError) {
+    const body = err.toBody();
+    return { error: { ...body.error, attempts: err.attempts, cause: errorBody(err.cause) } };
+  }
+  if (err instanceof SluiceError) return err.toBody();
+  return { error: { code: errorCode(err), message: errorMessage(err) } };
+}
+
+function errorCode(err: unknown): string {
+  if (err instanceof SluiceError) return err.code;
+  return err instanceof Error ? err.name : 'Error';
+}
+
+/** API Gateway's own errors (403 without IAM auth) carry `{ message }` only: show it. */
+function errorMessage(err: unknown): string {
+  if (err instanceof UnknownApiError) {
+    const gatewayMessage = (err.details.body as { message?: unknown } | undefined)?.message;
+    if (typeof gatewayMessage === 'string') return `${err.message}: ${gatewayMessage}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function writeJson(out: Writer, value: unknown): void {
+  out.write(`${JSON.stringify(value)}\n`);
+}
+
+function groupCommands(group: string): Command[] {
+  return COMMANDS.filter((c) => c.path[0] === group);
+}
+
+/** The command words of a command line that did not parse, for pointing at the right help. */
+function commandWords(argv: readonly string[]): string[] {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('-')) words.push(arg);
+    else if (arg.startsWith('--') && !arg.includes('=') && optionTakesValue(arg.slice(2))) i++;
+  }
+  const command = COMMANDS.find((c) => c.path[0] === words[0] && c.path[1] === words[1]);
+  if (command) return [...command.path];
+  return COMMANDS.some((c) => c.path[0] === words[0]) ? [words[0]!] : [];
+}
+
+function optionTakesValue(name: string): boolean {
+  const spec: OptionSpec | undefined =
+    (GLOBAL_OPTIONS as Record<string, OptionSpec>)[name] ?? COMMANDS.find((c) => name in c.options)?.options[name];
+  return spec?.type === 'string';
+}
+
+function isParseArgsError(err: unknown): err is Error {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return err instanceof Error && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
+function readVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function isMainModule(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+// `tsx cli/main.ts ...` (npm run sluice): run. Imported (bin/sluice.js, tests): do nothing.
+if (isMainModule()) process.exitCode = await run(process.argv.slice(2));

@@ -1,0 +1,101 @@
+/**
+ * One JSON request to the Sluice API: sign (when it applies), send with a timeout, retry what is
+ * retriable, and turn failures into the typed errors of api/errors.
+ */
+import { ConnectionError, errorFromBody, UnknownApiError } from '../api/errors';
+import { withRetries, type RetryOptions } from '../api/retry';
+import type { RequestSigner } from './signing';
+
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+
+export interface HttpTransportConfig {
+  readonly endpoint: URL;
+  /** Undefined: requests are sent unsigned. */
+  readonly signer: RequestSigner | undefined;
+  readonly retry: RetryOptions;
+  readonly timeoutMs: number;
+  readonly fetch: typeof globalThis.fetch;
+}
+
+export type HttpTransport = <T>(method: HttpMethod, path: string, body?: unknown) => Promise<T>;
+
+export function createHttpTransport(config: HttpTransportConfig): HttpTransport {
+  const basePath = config.endpoint.pathname.replace(/\/+$/, '');
+
+  return function request<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
+    const url = new URL(config.endpoint);
+    url.pathname = basePath + path;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+
+    return withRetries(async () => {
+      const sent = config.signer ? await config.signer({ method, url, headers, body: payload }) : headers;
+      return (await sendOnce(config, method, url, withoutHost(sent), payload)) as T;
+    }, config.retry);
+  };
+}
+
+async function sendOnce(
+  config: HttpTransportConfig,
+  method: HttpMethod,
+  url: URL,
+  headers: Record<string, string>,
+  payload: string | undefined,
+): Promise<unknown> {
+  let status: number;
+  let text: string;
+  try {
+    const response = await config.fetch(url, {
+      method,
+      headers,
+      body: payload,
+      signal: AbortSignal.timeout(config.timeoutMs),
+    });
+    status = response.status;
+    text = await response.text();
+  } catch (err) {
+    throw connectionError(config, err);
+  }
+
+  const parsed = parseJson(text);
+  if (status < 200 || status > 299) throw errorFromBody(status, parsed.ok ? parsed.value : text);
+  if (text === '') return undefined;
+  if (!parsed.ok) {
+    throw new UnknownApiError(`HTTP ${status} from ${config.endpoint.origin} is not JSON`, {
+      details: { status, body: text.slice(0, 1000) },
+    });
+  }
+  return parsed.value;
+}
+
+function connectionError(config: HttpTransportConfig, err: unknown): ConnectionError {
+  const endpoint = config.endpoint.href.replace(/\/$/, '');
+  const reason =
+    err instanceof Error && err.name === 'TimeoutError'
+      ? `no response within ${config.timeoutMs} ms`
+      : describeCause(err);
+  return new ConnectionError(`Cannot reach ${endpoint}: ${reason}`, { details: { endpoint }, cause: err });
+}
+
+/** fetch reports "fetch failed" and hides the useful part (ECONNREFUSED, ENOTFOUND) in `cause`. */
+function describeCause(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  if (text === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function withoutHost(headers: Record<string, string>): Record<string, string> {
+  const { host: _host, ...rest } = headers;
+  return rest;
+}

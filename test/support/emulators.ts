@@ -1,0 +1,28 @@
+/** Clients and isolated, freshly provisioned resources on the shared emulators. */
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { inject } from 'vitest';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/support';
+import { provision, type ProvisionedResources } from '../../local/provision';
+
+export function emulatorClients() {
+  const { dynamodbEndpoint, sqsEndpoint } = inject('emulators');
+  const dynamodb = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const sqs = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  return { dynamodb, sqs, doc, dynamodbEndpoint, sqsEndpoint };
+}
+
+/** A unique prefix, so concurrent test files never share a table or queue. */
+export const uniquePrefix = (label: string) => `t-${label}-${randomUUID().slice(0, 8)}`;
+
+export async function provisionIsolated(label: string): Promise<ProvisionedResources & { prefix: string }> {
+  const { dynamodb, sqs } = emulatorClients();
+  const prefix = uniquePrefix(label);
+  const resources = await provision({ dynamodb, sqs }, prefix);
+  dynamodb.destroy();
+  sqs.destroy();
+  return { ...resources, prefix };
+}
