@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FUNCTIONS, ROUTES, functionEnvironment, matchRoute } from '../../../definitions/functions';
+import { QUEUES } from '../../../definitions/queues';
+import { TABLES } from '../../../definitions/tables';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+
+describe('matchRoute', () => {
+  it.each([
+    ['POST', '/topics', 'POST /topics', {}],
+    ['GET', '/topics/', 'GET /topics', {}],
+    ['get', '/topics/orders', 'GET /topics/{topic}', { topic: 'orders' }],
+    ['DELETE', '/topics/a%2Eb', 'DELETE /topics/{topic}', { topic: 'a.b' }],
+  ])('matches %s %s to %s', (method, path, key, params) => {
+    const match = matchRoute(method, path);
+    expect(match && 'route' in match && `${match.route.method} ${match.route.path}`).toBe(key);
+    expect(match && 'route' in match && match.pathParameters).toEqual(params);
+  });
+
+  it('lists the allowed methods when only the method is wrong', () => {
+    expect(matchRoute('PUT', '/topics/orders')).toEqual({ allowed: ['GET', 'DELETE'] });
+  });
+
+  it.each([['/'], ['/topic'], ['/topics/a/b'], ['/topics/%E0%A4%A']])('finds nothing for %s', (path) => {
+    expect(matchRoute('GET', path)).toBeUndefined();
+  });
+});
+
+describe('FUNCTIONS', () => {
+  it.each(Object.values(FUNCTIONS).map((fn) => [fn.name, fn.entry]))('%s has a handler module at %s', (_name, entry) => {
+    expect(existsSync(resolve(ROOT, entry))).toBe(true);
+  });
+
+  it('routes every route to a defined function', () => {
+    for (const route of ROUTES) expect(FUNCTIONS[route.function]).toBeDefined();
+  });
+
+  it('gives a function the names of exactly the tables and queues it was granted', () => {
+    const env = functionEnvironment(FUNCTIONS.topics, {
+      tables: { topics: 'T', log: 'L' },
+      queues: { topicPurge: 'Q' },
+    });
+    expect(env).toEqual({ [TABLES.topics.envVar]: 'T', [TABLES.log.envVar]: 'L', [QUEUES.topicPurge.envVar]: 'Q' });
+    expect(functionEnvironment(FUNCTIONS.fallback, { tables: { topics: 'T', log: 'L' }, queues: { topicPurge: 'Q' } })).toEqual({});
+  });
+
+  it('gives every SQS-triggered function a timeout below its queue visibility timeout', () => {
+    for (const fn of Object.values(FUNCTIONS)) {
+      if (!('trigger' in fn)) continue;
+      expect(fn.timeoutSeconds).toBeLessThan(QUEUES[fn.trigger.queue].visibilityTimeoutSeconds);
+    }
+  });
+});

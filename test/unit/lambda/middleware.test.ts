@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { InvalidRequestError } from '../../../api/errors';
+import { createJsonLogger, silentLogger } from '../../../lambda/core/logger';
+import { httpHandler } from '../../../lambda/middleware/http-handler';
+import { jsonResponse } from '../../../lambda/middleware/responses';
+import { validate } from '../../../lambda/middleware/validate';
+import { httpEvent, lambdaContext } from '../../support/events';
+
+const echo = httpHandler({ 'POST /echo': async (event) => jsonResponse(200, { got: event.body }) }, silentLogger);
+
+describe('httpHandler', () => {
+  it('parses a JSON body, also when API Gateway base64-encoded it', async () => {
+    const event = { ...httpEvent('POST /echo'), body: Buffer.from('{"a":1}').toString('base64'), isBase64Encoded: true };
+    const res = await echo(event, lambdaContext);
+    expect(JSON.parse(res.body!)).toEqual({ got: { a: 1 } });
+  });
+
+  it('answers malformed JSON with 400 InvalidRequest, not 415', async () => {
+    const res = await echo(httpEvent('POST /echo', { body: '{nope' }), lambdaContext);
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body!).error.code).toBe('InvalidRequest');
+  });
+
+  it('answers a route key it does not serve with 404 NotFound', async () => {
+    const res = await echo(httpEvent('GET /elsewhere'), lambdaContext);
+    expect(res.statusCode).toBe(404);
+  });
+
+  it('logs one structured line per request, failures included', async () => {
+    const lines: string[] = [];
+    const logged = httpHandler(
+      { 'POST /echo': async () => jsonResponse(200, {}) },
+      createJsonLogger({ component: 'test', level: 'info', write: (l) => lines.push(l) }),
+    );
+    await logged(httpEvent('POST /echo', { body: '{}' }), lambdaContext);
+    await logged(httpEvent('POST /echo', { body: '{' }), lambdaContext);
+    const records = lines.map((l) => JSON.parse(l));
+    expect(records.map((r) => [r.component, r.message, r.route, r.status])).toEqual([
+      ['test', 'request', 'POST /echo', 200],
+      ['test', 'request', 'POST /echo', 400],
+    ]);
+  });
+});
+
+describe('validate', () => {
+  const schema = z.strictObject({ n: z.number().int(), s: z.string() });
+
+  it('returns the parsed value', () => {
+    expect(validate(schema, { n: 1, s: 'x' }, 'body')).toEqual({ n: 1, s: 'x' });
+  });
+
+  it('lists every issue with its path in one InvalidRequest', () => {
+    const err = (() => {
+      try {
+        validate(schema, { n: 1.5 }, 'body');
+      } catch (e) {
+        return e as InvalidRequestError;
+      }
+    })();
+    expect(err).toBeInstanceOf(InvalidRequestError);
+    expect((err!.details.issues as { path: string }[]).map((i) => i.path).sort()).toEqual(['body.n', 'body.s']);
+  });
+});
+
+describe('createJsonLogger', () => {
+  it('drops lines below its level and namespaces children', () => {
+    const lines: string[] = [];
+    const logger = createJsonLogger({ component: 'a', level: 'warn', write: (l) => lines.push(l) });
+    logger.info('hidden');
+    logger.child('b').warn('shown', { error: new Error('boom') });
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 'warn', component: 'a.b', message: 'shown', error: { message: 'boom' } });
+  });
+});

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { TopicAlreadyExistsError, TopicNotFoundError } from '../../../api/errors';
+import { TOPIC_DEFAULTS, type TopicConfig } from '../../../api/topics';
+import type { PurgeJob, PurgeQueue } from '../../../lambda/core/topics/purge-queue';
+import { TopicService, TopicStillLiveError } from '../../../lambda/core/topics/topic-service';
+import type { PartitionHead, TopicStore } from '../../../lambda/core/topics/topic-store';
+
+/** An in-memory TopicStore that records the order of calls. */
+class MemoryStore implements TopicStore {
+  readonly topics = new Map<string, TopicConfig>();
+  readonly calls: string[] = [];
+  heads: PartitionHead[] = [];
+  async createTopic(config: TopicConfig) {
+    if (this.topics.has(config.name)) throw new TopicAlreadyExistsError(config.name);
+    this.topics.set(config.name, config);
+  }
+  async getTopic(name: string) {
+    return this.topics.get(name);
+  }
+  async listTopics() {
+    return [...this.topics.values()];
+  }
+  async deleteTopic(name: string, topicId: string) {
+    this.calls.push(`delete ${name}`);
+    if (this.topics.get(name)?.topicId !== topicId) throw new TopicNotFoundError(name);
+    this.topics.delete(name);
+  }
+  async readPartitionHeads(_topicId: string, count: number) {
+    return this.heads.slice(0, count);
+  }
+  async purgePartition(topicId: string, partition: number) {
+    this.calls.push(`purge ${topicId}#${partition}`);
+    return 2;
+  }
+}
+
+function setup() {
+  const store = new MemoryStore();
+  const jobs: PurgeJob[] = [];
+  const purgeQueue: PurgeQueue = {
+    enqueue: async (job) => {
+      store.calls.push(`enqueue ${job.name}`);
+      jobs.push(job);
+    },
+  };
+  let id = 0;
+  const service = new TopicService({
+    store,
+    purgeQueue,
+    now: () => new Date('2026-11-25T00:00:00Z'),
+    newTopicId: () => `id-${++id}`,
+  });
+  return { store, jobs, service };
+}
+
+describe('Class: TopicService', () => {
+  describe('Method: createTopic', () => {
+    it('fills in the documented defaults, a fresh topicId and the creation time', async () => {
+      const { service } = setup();
+      expect(await service.createTopic({ name: 'orders' })).toEqual({
+        name: 'orders',
+        topicId: 'id-1',
+        partitions: TOPIC_DEFAULTS.partitions,
+        retentionMs: TOPIC_DEFAULTS.retentionMs,
+        dedupeWindowMs: TOPIC_DEFAULTS.dedupeWindowMs,
+        createdAt: '2026-11-25T00:00:00.000Z',
+      });
+    });
+  });
+
+  describe('Method: describeTopic', () => {
+    it('reports logStartOffset never above the high watermark', async () => {
+      const { service, store } = setup();
+      await service.createTopic({ name: 't', partitions: 1 });
+      store.heads = [{ partition: 0, nextOffset: 3, logStartOffset: 9 }];
+      expect((await service.describeTopic('t')).partitionOffsets).toEqual([
+        { partition: 0, logStartOffset: 3, highWatermark: 3 },
+      ]);
+    });
+
+    it('throws TopicNotFound for an unknown topic', async () => {
+      await expect(setup().service.describeTopic('nope')).rejects.toBeInstanceOf(TopicNotFoundError);
+    });
+  });
+
+  describe('Method: deleteTopic', () => {
+    it('enqueues the purge before deleting, so a failed enqueue leaves the topic in place', async () => {
+      const { service, store, jobs } = setup();
+      await service.createTopic({ name: 't', partitions: 2 });
+      await service.deleteTopic('t');
+      expect(store.calls).toEqual(['enqueue t', 'delete t']);
+      expect(jobs).toEqual([{ name: 't', topicId: 'id-1', partitions: 2 }]);
+    });
+
+    it('enqueues nothing for an unknown topic', async () => {
+      const { service, jobs } = setup();
+      await expect(service.deleteTopic('nope')).rejects.toBeInstanceOf(TopicNotFoundError);
+      expect(jobs).toEqual([]);
+    });
+  });
+
+  describe('Method: purgeDeletedTopic', () => {
+    it('purges every partition of a deleted topic', async () => {
+      const { service, store } = setup();
+      expect(await service.purgeDeletedTopic({ name: 'old', topicId: 'x', partitions: 3 })).toBe(6);
+      expect(store.calls).toEqual(['purge x#0', 'purge x#1', 'purge x#2']);
+    });
+
+    it('purges the old incarnation of a re-created topic', async () => {
+      const { service, store } = setup();
+      await service.createTopic({ name: 'again' });
+      expect(await service.purgeDeletedTopic({ name: 'again', topicId: 'previous', partitions: 1 })).toBe(2);
+      expect(store.topics.has('again')).toBe(true);
+    });
+
+    it('refuses, retriably, while the topic still exists under that topicId', async () => {
+      const { service, store } = setup();
+      await service.createTopic({ name: 'live' });
+      const err = await service.purgeDeletedTopic({ name: 'live', topicId: 'id-1', partitions: 1 }).catch((e) => e);
+      expect(err).toBeInstanceOf(TopicStillLiveError);
+      expect(err.retriable).toBe(true);
+      expect(store.calls).toEqual([]);
+    });
+  });
+});
