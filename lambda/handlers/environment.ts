@@ -2,11 +2,9 @@
  * Reads the physical table and queue names a function was given (see definitions/functions.ts)
  * and builds the services, once per cold start.
  */
-import type { Context } from 'aws-lambda';
 import { QUEUES, type QueueName } from '../../definitions/queues';
 import { TABLES, type TableName } from '../../definitions/tables';
 import { createDocumentClient, createSqsClient } from '../core/aws/clients';
-import { createJsonLogger, type Logger } from '../core/logger';
 import { DynamoDbTopicStore } from '../core/topics/dynamodb-topic-store';
 import { SqsPurgeQueue } from '../core/topics/purge-queue';
 import { TopicService } from '../core/topics/topic-service';
@@ -20,10 +18,6 @@ function requireEnv(name: string, env: NodeJS.ProcessEnv): string {
 export const tableFromEnv = (table: TableName, env = process.env) => requireEnv(TABLES[table].envVar, env);
 export const queueFromEnv = (queue: QueueName, env = process.env) => requireEnv(QUEUES[queue].envVar, env);
 
-export function loggerFor(component: string): Logger {
-  return createJsonLogger({ component: `sluice.${component}` });
-}
-
 export function topicServiceFromEnv(env = process.env): TopicService {
   return new TopicService({
     store: new DynamoDbTopicStore({
@@ -33,10 +27,4 @@ export function topicServiceFromEnv(env = process.env): TopicService {
     }),
     purgeQueue: new SqsPurgeQueue(createSqsClient(), queueFromEnv('topicPurge', env)),
   });
-}
-
-/** Defers building a handler until its first invocation, so importing the module has no side effects. */
-export function lazy<E, R>(build: () => (event: E, context: Context) => Promise<R>) {
-  let built: ((event: E, context: Context) => Promise<R>) | undefined;
-  return (event: E, context: Context): Promise<R> => (built ??= build())(event, context);
 }

@@ -6,7 +6,7 @@ import { MethodNotAllowedError, RouteNotFoundError } from '../../api/errors';
 import { matchRoute } from '../../definitions/functions';
 import type { Logger } from '../core/logger';
 import { httpHandler } from '../middleware/http-handler';
-import { loggerFor } from './environment';
+import { loggerFor } from './runtime';
 
 export function createFallbackHandler(logger: Logger) {
   return httpHandler(

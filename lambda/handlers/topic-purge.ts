@@ -6,7 +6,8 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Logger } from '../core/logger';
 import type { TopicService } from '../core/topics/topic-service';
-import { lazy, loggerFor, topicServiceFromEnv } from './environment';
+import { topicServiceFromEnv } from './environment';
+import { lazy, loggerFor } from './runtime';
 
 export function createTopicPurgeHandler(service: TopicService, logger: Logger) {
   return middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {

@@ -5,7 +5,8 @@ import type { TopicService } from '../core/topics/topic-service';
 import { httpHandler } from '../middleware/http-handler';
 import { jsonResponse, noContent } from '../middleware/responses';
 import { validate } from '../middleware/validate';
-import { lazy, loggerFor, topicServiceFromEnv } from './environment';
+import { topicServiceFromEnv } from './environment';
+import { lazy, loggerFor } from './runtime';
 
 export function createTopicsHandler(service: TopicService, logger: Logger) {
   return httpHandler(

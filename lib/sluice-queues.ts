@@ -1,0 +1,108 @@
+/**
+ * One SQS queue per entry of definitions/queues.ts, each with its own dead-letter queue, encrypted
+ * at rest and reachable only over TLS.
+ */
+import { Duration } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { QUEUES, QUEUE_NAMES, type QueueName } from '../definitions/queues';
+import { pascalCase } from './names';
+import { validateProps } from './validation';
+
+/** SQS keeps a message at most 14 days. */
+const MAX_RETENTION = Duration.days(14);
+
+export interface SluiceQueuesProps {
+  /**
+   * How long a message stays in a dead-letter queue before SQS deletes it, 60 seconds to 14 days.
+   * A standard queue's message keeps its original enqueue time when it is moved, so keep this
+   * longer than the source queue's retention (4 days).
+   *
+   * @default Duration.days(14)
+   */
+  readonly deadLetterRetentionPeriod?: Duration;
+
+  /**
+   * A customer managed KMS key to encrypt the queues with. Grants made through this construct
+   * (and the Lambda event sources) then include the `kms:` actions the key needs.
+   *
+   * @default - SQS-managed server-side encryption (SSE-SQS): encrypted at rest at no cost, no KMS
+   * calls on send or receive, no key policy to manage
+   */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** A queue and the dead-letter queue its failed messages move to. */
+export interface SluiceQueue {
+  /** The queue functions send to and are triggered by. */
+  readonly queue: sqs.Queue;
+  /** Where a message goes after `maxReceiveCount` failed receives (see definitions/queues.ts). */
+  readonly deadLetterQueue: sqs.Queue;
+}
+
+/** The SQS queues of one Sluice installation, by logical name (`topicPurge`, ...). */
+export class SluiceQueues extends Construct {
+  /** Every queue and its dead-letter queue, by logical name in definitions/queues.ts. */
+  readonly queues: Readonly<Record<QueueName, SluiceQueue>>;
+
+  constructor(scope: Construct, id: string, props: SluiceQueuesProps = {}) {
+    super(scope, id);
+    const deadLetterRetentionPeriod = props.deadLetterRetentionPeriod ?? MAX_RETENTION;
+    validateProps(this, [
+      {
+        condition:
+          !deadLetterRetentionPeriod.isUnresolved() &&
+          (deadLetterRetentionPeriod.toSeconds() < 60 ||
+            deadLetterRetentionPeriod.toSeconds() > MAX_RETENTION.toSeconds()),
+        message: `deadLetterRetentionPeriod must be 60 seconds to 14 days; got ${deadLetterRetentionPeriod.toHumanString()}`,
+      },
+    ]);
+
+    const encryption = props.encryptionKey
+      ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
+      : { encryption: sqs.QueueEncryption.SQS_MANAGED };
+
+    const queues = {} as Record<QueueName, SluiceQueue>;
+    for (const name of QUEUE_NAMES) {
+      const def = QUEUES[name];
+      const id = pascalCase(def.name);
+      const deadLetterQueue = new sqs.Queue(this, `${id}DeadLetter`, {
+        fifo: def.fifo || undefined,
+        retentionPeriod: deadLetterRetentionPeriod,
+        enforceSSL: true,
+        ...encryption,
+      });
+      const queue = new sqs.Queue(this, id, {
+        fifo: def.fifo || undefined,
+        visibilityTimeout: Duration.seconds(def.visibilityTimeoutSeconds),
+        deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: def.maxReceiveCount },
+        enforceSSL: true,
+        ...encryption,
+      });
+      queues[name] = { queue, deadLetterQueue };
+    }
+    this.queues = queues;
+  }
+
+  /** The queue (not its dead-letter queue) with this logical name. */
+  queue(name: QueueName): sqs.IQueue {
+    return this.queues[name].queue;
+  }
+
+  /** Queue URLs by logical name, as `functionEnvironment()` expects them. */
+  get queueUrls(): Record<QueueName, string> {
+    const urls = {} as Record<QueueName, string>;
+    for (const name of QUEUE_NAMES) urls[name] = this.queues[name].queue.queueUrl;
+    return urls;
+  }
+
+  /**
+   * Let a function send to a queue (`sqs:SendMessage` and the calls the SDK makes around it).
+   * Consuming is granted by the function's SQS event source, never directly.
+   */
+  grantSend(grantee: iam.IGrantable, name: QueueName): iam.Grant {
+    return this.queues[name].queue.grantSendMessages(grantee);
+  }
+}
