@@ -102,15 +102,20 @@ export function errorFromBody(status: number, body: unknown): SluiceError {
     const { code, message, ...details } = err;
     const Known = byCode[code];
     if (Known) return new Known(message, { details });
-    return new UnknownApiError(message, { details: { ...details, code, status } });
+    return new UnknownApiError(message, { status, details: { ...details, code, status } });
   }
   // API Gateway's own answers (Lambda throttled or timed out) carry no Sluice body; they are retriable.
   if (status === 429) return new ThrottledError(`HTTP 429 from the gateway`, { details: { status, body } });
   if (status >= 500) return new InternalError(`HTTP ${status} from the gateway`, { details: { status, body } });
-  return new UnknownApiError(`HTTP ${status} without a Sluice error body`, { details: { status, body } });
+  return new UnknownApiError(`HTTP ${status} without a Sluice error body`, { status, details: { status, body } });
 }
 
-/** An error code this client version does not know; `details.code` and `details.status` keep the original. */
+/** An error code this client version does not know; `status` is the HTTP status it came with. */
 export class UnknownApiError extends SluiceError {
   override readonly code = 'UnknownError';
+  override readonly status: number;
+  constructor(message: string, options: SluiceErrorOptions & { readonly status?: number } = {}) {
+    super(message, options);
+    this.status = options.status ?? 500;
+  }
 }

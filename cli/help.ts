@@ -26,7 +26,7 @@ export const EXIT_CODES = {
 
 const EXIT_CODES_HELP = `Exit codes:
   0  success
-  1  the API answered with an error ("error: <Code>: <message>" on stderr)
+  1  the request failed: an API error ("error: <Code>: <message>" on stderr) or no credentials to sign with
   2  usage error: bad command, flags or arguments
   3  cannot reach the endpoint
 `;

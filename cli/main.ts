@@ -53,8 +53,9 @@ export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Pro
     checkOptions(command, tokens);
     checkArgs(command, args);
 
-    endpoint = typeof values.endpoint === 'string' ? values.endpoint : defaultEndpoint(env);
-    const client = createClient(clientOptions(endpoint, env, command));
+    const fromFlag = typeof values.endpoint === 'string';
+    endpoint = fromFlag ? (values.endpoint as string) : defaultEndpoint(env);
+    const client = createClient(clientOptions(endpoint, fromFlag ? '--endpoint' : 'SLUICE_ENDPOINT', env, command));
     await command.run({ client, args, options: values, json, stdout });
     return EXIT_CODES.ok;
   } catch (err) {
@@ -105,12 +106,12 @@ function checkArgs(command: Command, args: readonly string[]): void {
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`, command.path);
 }
 
-function clientOptions(endpoint: string, env: CliIo['env'], command: Command): SluiceClientOptions {
+function clientOptions(endpoint: string, source: string, env: CliIo['env'], command: Command): SluiceClientOptions {
   let url: URL;
   try {
     url = parseEndpoint(endpoint);
   } catch (err) {
-    throw new UsageError(`--endpoint: ${(err as Error).message}`, command.path);
+    throw new UsageError(`${source}: ${(err as Error).message}`, command.path);
   }
   return { endpoint, region: defaultRegion(url, env) };
 }

@@ -5,25 +5,20 @@
 import { MethodNotAllowedError, RouteNotFoundError } from '../../api/errors';
 import { matchRoute } from '../../definitions/functions';
 import type { Logger } from '../core/logger';
-import { httpHandler } from '../middleware/http-handler';
+import { rawHttpHandler } from '../middleware/http-handler';
 import { loggerFor } from './runtime';
 
 export function createFallbackHandler(logger: Logger) {
-  return httpHandler(
-    {
-      $default: async (event) => {
-        const method = event.requestContext.http.method;
-        const match = matchRoute(method, event.rawPath);
-        if (match && 'allowed' in match) {
-          throw new MethodNotAllowedError(`${method} is not allowed on ${event.rawPath}`, {
-            details: { allowed: match.allowed },
-          });
-        }
-        throw new RouteNotFoundError(`No route for ${method} ${event.rawPath}`);
-      },
-    },
-    logger,
-  );
+  return rawHttpHandler(async (event) => {
+    const method = event.requestContext.http.method;
+    const match = matchRoute(method, event.rawPath);
+    if (match && 'allowed' in match) {
+      throw new MethodNotAllowedError(`${method} is not allowed on ${event.rawPath}`, {
+        details: { allowed: match.allowed },
+      });
+    }
+    throw new RouteNotFoundError(`No route for ${method} ${event.rawPath}`);
+  }, logger);
 }
 
 export const handler = createFallbackHandler(loggerFor('fallback'));

@@ -1,9 +1,9 @@
 /**
- * Builds a Lambda handler for a set of HTTP routes: middy with access logging, JSON body parsing
- * and Sluice's error responses. API Gateway (and the local platform) sets `routeKey` to the
- * matched route, e.g. "GET /topics/{topic}", so dispatch is a lookup.
+ * Builds Lambda handlers for HTTP routes: middy with access logging and Sluice's error responses.
+ * API Gateway (and the local platform) sets `routeKey` to the matched route, e.g.
+ * "GET /topics/{topic}", so dispatch is a lookup.
  */
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { RouteNotFoundError } from '../../api/errors';
 import type { Logger } from '../core/logger';
@@ -11,22 +11,29 @@ import { accessLog } from './access-log';
 import { httpErrors } from './http-errors';
 import { jsonBody, type JsonEvent } from './json-body';
 
-export type RouteHandler = (event: JsonEvent) => Promise<APIGatewayProxyStructuredResultV2>;
-export type HttpLambdaHandler = (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2>;
+type Event = APIGatewayProxyEventV2;
+type Result = APIGatewayProxyStructuredResultV2;
+export type RouteHandler = (event: JsonEvent) => Promise<Result>;
+export type HttpLambdaHandler = (event: Event, context: Context) => Promise<Result>;
 
+/** The routes' handlers, with the request body parsed as JSON once the route is known to exist. */
 export function httpHandler(routes: Record<string, RouteHandler>, logger: Logger): HttpLambdaHandler {
-  const dispatch = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    const route = routes[event.routeKey];
-    if (!route) throw new RouteNotFoundError(`No route ${event.routeKey}`);
-    return route(event as unknown as JsonEvent);
+  // A request no route serves is answered as such, whatever its body.
+  const requireRoute: MiddlewareObj<Event>['before'] = (request) => {
+    if (!routes[request.event.routeKey]) throw new RouteNotFoundError(`No route ${request.event.routeKey}`);
   };
-  // Order: accessLog sees the final response, httpErrors shapes errors, jsonBody runs first.
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
-    .use(accessLog(logger))
-    .use(httpErrors(logger))
-    .use(jsonBody())
-    .handler(dispatch) as unknown as HttpLambdaHandler;
+  const dispatch = (event: Event) => routes[event.routeKey]!(event as unknown as JsonEvent);
+  return rawHttpHandler(dispatch, logger, [{ before: requireRoute }, jsonBody()]);
+}
+
+/** One handler for every request, body untouched (the `$default` fallback). */
+export function rawHttpHandler(
+  handle: (event: Event) => Promise<Result>,
+  logger: Logger,
+  middlewares: MiddlewareObj<Event, Result>[] = [],
+): HttpLambdaHandler {
+  // accessLog sees the final response; httpErrors turns any error into Sluice's error body.
+  let handler = middy<Event, Result>().use(accessLog(logger)).use(httpErrors(logger));
+  for (const m of middlewares) handler = handler.use(m);
+  return handler.handler(handle) as unknown as HttpLambdaHandler;
 }

@@ -1,17 +1,21 @@
 /**
- * Parses a JSON request body. Malformed JSON is the caller's mistake, so it is a 400
- * InvalidRequest (middy's own parser answers 415, which is not Sluice's contract).
+ * Parses the JSON body of POST, PUT and PATCH requests (other methods take none, so theirs is
+ * ignored). Malformed JSON is the caller's mistake, so it is a 400 InvalidRequest (middy's own
+ * parser answers 415, which is not Sluice's contract).
  */
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { InvalidRequestError } from '../../api/errors';
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 export type JsonEvent = Omit<APIGatewayProxyEventV2, 'body'> & { body: unknown };
 
 export function jsonBody(): MiddlewareObj<APIGatewayProxyEventV2> {
   const jsonBodyBefore: MiddlewareObj<APIGatewayProxyEventV2>['before'] = (request) => {
     const { body, isBase64Encoded } = request.event;
-    if (body === undefined || body === null || body === '') {
+    const method = request.event.requestContext?.http?.method ?? '';
+    if (!BODY_METHODS.has(method) || body === undefined || body === null || body === '') {
       (request.event as unknown as JsonEvent).body = undefined;
       return;
     }

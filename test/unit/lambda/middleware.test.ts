@@ -22,8 +22,15 @@ describe('httpHandler', () => {
     expect(JSON.parse(res.body!).error.code).toBe('InvalidRequest');
   });
 
-  it('answers a route key it does not serve with 404 NotFound', async () => {
-    const res = await echo(httpEvent('GET /elsewhere'), lambdaContext);
+  it('ignores the body of a GET, which takes none', async () => {
+    const get = httpHandler({ 'GET /x': async (event) => jsonResponse(200, { body: event.body ?? null }) }, silentLogger);
+    const res = await get(httpEvent('GET /x', { body: '{not json' }), lambdaContext);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body!)).toEqual({ body: null });
+  });
+
+  it('answers a route key it does not serve with 404 NotFound, before looking at the body', async () => {
+    const res = await echo(httpEvent('POST /elsewhere', { body: '{' }), lambdaContext);
     expect(res.statusCode).toBe(404);
   });
 
