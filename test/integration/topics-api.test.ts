@@ -244,6 +244,4 @@ describe('bodies on routes that take none', () => {
     const res = await call(method, path, undefined, '{');
     expect(res.status).toBe(status);
   });
-    expect(res.status).toBe(200);
-  });
 });
