@@ -52,6 +52,45 @@ export class TopicAlreadyExistsError extends SluiceError {
   override readonly status = 409;
 }
 
+/** The partition number is not below the topic's partition count. */
+export class PartitionNotFoundError extends SluiceError {
+  override readonly code = 'PartitionNotFound';
+  override readonly status = 404;
+}
+
+/** The offset is below the log start or above the high watermark; `details` carries both bounds. */
+export class OffsetOutOfRangeError extends SluiceError {
+  override readonly code = 'OffsetOutOfRange';
+  override readonly status = 416;
+}
+
+/** One event is over the size limit (`details.limit`, `details.size`, `details.index`). */
+export class EventTooLargeError extends SluiceError {
+  override readonly code = 'EventTooLarge';
+  override readonly status = 413;
+}
+
+/**
+ * The request is over a limit of one atomic append: events, bytes, or transaction actions
+ * (`details.limit` says which). Split it; nothing was written.
+ */
+export class RequestTooLargeError extends SluiceError {
+  override readonly code = 'RequestTooLarge';
+  override readonly status = 413;
+}
+
+/** An event has more headers than allowed. */
+export class TooManyHeadersError extends SluiceError {
+  override readonly code = 'TooManyHeaders';
+  override readonly status = 400;
+}
+
+/** An event key is over the size limit. */
+export class KeyTooLargeError extends SluiceError {
+  override readonly code = 'KeyTooLarge';
+  override readonly status = 400;
+}
+
 /** No route matches the path. */
 export class RouteNotFoundError extends SluiceError {
   override readonly code = 'NotFound';
@@ -89,6 +128,12 @@ const byCode: Record<string, new (message: string, options?: SluiceErrorOptions)
   InvalidRequest: InvalidRequestError,
   TopicNotFound: TopicNotFoundError,
   TopicAlreadyExists: TopicAlreadyExistsError,
+  PartitionNotFound: PartitionNotFoundError,
+  OffsetOutOfRange: OffsetOutOfRangeError,
+  EventTooLarge: EventTooLargeError,
+  RequestTooLarge: RequestTooLargeError,
+  TooManyHeaders: TooManyHeadersError,
+  KeyTooLarge: KeyTooLargeError,
   NotFound: RouteNotFoundError,
   MethodNotAllowed: MethodNotAllowedError,
   Throttled: ThrottledError,

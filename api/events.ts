@@ -117,12 +117,3 @@ export interface FetchResponse {
   readonly highWatermark: number;
   readonly logStartOffset: number;
 }
-
-export const updateTopicRequestSchema = z
-  .strictObject({
-    retentionMs: z.number().int().optional(),
-    dedupeWindowMs: z.number().int().optional(),
-  })
-  .refine((r) => r.retentionMs !== undefined || r.dedupeWindowMs !== undefined, {
-    message: 'give retentionMs, dedupeWindowMs or both',
-  });

@@ -41,6 +41,16 @@ const retentionMsSchema = z
 
 const dedupeWindowMsSchema = z.number().int().min(0).max(TOPIC_LIMITS.maxDedupeWindowMs);
 
+export const updateTopicRequestSchema = z
+  .strictObject({
+    retentionMs: retentionMsSchema.optional(),
+    dedupeWindowMs: dedupeWindowMsSchema.optional(),
+  })
+  .refine((r) => r.retentionMs !== undefined || r.dedupeWindowMs !== undefined, {
+    message: 'give retentionMs, dedupeWindowMs or both',
+  });
+export type UpdateTopicRequest = z.infer<typeof updateTopicRequestSchema>;
+
 export const createTopicRequestSchema = z.strictObject({
   name: topicNameSchema,
   partitions: z.number().int().min(1).max(TOPIC_LIMITS.maxPartitions).optional(),

@@ -27,10 +27,26 @@ export interface FunctionDefinition {
 export const FUNCTIONS = {
   topics: {
     name: 'topics',
-    description: 'Topic administration: create, list, describe, delete.',
+    description: 'Topic administration: create, list, describe, update, delete.',
     entry: 'lambda/handlers/topics.ts',
     tables: { topics: 'readWrite', log: 'read' },
     queues: { topicPurge: 'send' },
+  },
+  produce: {
+    name: 'produce',
+    description: 'Appends events to a topic: partitions, gapless offsets, exactly-once by message ID.',
+    entry: 'lambda/handlers/produce.ts',
+    tables: { topics: 'read', log: 'readWrite', dedupe: 'readWrite' },
+    queues: {},
+  },
+  fetch: {
+    name: 'fetch',
+    description: 'Reads events of one partition by offset or timestamp, long-polling up to 20 s.',
+    entry: 'lambda/handlers/fetch.ts',
+    tables: { topics: 'read', log: 'read' },
+    queues: {},
+    // Long polls last up to 20 s; API Gateway gives an integration 30 s.
+    timeoutSeconds: 28,
   },
   topicPurge: {
     name: 'topic-purge',
@@ -65,7 +81,10 @@ export const ROUTES = [
   { method: 'POST', path: '/topics', function: 'topics' },
   { method: 'GET', path: '/topics', function: 'topics' },
   { method: 'GET', path: '/topics/{topic}', function: 'topics' },
+  { method: 'PATCH', path: '/topics/{topic}', function: 'topics' },
   { method: 'DELETE', path: '/topics/{topic}', function: 'topics' },
+  { method: 'POST', path: '/topics/{topic}/events', function: 'produce' },
+  { method: 'GET', path: '/topics/{topic}/partitions/{partition}/events', function: 'fetch' },
 ] as const satisfies readonly RouteDefinition[];
 
 /** The function behind API Gateway's `$default` route: everything no route matches. */

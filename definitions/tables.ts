@@ -35,13 +35,22 @@ export const TABLES = {
   log: {
     name: 'log',
     description:
-      'The partitioned topic log: events keyed by "<topicId>#<partition>" and offset, with the ' +
-      "partition's head (next offset) at offset -1 of the same key.",
+      'The partitioned topic log: record batches keyed by "<topicId>#<partition>" and the offset of ' +
+      "their first event, with the partition's head (next offset) at offset -1 of the same key.",
     partitionKey: { name: 'pk', type: 'S' },
     sortKey: { name: 'offset', type: 'N' },
     timeToLiveAttribute: 'expiresAt',
     stream: 'NEW_IMAGE',
     envVar: 'SLUICE_LOG_TABLE',
+  },
+  dedupe: {
+    name: 'dedupe',
+    description:
+      'Message IDs seen per topic within its dedupe window ("<topicId>#<messageId>" → partition and ' +
+      'offset), written in the same transaction as the events, for exactly-once produce.',
+    partitionKey: { name: 'id', type: 'S' },
+    timeToLiveAttribute: 'expiresAt',
+    envVar: 'SLUICE_DEDUPE_TABLE',
   },
 } as const satisfies Record<string, TableDefinition>;
 

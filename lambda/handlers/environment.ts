@@ -5,6 +5,8 @@
 import { QUEUES, type QueueName } from '../../definitions/queues';
 import { TABLES, type TableName } from '../../definitions/tables';
 import { createDocumentClient, createSqsClient } from '../core/aws/clients';
+import { DynamoDbLogStore } from '../core/log/dynamodb-log-store';
+import { LogService } from '../core/log/log-service';
 import { DynamoDbTopicStore } from '../core/topics/dynamodb-topic-store';
 import { SqsPurgeQueue } from '../core/topics/purge-queue';
 import { TopicService } from '../core/topics/topic-service';
@@ -18,13 +20,28 @@ function requireEnv(name: string, env: NodeJS.ProcessEnv): string {
 export const tableFromEnv = (table: TableName, env = process.env) => requireEnv(TABLES[table].envVar, env);
 export const queueFromEnv = (queue: QueueName, env = process.env) => requireEnv(QUEUES[queue].envVar, env);
 
+function topicStoreFromEnv(env: NodeJS.ProcessEnv): DynamoDbTopicStore {
+  return new DynamoDbTopicStore({
+    client: createDocumentClient(),
+    topicsTable: tableFromEnv('topics', env),
+    logTable: tableFromEnv('log', env),
+  });
+}
+
+export function logServiceFromEnv(env = process.env): LogService {
+  return new LogService({
+    topics: topicStoreFromEnv(env),
+    log: new DynamoDbLogStore({
+      client: createDocumentClient(),
+      logTable: tableFromEnv('log', env),
+      dedupeTable: tableFromEnv('dedupe', env),
+    }),
+  });
+}
+
 export function topicServiceFromEnv(env = process.env): TopicService {
   return new TopicService({
-    store: new DynamoDbTopicStore({
-      client: createDocumentClient(),
-      topicsTable: tableFromEnv('topics', env),
-      logTable: tableFromEnv('log', env),
-    }),
+    store: topicStoreFromEnv(env),
     purgeQueue: new SqsPurgeQueue(createSqsClient(), queueFromEnv('topicPurge', env)),
   });
 }

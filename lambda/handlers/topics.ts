@@ -1,5 +1,5 @@
-/** Lambda entry point for topic administration: POST/GET /topics, GET/DELETE /topics/{topic}. */
-import { createTopicRequestSchema, topicPathSchema } from '../../api/topics';
+/** Lambda entry point for topic administration: POST/GET /topics, GET/PATCH/DELETE /topics/{topic}. */
+import { createTopicRequestSchema, topicPathSchema, updateTopicRequestSchema } from '../../api/topics';
 import type { Logger } from '../core/logger';
 import type { TopicService } from '../core/topics/topic-service';
 import { httpHandler } from '../middleware/http-handler';
@@ -17,6 +17,10 @@ export function createTopicsHandler(service: TopicService, logger: Logger) {
       'GET /topics/{topic}': async (event) => {
         const { topic } = validate(topicPathSchema, event.pathParameters, 'path');
         return jsonResponse(200, await service.describeTopic(topic));
+      },
+      'PATCH /topics/{topic}': async (event) => {
+        const { topic } = validate(topicPathSchema, event.pathParameters, 'path');
+        return jsonResponse(200, await service.updateTopic(topic, validate(updateTopicRequestSchema, event.body, 'body')));
       },
       'DELETE /topics/{topic}': async (event) => {
         const { topic } = validate(topicPathSchema, event.pathParameters, 'path');

@@ -225,8 +225,9 @@ describe('routing', () => {
 
   it.each([
     ['PUT', '/topics', 'POST, GET'],
-    ['PATCH', '/topics/orders', 'GET, DELETE'],
-    ['POST', '/topics/orders', 'GET, DELETE'],
+    ['PUT', '/topics/orders', 'GET, PATCH, DELETE'],
+    ['POST', '/topics/orders', 'GET, PATCH, DELETE'],
+    ['DELETE', '/topics/orders/events', 'POST'],
   ])('answers %s %s with 405 and an Allow header', async (method, path, allow) => {
     const res = await call(method, path);
     expect(res.status).toBe(405);
@@ -239,7 +240,7 @@ describe('bodies on routes that take none', () => {
   it.each([
     ['PUT', '/topics', 405],
     ['PATCH', '/nothing', 404],
-    ['POST', '/topics/orders', 405],
+    ['PUT', '/topics/orders', 405],
   ])('answers %s %s with a malformed body by its route (%i), not 400', async (method, path, status) => {
     const res = await call(method, path, undefined, '{');
     expect(res.status).toBe(status);

@@ -10,6 +10,7 @@ import {
   type BatchGetCommandOutput,
   BatchWriteCommand,
   type BatchWriteCommandOutput,
+  UpdateCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -94,6 +95,33 @@ export class DynamoDbTopicStore implements TopicStore {
       throw toSluiceError(err, 'ListTopics');
     }
     return topics.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async updateTopic(
+    name: string,
+    changes: Partial<Pick<TopicConfig, 'retentionMs' | 'dedupeWindowMs'>>,
+  ): Promise<TopicConfig> {
+    const entries = Object.entries(changes).filter(([, v]) => v !== undefined);
+    try {
+      const out = await this.client.send(
+        new UpdateCommand({
+          TableName: this.topicsTable,
+          Key: { name },
+          UpdateExpression: `SET ${entries.map(([k]) => `#${k} = :${k}`).join(', ')}`,
+          ExpressionAttributeNames: { '#name': 'name', ...Object.fromEntries(entries.map(([k]) => [`#${k}`, k])) },
+          ExpressionAttributeValues: Object.fromEntries(entries.map(([k, v]) => [`:${k}`, v])),
+          // Never create a topic by updating one that does not exist.
+          ConditionExpression: 'attribute_exists(#name)',
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toTopicConfig(out.Attributes!);
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) {
+        throw new TopicNotFoundError(`Topic "${name}" does not exist`, { details: { topic: name } });
+      }
+      throw toSluiceError(err, 'UpdateTopic');
+    }
   }
 
   async deleteTopic(name: string, topicId: string): Promise<void> {

@@ -8,6 +8,7 @@ import {
   type CreateTopicRequest,
   type TopicConfig,
   type TopicDescription,
+  type UpdateTopicRequest,
 } from '../../../api/topics';
 import { purgeJobSchema, type PurgeJob, type PurgeQueue } from './purge-queue';
 import type { TopicStore } from './topic-store';
@@ -69,6 +70,15 @@ export class TopicService {
         highWatermark: h.nextOffset,
       })),
     };
+  }
+
+  /**
+   * Changes retention and/or the dedupe window. Reads apply the new retention at once (a shorter
+   * one hides older events immediately); stored items keep the expiry they were written with, so
+   * a longer retention cannot bring back events DynamoDB has already deleted.
+   */
+  updateTopic(name: string, changes: UpdateTopicRequest): Promise<TopicConfig> {
+    return this.store.updateTopic(name, changes);
   }
 
   /**

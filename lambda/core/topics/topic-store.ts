@@ -18,6 +18,8 @@ export interface TopicStore {
   getTopic(name: string): Promise<TopicConfig | undefined>;
   /** All topics, sorted by name. */
   listTopics(): Promise<TopicConfig[]>;
+  /** Changes retention and/or the dedupe window; throws TopicNotFoundError if the topic is gone. */
+  updateTopic(name: string, changes: Partial<Pick<TopicConfig, 'retentionMs' | 'dedupeWindowMs'>>): Promise<TopicConfig>;
   /** Deletes the topic if it still has this topicId; throws TopicNotFoundError otherwise. */
   deleteTopic(name: string, topicId: string): Promise<void>;
   /** Heads of partitions 0..count-1; a partition nothing was appended to reads as 0/0. */

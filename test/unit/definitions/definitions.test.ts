@@ -20,7 +20,7 @@ describe('matchRoute', () => {
   });
 
   it('lists the allowed methods when only the method is wrong', () => {
-    expect(matchRoute('PUT', '/topics/orders')).toEqual({ allowed: ['GET', 'DELETE'] });
+    expect(matchRoute('PUT', '/topics/orders')).toEqual({ allowed: ['GET', 'PATCH', 'DELETE'] });
   });
 
   it.each([['/'], ['/topic'], ['/topics/a/b'], ['/topics/%E0%A4%A']])('finds nothing for %s', (path) => {
@@ -39,11 +39,11 @@ describe('FUNCTIONS', () => {
 
   it('gives a function the names of exactly the tables and queues it was granted', () => {
     const env = functionEnvironment(FUNCTIONS.topics, {
-      tables: { topics: 'T', log: 'L' },
+      tables: { topics: 'T', log: 'L', dedupe: 'D' },
       queues: { topicPurge: 'Q' },
     });
     expect(env).toEqual({ [TABLES.topics.envVar]: 'T', [TABLES.log.envVar]: 'L', [QUEUES.topicPurge.envVar]: 'Q' });
-    expect(functionEnvironment(FUNCTIONS.fallback, { tables: { topics: 'T', log: 'L' }, queues: { topicPurge: 'Q' } })).toEqual({});
+    expect(functionEnvironment(FUNCTIONS.fallback, { tables: { topics: 'T', log: 'L', dedupe: 'D' }, queues: { topicPurge: 'Q' } })).toEqual({});
   });
 
   it('gives every SQS-triggered function a timeout below its queue visibility timeout', () => {

@@ -20,6 +20,13 @@ class MemoryStore implements TopicStore {
   async listTopics() {
     return [...this.topics.values()];
   }
+  async updateTopic(name: string, changes: Partial<TopicConfig>) {
+    const current = this.topics.get(name);
+    if (!current) throw new TopicNotFoundError(name);
+    const updated = { ...current, ...changes };
+    this.topics.set(name, updated);
+    return updated;
+  }
   async deleteTopic(name: string, topicId: string) {
     this.calls.push(`delete ${name}`);
     if (this.topics.get(name)?.topicId !== topicId) throw new TopicNotFoundError(name);

@@ -1,0 +1,248 @@
+/**
+ * DynamoDB implementation of LogStore.
+ *
+ * log table:    pk "<topicId>#<partition>", offset = base offset of a record batch; the head at
+ *               offset -1 holds nextOffset and maxTimestamp.
+ * dedupe table: id "<topicId>#<messageId>" → partition, offset, untilMs; TTL expiresAt.
+ *
+ * One append is one TransactWriteItems: per partition, the head (conditioned on the head the plan
+ * was made from, so offsets stay gapless under concurrent producers) and its batches; per message
+ * ID, a dedupe record (conditioned on no live record, so a message ID is appended once).
+ */
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { RETRY_DEFAULTS, backoffDelay } from '../../../api/retry';
+import { toSluiceError } from '../aws/errors';
+import { HEAD_OFFSET, logPartitionKey } from '../topics/dynamodb-topic-store';
+import {
+  AppendConflict,
+  type AppendOutcome,
+  type AppendPlan,
+  type DedupeRecord,
+  type LogStore,
+  type PartitionHead,
+  type StoredBatch,
+} from './log-store';
+import type { Codec } from './record-batch';
+
+export interface DynamoDbLogStoreOptions {
+  readonly client: DynamoDBDocumentClient;
+  readonly logTable: string;
+  readonly dedupeTable: string;
+}
+
+const BATCH_GET_MAX = 100;
+const MAX_UNPROCESSED_ROUNDS = 8;
+
+type Action = { kind: 'head'; partition: number } | { kind: 'batch' } | { kind: 'dedupe'; messageId: string };
+
+export class DynamoDbLogStore implements LogStore {
+  private readonly client: DynamoDBDocumentClient;
+  private readonly logTable: string;
+  private readonly dedupeTable: string;
+
+  constructor(options: DynamoDbLogStoreOptions) {
+    this.client = options.client;
+    this.logTable = options.logTable;
+    this.dedupeTable = options.dedupeTable;
+  }
+
+  async readHeads(topicId: string, partitions: readonly number[]): Promise<Map<number, PartitionHead>> {
+    const keys = partitions.map((p) => ({ pk: logPartitionKey(topicId, p), offset: HEAD_OFFSET }));
+    const items = await this.batchGet(this.logTable, keys, 'ReadHeads');
+    const heads = new Map<number, PartitionHead>();
+    for (const item of items) {
+      const partition = Number(String(item.pk).slice(topicId.length + 1));
+      heads.set(partition, { nextOffset: Number(item.nextOffset), maxTimestamp: Number(item.maxTimestamp ?? 0) });
+    }
+    return heads;
+  }
+
+  async readDedupe(topicId: string, messageIds: readonly string[]): Promise<Map<string, DedupeRecord>> {
+    const items = await this.batchGet(
+      this.dedupeTable,
+      messageIds.map((m) => ({ id: `${topicId}#${m}` })),
+      'ReadDedupe',
+    );
+    return new Map(items.map((item) => [String(item.messageId), toDedupeRecord(item)]));
+  }
+
+  async append(plan: AppendPlan): Promise<AppendOutcome> {
+    const actions: Action[] = [];
+    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [];
+    for (const part of plan.partitions) {
+      const pk = logPartitionKey(plan.topicId, part.partition);
+      actions.push({ kind: 'head', partition: part.partition });
+      items.push({
+        Put: {
+          TableName: this.logTable,
+          Item: { pk, offset: HEAD_OFFSET, nextOffset: part.next.nextOffset, maxTimestamp: part.next.maxTimestamp },
+          // Gapless offsets: the head must still be the one the offsets were numbered from.
+          ...(part.expected
+            ? {
+                ConditionExpression: 'nextOffset = :expected',
+                ExpressionAttributeValues: { ':expected': part.expected.nextOffset },
+              }
+            : { ConditionExpression: 'attribute_not_exists(pk)' }),
+        },
+      });
+      for (const batch of part.batches) {
+        actions.push({ kind: 'batch' });
+        items.push({ Put: { TableName: this.logTable, Item: toBatchItem(pk, batch) } });
+      }
+    }
+    for (const record of plan.dedupe) {
+      actions.push({ kind: 'dedupe', messageId: record.messageId });
+      items.push({
+        Put: {
+          TableName: this.dedupeTable,
+          Item: {
+            id: `${plan.topicId}#${record.messageId}`,
+            messageId: record.messageId,
+            partition: record.partition,
+            offset: record.offset,
+            untilMs: record.untilMs,
+            expiresAt: Math.ceil(record.untilMs / 1000),
+          },
+          // A message ID is taken until its window ends (TTL deletes late, so check the time too).
+          ConditionExpression: 'attribute_not_exists(id) OR untilMs <= :now',
+          ExpressionAttributeValues: { ':now': plan.nowMs },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      });
+    }
+    try {
+      const out = await this.client.send(
+        new TransactWriteCommand({ TransactItems: items, ReturnConsumedCapacity: 'TOTAL' }),
+      );
+      const units = (out.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.WriteCapacityUnits ?? c.CapacityUnits ?? 0), 0);
+      return { consumedWriteUnits: out.ConsumedCapacity ? units : undefined };
+    } catch (err) {
+      throw toConflict(err, actions) ?? toSluiceError(err, 'Append');
+    }
+  }
+
+  async readBatchAtOrBefore(topicId: string, partition: number, offset: number): Promise<StoredBatch | undefined> {
+    const out = await this.query('ReadBatch', {
+      KeyConditionExpression: 'pk = :pk AND #offset BETWEEN :zero AND :offset',
+      ExpressionAttributeValues: { ':pk': logPartitionKey(topicId, partition), ':zero': 0, ':offset': offset },
+      ScanIndexForward: false,
+      Limit: 1,
+    });
+    const item = out[0];
+    return item ? toStoredBatch(partition, item) : undefined;
+  }
+
+  async readBatchesAfter(topicId: string, partition: number, afterOffset: number, maxBatches: number): Promise<StoredBatch[]> {
+    const out = await this.query('ReadBatches', {
+      KeyConditionExpression: 'pk = :pk AND #offset > :after',
+      ExpressionAttributeValues: { ':pk': logPartitionKey(topicId, partition), ':after': Math.max(afterOffset, HEAD_OFFSET) },
+      Limit: maxBatches,
+    });
+    return out.map((item) => toStoredBatch(partition, item));
+  }
+
+  private async query(
+    operation: string,
+    input: Pick<ConstructorParameters<typeof QueryCommand>[0], 'KeyConditionExpression' | 'ExpressionAttributeValues' | 'ScanIndexForward' | 'Limit'>,
+  ): Promise<Record<string, unknown>[]> {
+    try {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.logTable,
+          ConsistentRead: true,
+          ExpressionAttributeNames: { '#offset': 'offset' },
+          ...input,
+        }),
+      );
+      return out.Items ?? [];
+    } catch (err) {
+      throw toSluiceError(err, operation);
+    }
+  }
+
+  private async batchGet(table: string, keys: Record<string, unknown>[], operation: string): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
+    try {
+      for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
+        let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + BATCH_GET_MAX);
+        for (let round = 0; pending && pending.length > 0; round++) {
+          if (round === MAX_UNPROCESSED_ROUNDS) throw new Error('BatchGetItem kept returning UnprocessedKeys');
+          if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
+          const out: BatchGetCommandOutput = await this.client.send(
+            new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+          );
+          found.push(...(out.Responses?.[table] ?? []));
+          pending = out.UnprocessedKeys?.[table]?.Keys;
+        }
+      }
+    } catch (err) {
+      throw toSluiceError(err, operation);
+    }
+    return found;
+  }
+}
+
+function toBatchItem(pk: string, batch: StoredBatch): Record<string, unknown> {
+  return {
+    pk,
+    offset: batch.baseOffset,
+    count: batch.count,
+    codec: batch.codec,
+    data: batch.data,
+    runningMaxTimestamp: batch.runningMaxTimestamp,
+    ...(batch.expiresAt === undefined ? {} : { expiresAt: batch.expiresAt }),
+  };
+}
+
+function toStoredBatch(partition: number, item: Record<string, unknown>): StoredBatch {
+  return {
+    partition,
+    baseOffset: Number(item.offset),
+    count: Number(item.count),
+    codec: item.codec as Codec,
+    data: item.data as Uint8Array,
+    runningMaxTimestamp: Number(item.runningMaxTimestamp),
+    ...(item.expiresAt === undefined ? {} : { expiresAt: Number(item.expiresAt) }),
+  };
+}
+
+function toDedupeRecord(item: Record<string, unknown>): DedupeRecord {
+  return {
+    messageId: String(item.messageId),
+    partition: Number(item.partition),
+    offset: Number(item.offset),
+    untilMs: Number(item.untilMs),
+  };
+}
+
+/** Reads a cancelled transaction's reasons: which heads moved, which message IDs were taken. */
+function toConflict(err: unknown, actions: readonly Action[]): AppendConflict | undefined {
+  if ((err as { name?: string }).name !== 'TransactionCanceledException') return undefined;
+  const reasons = (err as { CancellationReasons?: { Code?: string; Item?: Record<string, AttributeValue> }[] })
+    .CancellationReasons ?? [];
+  const moved: number[] = [];
+  const taken = new Map<string, DedupeRecord>();
+  let otherFailure = false;
+  reasons.forEach((reason, i) => {
+    if (!reason.Code || reason.Code === 'None') return;
+    const action = actions[i];
+    if (reason.Code !== 'ConditionalCheckFailed' || !action) {
+      otherFailure = true;
+      return;
+    }
+    if (action.kind === 'head') moved.push(action.partition);
+    else if (action.kind === 'dedupe' && reason.Item) taken.set(action.messageId, toDedupeRecord(unmarshall(reason.Item)));
+    else otherFailure = true;
+  });
+  // Throttling or a concurrent transaction on the same items: let the caller map it as retriable.
+  if (otherFailure || (moved.length === 0 && taken.size === 0)) return undefined;
+  return new AppendConflict(moved, taken);
+}

@@ -1,0 +1,464 @@
+/**
+ * Produce and fetch: the rules of the partitioned log. Knows nothing about Lambda or HTTP.
+ *
+ * - Offsets start at 0 per partition and have no gaps: an append is planned against the
+ *   partition heads it read and commits only if they have not moved (else it re-plans).
+ * - A request is all-or-nothing: one DynamoDB transaction holds every head, batch and dedupe record.
+ * - Exactly-once by message ID: a dedupe record per message ID in the same transaction; a
+ *   message ID seen within the topic's window appends nothing and answers with the original.
+ * - Retention: every read hides events older than the topic's retention (TTL deletes late).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  EventTooLargeError,
+  KeyTooLargeError,
+  OffsetOutOfRangeError,
+  PartitionNotFoundError,
+  RequestTooLargeError,
+  SluiceError,
+  ThrottledError,
+  TooManyHeadersError,
+  TopicNotFoundError,
+} from '../../../api/errors';
+import {
+  EVENT_LIMITS,
+  FETCH_LIMITS,
+  type FetchQuery,
+  type FetchResponse,
+  type FetchedEvent,
+  type ProduceEvent,
+  type ProduceResult,
+} from '../../../api/events';
+import { partitionForKey } from '../../../api/partitioner';
+import { RETRY_DEFAULTS, backoffDelay } from '../../../api/retry';
+import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
+import type { TopicStore } from '../topics/topic-store';
+import { AppendConflict, type AppendPlan, type DedupeRecord, type LogStore, type PartitionHead, type StoredBatch } from './log-store';
+import { decodeRecords, encodeRecords, type StoredRecord } from './record-batch';
+
+/** Largest encoded batch stored in one item, leaving room under DynamoDB's 400 KB for attributes. */
+export const MAX_BATCH_DATA_BYTES = 380_000;
+
+export interface LogServiceOptions {
+  readonly topics: TopicStore;
+  readonly log: LogStore;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default crypto.randomUUID */
+  readonly newMessageId?: () => string;
+  /** Appends re-planned after losing a race before giving up with a retriable 429. @default 10 */
+  readonly maxAppendAttempts?: number;
+  /** Pause between head reads while long-polling, in ms. @default 100 */
+  readonly pollIntervalMs?: number;
+  /** @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface ProduceOutcome {
+  readonly results: ProduceResult[];
+  /** Write units DynamoDB reported, summed over attempts that wrote. */
+  readonly consumedWriteUnits?: number;
+}
+
+interface Prepared {
+  readonly index: number;
+  readonly partition: number;
+  readonly record: StoredRecord;
+}
+
+export class LogService {
+  private readonly topics: TopicStore;
+  private readonly log: LogStore;
+  private readonly now: () => number;
+  private readonly newMessageId: () => string;
+  private readonly maxAppendAttempts: number;
+  private readonly pollIntervalMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** Next partition for keyless requests, per topic: round robin from a random start. */
+  private readonly keyless = new Map<string, number>();
+
+  constructor(options: LogServiceOptions) {
+    this.topics = options.topics;
+    this.log = options.log;
+    this.now = options.now ?? Date.now;
+    this.newMessageId = options.newMessageId ?? randomUUID;
+    this.maxAppendAttempts = options.maxAppendAttempts ?? 10;
+    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.sleep = options.sleep ?? RETRY_DEFAULTS.sleep;
+  }
+
+  async produce(topicName: string, events: readonly ProduceEvent[]): Promise<ProduceOutcome> {
+    const config = await this.requireTopic(topicName);
+    const now = this.now();
+    const prepared = this.prepare(config, events, now);
+    const dedupe = config.dedupeWindowMs > 0;
+
+    const results: (ProduceResult | undefined)[] = new Array(prepared.length);
+    // A message ID repeated within the request is a duplicate of its first occurrence.
+    const firstById = new Map<string, number>();
+    let pending: Prepared[] = [];
+    for (const p of prepared) {
+      if (dedupe && firstById.has(p.record.m)) continue;
+      firstById.set(p.record.m, p.index);
+      pending.push(p);
+    }
+
+    let consumed: number | undefined;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= this.maxAppendAttempts) {
+        throw new ThrottledError(`Topic "${topicName}" is contended: ${attempt} appends lost a race; retry with backoff`);
+      }
+      const plan = await this.plan(config, pending, now);
+      try {
+        const outcome = await this.log.append(plan.append);
+        if (outcome.consumedWriteUnits !== undefined) consumed = (consumed ?? 0) + outcome.consumedWriteUnits;
+        for (const p of pending) results[p.index] = { ...plan.offsets.get(p.index)!, messageId: p.record.m, duplicate: false };
+        pending = [];
+      } catch (err) {
+        if (err instanceof AppendConflict) {
+          pending = pending.filter((p) => {
+            const original = err.takenMessageIds.get(p.record.m);
+            if (!original || original.untilMs <= now) return true;
+            results[p.index] = duplicateOf(original);
+            return false;
+          });
+          if (err.movedHeads.length > 0) await this.sleep(backoffDelay(attempt, { initialDelayMs: 10, maxDelayMs: 500 }));
+        } else if (err instanceof SluiceError && err.retriable) {
+          await this.sleep(backoffDelay(attempt, { initialDelayMs: 20, maxDelayMs: 1000 }));
+        } else {
+          throw err;
+        }
+      }
+    }
+
+    for (const p of prepared) {
+      if (results[p.index]) continue;
+      const first = results[firstById.get(p.record.m)!]!;
+      results[p.index] = { ...first, duplicate: true };
+    }
+    return { results: results as ProduceResult[], consumedWriteUnits: consumed };
+  }
+
+  async fetch(topicName: string, partition: number, query: FetchQuery): Promise<FetchResponse> {
+    const config = await this.requireTopic(topicName);
+    this.requirePartition(config, partition);
+    const now = this.now();
+    let head = await this.readHead(config, partition);
+    const logStartOffset = await this.logStartOffset(config, partition, head, now);
+
+    let start: number;
+    if (query.timestamp !== undefined) {
+      start = await this.offsetForTimestamp(config, partition, query.timestamp, logStartOffset, head);
+    } else if (query.offset === 'latest') {
+      start = head.nextOffset;
+    } else if (query.offset === undefined || query.offset === 'earliest') {
+      start = logStartOffset;
+    } else {
+      start = query.offset;
+      if (start < logStartOffset || start > head.nextOffset) {
+        throw new OffsetOutOfRangeError(
+          `Offset ${start} is outside partition ${partition} of "${topicName}": ` +
+            `log start ${logStartOffset}, high watermark ${head.nextOffset}`,
+          { details: { offset: start, logStartOffset, highWatermark: head.nextOffset } },
+        );
+      }
+    }
+
+    if (start >= head.nextOffset && query.waitMs) {
+      const deadline = this.now() + query.waitMs;
+      while (head.nextOffset <= start && this.now() < deadline) {
+        await this.sleep(Math.min(this.pollIntervalMs, Math.max(0, deadline - this.now())));
+        head = await this.readHead(config, partition);
+      }
+    }
+
+    const read = await this.readFrom(config, partition, start, head.nextOffset, query.limit ?? FETCH_LIMITS.defaultLimit);
+    return { events: read.events, nextOffset: read.nextOffset, highWatermark: head.nextOffset, logStartOffset };
+  }
+
+  /** Checks every limit and fills in message IDs, timestamps and partitions, before any write. */
+  private prepare(config: TopicConfig, events: readonly ProduceEvent[], now: number): Prepared[] {
+    if (events.length > EVENT_LIMITS.maxEventsPerRequest) {
+      throw new RequestTooLargeError(
+        `A request holds at most ${EVENT_LIMITS.maxEventsPerRequest} events, this one ${events.length}`,
+        { details: { limit: 'maxEventsPerRequest', max: EVENT_LIMITS.maxEventsPerRequest, actual: events.length } },
+      );
+    }
+    let keylessPartition: number | undefined;
+    let total = 0;
+    return events.map((event, index) => {
+      const headers = event.headers ?? {};
+      const headerCount = Object.keys(headers).length;
+      if (headerCount > EVENT_LIMITS.maxHeaders) {
+        throw new TooManyHeadersError(`Event ${index} has ${headerCount} headers; at most ${EVENT_LIMITS.maxHeaders} are allowed`, {
+          details: { index, max: EVENT_LIMITS.maxHeaders, actual: headerCount },
+        });
+      }
+      const keyBytes = event.key ? Buffer.byteLength(event.key, 'utf8') : 0;
+      if (keyBytes > EVENT_LIMITS.maxKeyBytes) {
+        throw new KeyTooLargeError(`Event ${index} has a ${keyBytes}-byte key; at most ${EVENT_LIMITS.maxKeyBytes} bytes`, {
+          details: { index, max: EVENT_LIMITS.maxKeyBytes, actual: keyBytes },
+        });
+      }
+      const size = eventSize(event, keyBytes);
+      if (size > EVENT_LIMITS.maxEventBytes) {
+        throw new EventTooLargeError(`Event ${index} is ${size} bytes; at most ${EVENT_LIMITS.maxEventBytes}`, {
+          details: { index, max: EVENT_LIMITS.maxEventBytes, actual: size },
+        });
+      }
+      total += size;
+      if (total > EVENT_LIMITS.maxRequestBytes) {
+        throw new RequestTooLargeError(`The events of a request may total at most ${EVENT_LIMITS.maxRequestBytes} bytes`, {
+          details: { limit: 'maxRequestBytes', max: EVENT_LIMITS.maxRequestBytes },
+        });
+      }
+
+      let partition: number;
+      if (event.partition !== undefined) {
+        partition = event.partition;
+        this.requirePartition(config, partition);
+      } else if (event.key !== undefined && event.key !== null) {
+        partition = partitionForKey(event.key, config.partitions);
+      } else {
+        partition = keylessPartition ??= this.nextKeylessPartition(config);
+      }
+      const record: StoredRecord = {
+        ...(event.key === undefined || event.key === null ? {} : { k: event.key }),
+        ...(event.value === undefined ? {} : { v: event.value }),
+        ...(event.valueBase64 === undefined ? {} : { b: event.valueBase64 }),
+        ...(headerCount > 0 ? { h: headers } : {}),
+        t: event.timestamp ?? now,
+        m: event.messageId ?? this.newMessageId(),
+      };
+      return { index, partition, record };
+    });
+  }
+
+  /**
+   * Keyless events of one request go to one partition (Kafka's sticky partitioner), so a request
+   * touches one head; successive requests go round the partitions, so load spreads evenly.
+   */
+  private nextKeylessPartition(config: TopicConfig): number {
+    const next = this.keyless.get(config.topicId) ?? Math.floor(Math.random() * config.partitions);
+    this.keyless.set(config.topicId, (next + 1) % config.partitions);
+    return next % config.partitions;
+  }
+
+  private async plan(config: TopicConfig, pending: readonly Prepared[], now: number) {
+    const byPartition = new Map<number, Prepared[]>();
+    for (const p of pending) byPartition.set(p.partition, [...(byPartition.get(p.partition) ?? []), p]);
+    const heads = await this.log.readHeads(config.topicId, [...byPartition.keys()]);
+
+    const offsets = new Map<number, { partition: number; offset: number }>();
+    const dedupe: DedupeRecord[] = [];
+    const partitions: AppendPlan['partitions'][number][] = [];
+    let actions = 0;
+    for (const [partition, items] of byPartition) {
+      const expected = heads.get(partition);
+      let nextOffset = expected?.nextOffset ?? 0;
+      let runningMax = expected?.maxTimestamp ?? 0;
+      const batches: StoredBatch[] = [];
+      for (const chunk of splitIntoBatches(items.map((i) => i.record))) {
+        runningMax = Math.max(runningMax, ...chunk.records.map((r) => r.t));
+        const maxT = Math.max(...chunk.records.map((r) => r.t));
+        batches.push({
+          partition,
+          baseOffset: nextOffset,
+          count: chunk.records.length,
+          codec: chunk.encoded.codec,
+          data: chunk.encoded.data,
+          runningMaxTimestamp: runningMax,
+          ...(config.retentionMs === RETAIN_FOREVER ? {} : { expiresAt: Math.ceil((maxT + config.retentionMs) / 1000) }),
+        });
+        nextOffset += chunk.records.length;
+      }
+      let offset = expected?.nextOffset ?? 0;
+      for (const item of items) {
+        offsets.set(item.index, { partition, offset });
+        if (config.dedupeWindowMs > 0) {
+          dedupe.push({ messageId: item.record.m, partition, offset, untilMs: now + config.dedupeWindowMs });
+        }
+        offset++;
+      }
+      partitions.push({ partition, expected, next: { nextOffset, maxTimestamp: runningMax }, batches });
+      actions += 1 + batches.length;
+    }
+    actions += dedupe.length;
+    if (actions > EVENT_LIMITS.maxTransactionActions) {
+      throw new RequestTooLargeError(
+        `This request needs ${actions} transactional writes (one per message ID with dedupe on, plus a head and ` +
+          `a batch per partition touched); at most ${EVENT_LIMITS.maxTransactionActions} fit one atomic append. ` +
+          'Send fewer events, or fewer partitions, per request.',
+        { details: { limit: 'maxTransactionActions', max: EVENT_LIMITS.maxTransactionActions, actual: actions } },
+      );
+    }
+    const append: AppendPlan = { topicId: config.topicId, partitions, dedupe, nowMs: now };
+    return { append, offsets };
+  }
+
+  private async readHead(config: TopicConfig, partition: number): Promise<PartitionHead> {
+    const heads = await this.log.readHeads(config.topicId, [partition]);
+    return heads.get(partition) ?? { nextOffset: 0, maxTimestamp: 0 };
+  }
+
+  /** First offset of a live event; the high watermark when none is live. */
+  private async logStartOffset(config: TopicConfig, partition: number, head: PartitionHead, now: number): Promise<number> {
+    let after = -1;
+    for (;;) {
+      const [batch] = await this.log.readBatchesAfter(config.topicId, partition, after, 1);
+      if (!batch || batch.baseOffset >= head.nextOffset) return head.nextOffset;
+      if (!isBatchExpired(config, batch, now)) {
+        const records = decodeRecords(batch);
+        const live = records.findIndex((r) => !isExpired(config, batch, r, now));
+        if (live >= 0) return batch.baseOffset + live;
+      }
+      after = batch.baseOffset;
+    }
+  }
+
+  /**
+   * The first offset whose timestamp is at or after `timestamp` (Kafka's ListOffsets): a binary
+   * search over batches by their running max timestamp, which only grows with the offset.
+   */
+  private async offsetForTimestamp(
+    config: TopicConfig,
+    partition: number,
+    timestamp: number,
+    logStartOffset: number,
+    head: PartitionHead,
+  ): Promise<number> {
+    if (head.maxTimestamp < timestamp) return head.nextOffset;
+    let lo = logStartOffset;
+    let hi = head.nextOffset;
+    let found: StoredBatch | undefined;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const batch = await this.log.readBatchAtOrBefore(config.topicId, partition, mid);
+      if (!batch || batch.baseOffset + batch.count <= lo) {
+        lo = mid + 1; // nothing stored between lo and mid any more (expired and deleted)
+      } else if (batch.runningMaxTimestamp >= timestamp) {
+        found = batch;
+        hi = batch.baseOffset;
+      } else {
+        lo = batch.baseOffset + batch.count;
+      }
+    }
+    if (!found) return head.nextOffset;
+    const records = decodeRecords(found);
+    const index = records.findIndex((r, i) => r.t >= timestamp && found!.baseOffset + i >= logStartOffset);
+    return index < 0 ? found.baseOffset + found.count : found.baseOffset + index;
+  }
+
+  private async readFrom(
+    config: TopicConfig,
+    partition: number,
+    start: number,
+    highWatermark: number,
+    limit: number,
+  ): Promise<{ events: FetchedEvent[]; nextOffset: number }> {
+    const events: FetchedEvent[] = [];
+    let nextOffset = start;
+    let bytes = 0;
+    if (start >= highWatermark) return { events, nextOffset };
+    const now = this.now();
+    const first = await this.log.readBatchAtOrBefore(config.topicId, partition, start);
+    let batches = first ? [first] : [];
+    let lastBase = first?.baseOffset ?? -1;
+    for (;;) {
+      for (const batch of batches) {
+        const records = decodeRecords(batch);
+        for (let i = 0; i < records.length; i++) {
+          const offset = batch.baseOffset + i;
+          if (offset < nextOffset) continue;
+          if (offset >= highWatermark || events.length >= limit) return { events, nextOffset };
+          const record = records[i]!;
+          if (!isExpired(config, batch, record, now)) {
+            const event = toFetchedEvent(config.name, partition, offset, record);
+            const size = Buffer.byteLength(JSON.stringify(event));
+            if (events.length > 0 && bytes + size > FETCH_LIMITS.maxResponseBytes) return { events, nextOffset };
+            bytes += size;
+            events.push(event);
+          }
+          nextOffset = offset + 1;
+        }
+      }
+      if (nextOffset >= highWatermark || events.length >= limit) return { events, nextOffset };
+      batches = await this.log.readBatchesAfter(config.topicId, partition, lastBase, 10);
+      if (batches.length === 0) return { events, nextOffset };
+      lastBase = batches[batches.length - 1]!.baseOffset;
+    }
+  }
+
+  private async requireTopic(name: string): Promise<TopicConfig> {
+    const config = await this.topics.getTopic(name);
+    if (!config) throw new TopicNotFoundError(`Topic "${name}" does not exist`, { details: { topic: name } });
+    return config;
+  }
+
+  private requirePartition(config: TopicConfig, partition: number): void {
+    if (partition >= config.partitions) {
+      throw new PartitionNotFoundError(
+        `Topic "${config.name}" has partitions 0 to ${config.partitions - 1}; there is no partition ${partition}`,
+        { details: { topic: config.name, partition, partitions: config.partitions } },
+      );
+    }
+  }
+}
+
+function duplicateOf(original: DedupeRecord): ProduceResult {
+  return { partition: original.partition, offset: original.offset, messageId: original.messageId, duplicate: true };
+}
+
+/** Bytes an event counts against the limits: key, value (JSON text or decoded bytes), headers. */
+function eventSize(event: ProduceEvent, keyBytes: number): number {
+  const value =
+    event.valueBase64 !== undefined
+      ? Buffer.byteLength(event.valueBase64, 'base64')
+      : event.value === undefined
+        ? 0
+        : Buffer.byteLength(JSON.stringify(event.value), 'utf8');
+  let headers = 0;
+  for (const [k, v] of Object.entries(event.headers ?? {})) headers += Buffer.byteLength(k) + Buffer.byteLength(v);
+  return keyBytes + value + headers;
+}
+
+/** Splits a partition's records into batches that each fit one item, keeping their order. */
+function splitIntoBatches(records: StoredRecord[]): { records: StoredRecord[]; encoded: ReturnType<typeof encodeRecords> }[] {
+  const encoded = encodeRecords(records);
+  if (encoded.data.length <= MAX_BATCH_DATA_BYTES) return [{ records, encoded }];
+  if (records.length === 1) {
+    throw new EventTooLargeError(`An event encodes to ${encoded.data.length} bytes, more than one item holds`, {
+      details: { max: MAX_BATCH_DATA_BYTES, actual: encoded.data.length },
+    });
+  }
+  const half = Math.ceil(records.length / 2);
+  return [...splitIntoBatches(records.slice(0, half)), ...splitIntoBatches(records.slice(half))];
+}
+
+/** DynamoDB may not have deleted an expired item yet, so expiry is checked on every read. */
+function isBatchExpired(config: TopicConfig, batch: StoredBatch, now: number): boolean {
+  return batch.expiresAt !== undefined && now >= batch.expiresAt * 1000;
+}
+
+/**
+ * An event is gone when the topic's current retention has passed since its timestamp, or its item
+ * is past the TTL it was written with (a retention lengthened later does not bring it back).
+ */
+function isExpired(config: TopicConfig, batch: StoredBatch, record: StoredRecord, now: number): boolean {
+  if (isBatchExpired(config, batch, now)) return true;
+  return config.retentionMs !== RETAIN_FOREVER && now >= record.t + config.retentionMs;
+}
+
+function toFetchedEvent(topic: string, partition: number, offset: number, r: StoredRecord): FetchedEvent {
+  return {
+    topic,
+    partition,
+    offset,
+    key: r.k ?? null,
+    ...(r.v === undefined ? {} : { value: r.v }),
+    ...(r.b === undefined ? {} : { valueBase64: r.b }),
+    headers: r.h ?? {},
+    timestamp: r.t,
+    messageId: r.m,
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Persistence of the partitioned log. LogService holds the rules (offsets, dedupe, retention);
+ * a LogStore only reads and writes, atomically where asked. DynamoDbLogStore implements it.
+ */
+import type { Codec } from './record-batch';
+
+export interface PartitionHead {
+  /** Offset the next event gets (the high watermark). */
+  readonly nextOffset: number;
+  /** Largest event timestamp appended so far (Kafka's time index is monotonic the same way). */
+  readonly maxTimestamp: number;
+}
+
+export interface StoredBatch {
+  readonly partition: number;
+  /** Offset of the first event. */
+  readonly baseOffset: number;
+  readonly count: number;
+  readonly codec: Codec;
+  readonly data: Uint8Array;
+  /** Largest timestamp in this batch and all before it in the partition. */
+  readonly runningMaxTimestamp: number;
+  /** When DynamoDB may delete the item (epoch seconds); absent when the topic keeps events forever. */
+  readonly expiresAt?: number;
+}
+
+export interface DedupeRecord {
+  readonly messageId: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Epoch ms after which the message ID may be used again. */
+  readonly untilMs: number;
+}
+
+export interface PartitionAppend {
+  readonly partition: number;
+  /** The head this append was planned against; undefined if the partition had none. */
+  readonly expected: PartitionHead | undefined;
+  readonly next: PartitionHead;
+  readonly batches: readonly StoredBatch[];
+}
+
+export interface AppendPlan {
+  readonly topicId: string;
+  readonly partitions: readonly PartitionAppend[];
+  readonly dedupe: readonly DedupeRecord[];
+  /** Epoch ms: a dedupe record whose untilMs is before this may be overwritten. */
+  readonly nowMs: number;
+}
+
+export interface AppendOutcome {
+  /** Write capacity units DynamoDB reports for the transaction, when it reports them. */
+  readonly consumedWriteUnits?: number;
+}
+
+/**
+ * The append lost a race and wrote nothing: another producer moved a head, or some message IDs
+ * were already taken (their records are given).
+ */
+export class AppendConflict extends Error {
+  constructor(
+    readonly movedHeads: readonly number[],
+    readonly takenMessageIds: ReadonlyMap<string, DedupeRecord>,
+  ) {
+    super(`append conflicted: heads ${movedHeads.join(',') || '-'}, message IDs ${[...takenMessageIds.keys()].join(',') || '-'}`);
+    this.name = 'AppendConflict';
+  }
+}
+
+export interface LogStore {
+  readHeads(topicId: string, partitions: readonly number[]): Promise<Map<number, PartitionHead>>;
+  readDedupe(topicId: string, messageIds: readonly string[]): Promise<Map<string, DedupeRecord>>;
+  /** Writes every head, batch and dedupe record, or none (throws AppendConflict on a lost race). */
+  append(plan: AppendPlan): Promise<AppendOutcome>;
+  /** The batch holding `offset`, or the last one before it. */
+  readBatchAtOrBefore(topicId: string, partition: number, offset: number): Promise<StoredBatch | undefined>;
+  /** Batches with a base offset above `afterOffset`, ascending, at most `maxBatches`. */
+  readBatchesAfter(topicId: string, partition: number, afterOffset: number, maxBatches: number): Promise<StoredBatch[]>;
+}

@@ -1,0 +1,26 @@
+/** Lambda entry point for POST /topics/{topic}/events. */
+import { produceRequestSchema } from '../../api/events';
+import { topicPathSchema } from '../../api/topics';
+import type { LogService } from '../core/log/log-service';
+import type { Logger } from '../core/logger';
+import { httpHandler } from '../middleware/http-handler';
+import { jsonResponse } from '../middleware/responses';
+import { validate } from '../middleware/validate';
+import { logServiceFromEnv } from './environment';
+import { lazy, loggerFor } from './runtime';
+
+export function createProduceHandler(service: LogService, logger: Logger) {
+  return httpHandler(
+    {
+      'POST /topics/{topic}/events': async (event) => {
+        const { topic } = validate(topicPathSchema, event.pathParameters, 'path');
+        const { events } = validate(produceRequestSchema, event.body, 'body');
+        const { results } = await service.produce(topic, events);
+        return jsonResponse(200, { results });
+      },
+    },
+    logger,
+  );
+}
+
+export const handler = lazy(() => createProduceHandler(logServiceFromEnv(), loggerFor('produce')));
