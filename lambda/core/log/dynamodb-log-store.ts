@@ -9,6 +9,7 @@
  * was made from, so offsets stay gapless under concurrent producers) and its batches; per message
  * ID, a dedupe record (conditioned on no live record, so a message ID is appended once).
  */
+import { randomUUID } from 'node:crypto';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
@@ -120,7 +121,13 @@ export class DynamoDbLogStore implements LogStore {
     }
     try {
       const out = await this.client.send(
-        new TransactWriteCommand({ TransactItems: items, ReturnConsumedCapacity: 'TOTAL' }),
+        new TransactWriteCommand({
+          TransactItems: items,
+          ReturnConsumedCapacity: 'TOTAL',
+          // The SDK retries a transaction whose answer was lost with the same input, so with one
+          // token per append DynamoDB applies it at most once (for 10 minutes).
+          ClientRequestToken: randomUUID(),
+        }),
       );
       const units = (out.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.WriteCapacityUnits ?? c.CapacityUnits ?? 0), 0);
       return { consumedWriteUnits: out.ConsumedCapacity ? units : undefined };

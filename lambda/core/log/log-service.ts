@@ -104,9 +104,13 @@ export class LogService {
     }
 
     let consumed: number | undefined;
+    let lastFailure: SluiceError | undefined;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= this.maxAppendAttempts) {
-        throw new ThrottledError(`Topic "${topicName}" is contended: ${attempt} appends lost a race; retry with backoff`);
+        throw (
+          lastFailure ??
+          new ThrottledError(`Topic "${topicName}" is contended: ${attempt} appends lost a race; retry with backoff`)
+        );
       }
       const plan = await this.plan(config, pending, now);
       try {
@@ -116,6 +120,7 @@ export class LogService {
         pending = [];
       } catch (err) {
         if (err instanceof AppendConflict) {
+          lastFailure = undefined;
           pending = pending.filter((p) => {
             const original = err.takenMessageIds.get(p.record.m);
             if (!original || original.untilMs <= now) return true;
@@ -124,6 +129,7 @@ export class LogService {
           });
           if (err.movedHeads.length > 0) await this.sleep(backoffDelay(attempt, { initialDelayMs: 10, maxDelayMs: 500 }));
         } else if (err instanceof SluiceError && err.retriable) {
+          lastFailure = err;
           await this.sleep(backoffDelay(attempt, { initialDelayMs: 20, maxDelayMs: 1000 }));
         } else {
           throw err;
