@@ -91,6 +91,30 @@ export class KeyTooLargeError extends SluiceError {
   override readonly status = 400;
 }
 
+/** No group of that name has members, offsets or history. */
+export class GroupNotFoundError extends SluiceError {
+  override readonly code = 'GroupNotFound';
+  override readonly status = 404;
+}
+
+/**
+ * The member is not (or no longer) in the group, or does not own the partition: a zombie. It must
+ * rejoin; what it sent changed nothing (Kafka's fencing).
+ */
+export class FencedMemberError extends SluiceError {
+  override readonly code = 'FencedMember';
+  override readonly status = 409;
+}
+
+/**
+ * The group moved to a newer generation since the member last heard: it should heartbeat to learn
+ * its new assignments, then retry for partitions it still owns. Nothing was changed.
+ */
+export class RebalanceInProgressError extends SluiceError {
+  override readonly code = 'RebalanceInProgress';
+  override readonly status = 409;
+}
+
 /** No route matches the path. */
 export class RouteNotFoundError extends SluiceError {
   override readonly code = 'NotFound';
@@ -134,6 +158,9 @@ const byCode: Record<string, new (message: string, options?: SluiceErrorOptions)
   RequestTooLarge: RequestTooLargeError,
   TooManyHeaders: TooManyHeadersError,
   KeyTooLarge: KeyTooLargeError,
+  GroupNotFound: GroupNotFoundError,
+  FencedMember: FencedMemberError,
+  RebalanceInProgress: RebalanceInProgressError,
   NotFound: RouteNotFoundError,
   MethodNotAllowed: MethodNotAllowedError,
   Throttled: ThrottledError,

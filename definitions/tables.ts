@@ -52,6 +52,15 @@ export const TABLES = {
     timeToLiveAttribute: 'expiresAt',
     envVar: 'SLUICE_DEDUPE_TABLE',
   },
+  groups: {
+    name: 'groups',
+    description:
+      'Consumer groups: per group, the membership item (generation, members, partition owners), ' +
+      'committed offsets and members\' positions, under one partition key.',
+    partitionKey: { name: 'group', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    envVar: 'SLUICE_GROUPS_TABLE',
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof TABLES;

@@ -42,7 +42,7 @@ export interface DynamoDbLogStoreOptions {
 const BATCH_GET_MAX = 100;
 const MAX_UNPROCESSED_ROUNDS = 8;
 
-type Action = { kind: 'head'; partition: number } | { kind: 'batch' } | { kind: 'dedupe'; messageId: string };
+type Action = { kind: 'head' } | { kind: 'batch' } | { kind: 'dedupe'; key: string } | { kind: 'alsoWrite' };
 
 export class DynamoDbLogStore implements LogStore {
   private readonly client: DynamoDBDocumentClient;
@@ -75,49 +75,56 @@ export class DynamoDbLogStore implements LogStore {
     return new Map(items.map((item) => [String(item.messageId), toDedupeRecord(item)]));
   }
 
-  async append(plan: AppendPlan): Promise<AppendOutcome> {
+  async append(plans: readonly AppendPlan[], alsoWrite: readonly unknown[] = []): Promise<AppendOutcome> {
     const actions: Action[] = [];
     const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [];
-    for (const part of plan.partitions) {
-      const pk = logPartitionKey(plan.topicId, part.partition);
-      actions.push({ kind: 'head', partition: part.partition });
-      items.push({
-        Put: {
-          TableName: this.logTable,
-          Item: { pk, offset: HEAD_OFFSET, nextOffset: part.next.nextOffset, maxTimestamp: part.next.maxTimestamp },
-          // Gapless offsets: the head must still be the one the offsets were numbered from.
-          ...(part.expected
-            ? {
-                ConditionExpression: 'nextOffset = :expected',
-                ExpressionAttributeValues: { ':expected': part.expected.nextOffset },
-              }
-            : { ConditionExpression: 'attribute_not_exists(pk)' }),
-        },
-      });
-      for (const batch of part.batches) {
-        actions.push({ kind: 'batch' });
-        items.push({ Put: { TableName: this.logTable, Item: toBatchItem(pk, batch) } });
+    for (const plan of plans) {
+      for (const part of plan.partitions) {
+        const pk = logPartitionKey(plan.topicId, part.partition);
+        actions.push({ kind: 'head' });
+        items.push({
+          Put: {
+            TableName: this.logTable,
+            Item: { pk, offset: HEAD_OFFSET, nextOffset: part.next.nextOffset, maxTimestamp: part.next.maxTimestamp },
+            // Gapless offsets: the head must still be the one the offsets were numbered from.
+            ...(part.expected
+              ? {
+                  ConditionExpression: 'nextOffset = :expected',
+                  ExpressionAttributeValues: { ':expected': part.expected.nextOffset },
+                }
+              : { ConditionExpression: 'attribute_not_exists(pk)' }),
+          },
+        });
+        for (const batch of part.batches) {
+          actions.push({ kind: 'batch' });
+          items.push({ Put: { TableName: this.logTable, Item: toBatchItem(pk, batch) } });
+        }
+      }
+      for (const record of plan.dedupe) {
+        const id = `${plan.topicId}#${record.messageId}`;
+        actions.push({ kind: 'dedupe', key: id });
+        items.push({
+          Put: {
+            TableName: this.dedupeTable,
+            Item: {
+              id,
+              messageId: record.messageId,
+              partition: record.partition,
+              offset: record.offset,
+              untilMs: record.untilMs,
+              expiresAt: Math.ceil(record.untilMs / 1000),
+            },
+            // A message ID is taken until its window ends (TTL deletes late, so check the time too).
+            ConditionExpression: 'attribute_not_exists(id) OR untilMs <= :now',
+            ExpressionAttributeValues: { ':now': plan.nowMs },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          },
+        });
       }
     }
-    for (const record of plan.dedupe) {
-      actions.push({ kind: 'dedupe', messageId: record.messageId });
-      items.push({
-        Put: {
-          TableName: this.dedupeTable,
-          Item: {
-            id: `${plan.topicId}#${record.messageId}`,
-            messageId: record.messageId,
-            partition: record.partition,
-            offset: record.offset,
-            untilMs: record.untilMs,
-            expiresAt: Math.ceil(record.untilMs / 1000),
-          },
-          // A message ID is taken until its window ends (TTL deletes late, so check the time too).
-          ConditionExpression: 'attribute_not_exists(id) OR untilMs <= :now',
-          ExpressionAttributeValues: { ':now': plan.nowMs },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      });
+    for (const item of alsoWrite) {
+      actions.push({ kind: 'alsoWrite' });
+      items.push(item as (typeof items)[number]);
     }
     try {
       const out = await this.client.send(
@@ -230,12 +237,13 @@ function toDedupeRecord(item: Record<string, unknown>): DedupeRecord {
   };
 }
 
-/** Reads a cancelled transaction's reasons: which heads moved, which message IDs were taken. */
+/** Reads a cancelled transaction's reasons: how many heads moved, which message IDs were taken. */
 function toConflict(err: unknown, actions: readonly Action[]): AppendConflict | undefined {
   if ((err as { name?: string }).name !== 'TransactionCanceledException') return undefined;
   const reasons = (err as { CancellationReasons?: { Code?: string; Item?: Record<string, AttributeValue> }[] })
     .CancellationReasons ?? [];
-  const moved: number[] = [];
+  let moved = 0;
+  let alsoWriteFailed = false;
   const taken = new Map<string, DedupeRecord>();
   let otherFailure = false;
   reasons.forEach((reason, i) => {
@@ -245,11 +253,12 @@ function toConflict(err: unknown, actions: readonly Action[]): AppendConflict | 
       otherFailure = true;
       return;
     }
-    if (action.kind === 'head') moved.push(action.partition);
-    else if (action.kind === 'dedupe' && reason.Item) taken.set(action.messageId, toDedupeRecord(unmarshall(reason.Item)));
+    if (action.kind === 'head') moved++;
+    else if (action.kind === 'alsoWrite') alsoWriteFailed = true;
+    else if (action.kind === 'dedupe' && reason.Item) taken.set(action.key, toDedupeRecord(unmarshall(reason.Item)));
     else otherFailure = true;
   });
   // Throttling or a concurrent transaction on the same items: let the caller map it as retriable.
-  if (otherFailure || (moved.length === 0 && taken.size === 0)) return undefined;
-  return new AppendConflict(moved, taken);
+  if (otherFailure || (moved === 0 && taken.size === 0 && !alsoWriteFailed)) return undefined;
+  return new AppendConflict(moved, taken, alsoWriteFailed);
 }

@@ -88,46 +88,70 @@ export class LogService {
   }
 
   async produce(topicName: string, events: readonly ProduceEvent[]): Promise<ProduceOutcome> {
-    const config = await this.requireTopic(topicName);
-    const now = this.now();
-    const prepared = this.prepare(config, events, now);
-    const dedupe = config.dedupeWindowMs > 0;
+    const { outcomes, consumedWriteUnits } = await this.produceAll([{ topic: topicName, events }]);
+    return { results: outcomes[0]!, consumedWriteUnits };
+  }
 
-    const results: (ProduceResult | undefined)[] = new Array(prepared.length);
-    // A message ID repeated within the request is a duplicate of its first occurrence.
-    const firstById = new Map<string, number>();
-    let pending: Prepared[] = [];
-    for (const p of prepared) {
-      if (dedupe && firstById.has(p.record.m)) continue;
-      firstById.set(p.record.m, p.index);
-      pending.push(p);
+  /**
+   * Appends to several topics in one atomic step, optionally with `alsoWrite`: transaction items
+   * of another store (a fenced offset commit, for read-process-write) that must hold and be written
+   * in the same transaction. When they do not hold, nothing is written and `onFenced`'s error is thrown.
+   */
+  async produceAll(
+    requests: readonly { readonly topic: string; readonly events: readonly ProduceEvent[] }[],
+    alsoWrite?: { readonly actions: readonly unknown[]; readonly onFenced: () => Promise<Error> },
+  ): Promise<{ outcomes: ProduceResult[][]; consumedWriteUnits?: number }> {
+    const now = this.now();
+    const work = [];
+    for (const request of requests) {
+      const config = await this.requireTopic(request.topic);
+      const prepared = this.prepare(config, request.events, now);
+      const dedupe = config.dedupeWindowMs > 0;
+      // A message ID repeated within the request is a duplicate of its first occurrence.
+      const firstById = new Map<string, number>();
+      const pending: Prepared[] = [];
+      for (const p of prepared) {
+        if (dedupe && firstById.has(p.record.m)) continue;
+        firstById.set(p.record.m, p.index);
+        pending.push(p);
+      }
+      work.push({ config, prepared, firstById, pending, results: new Array<ProduceResult | undefined>(prepared.length) });
     }
 
     let consumed: number | undefined;
     let lastFailure: SluiceError | undefined;
-    for (let attempt = 0; pending.length > 0; attempt++) {
+    let extraDone = alsoWrite === undefined;
+    for (let attempt = 0; !extraDone || work.some((w) => w.pending.length > 0); attempt++) {
       if (attempt >= this.maxAppendAttempts) {
-        throw (
-          lastFailure ??
-          new ThrottledError(`Topic "${topicName}" is contended: ${attempt} appends lost a race; retry with backoff`)
-        );
+        throw lastFailure ?? new ThrottledError(`Appends lost a race ${attempt} times (contended partitions); retry with backoff`);
       }
-      const plan = await this.plan(config, pending, now);
+      const plans = await Promise.all(work.filter((w) => w.pending.length > 0).map(async (w) => ({ w, ...(await this.plan(w.config, w.pending, now)) })));
+      const actions = plans.reduce((n, p) => n + p.actions, 0) + (alsoWrite?.actions.length ?? 0);
+      if (actions > EVENT_LIMITS.maxTransactionActions) throw tooManyActions(actions);
       try {
-        const outcome = await this.log.append(plan.append);
+        const outcome = await this.log.append(
+          plans.map((p) => p.append),
+          alsoWrite?.actions ?? [],
+        );
         if (outcome.consumedWriteUnits !== undefined) consumed = (consumed ?? 0) + outcome.consumedWriteUnits;
-        for (const p of pending) results[p.index] = { ...plan.offsets.get(p.index)!, messageId: p.record.m, duplicate: false };
-        pending = [];
+        for (const { w, offsets } of plans) {
+          for (const p of w.pending) w.results[p.index] = { ...offsets.get(p.index)!, messageId: p.record.m, duplicate: false };
+          w.pending = [];
+        }
+        extraDone = true;
       } catch (err) {
         if (err instanceof AppendConflict) {
           lastFailure = undefined;
-          pending = pending.filter((p) => {
-            const original = err.takenMessageIds.get(p.record.m);
-            if (!original || original.untilMs <= now) return true;
-            results[p.index] = duplicateOf(original);
-            return false;
-          });
-          if (err.movedHeads.length > 0) await this.sleep(backoffDelay(attempt, { initialDelayMs: 10, maxDelayMs: 500 }));
+          if (err.alsoWriteFailed && alsoWrite) throw await alsoWrite.onFenced();
+          for (const w of work) {
+            w.pending = w.pending.filter((p) => {
+              const original = err.takenMessageIds.get(`${w.config.topicId}#${p.record.m}`);
+              if (!original || original.untilMs <= now) return true;
+              w.results[p.index] = duplicateOf(original);
+              return false;
+            });
+          }
+          if (err.movedHeads > 0) await this.sleep(backoffDelay(attempt, { initialDelayMs: 10, maxDelayMs: 500 }));
         } else if (err instanceof SluiceError && err.retriable) {
           lastFailure = err;
           await this.sleep(backoffDelay(attempt, { initialDelayMs: 20, maxDelayMs: 1000 }));
@@ -137,12 +161,10 @@ export class LogService {
       }
     }
 
-    for (const p of prepared) {
-      if (results[p.index]) continue;
-      const first = results[firstById.get(p.record.m)!]!;
-      results[p.index] = { ...first, duplicate: true };
-    }
-    return { results: results as ProduceResult[], consumedWriteUnits: consumed };
+    const outcomes = work.map((w) =>
+      w.prepared.map((p) => w.results[p.index] ?? { ...w.results[w.firstById.get(p.record.m)!]!, duplicate: true }),
+    );
+    return { outcomes, consumedWriteUnits: consumed };
   }
 
   async fetch(topicName: string, partition: number, query: FetchQuery): Promise<FetchResponse> {
@@ -180,6 +202,24 @@ export class LogService {
 
     const read = await this.readFrom(config, partition, start, head.nextOffset, query.limit ?? FETCH_LIMITS.defaultLimit);
     return { events: read.events, nextOffset: read.nextOffset, highWatermark: head.nextOffset, logStartOffset };
+  }
+
+  /** The topic's ID and the partition's log start and high watermark, now. */
+  async bounds(topicName: string, partition: number): Promise<{ topicId: string; logStartOffset: number; highWatermark: number }> {
+    const config = await this.requireTopic(topicName);
+    this.requirePartition(config, partition);
+    const head = await this.readHead(config, partition);
+    const logStartOffset = await this.logStartOffset(config, partition, head, this.now());
+    return { topicId: config.topicId, logStartOffset, highWatermark: head.nextOffset };
+  }
+
+  /** The first offset at or after `timestamp` (the high watermark when there is none). */
+  async offsetForTime(topicName: string, partition: number, timestamp: number): Promise<number> {
+    const config = await this.requireTopic(topicName);
+    this.requirePartition(config, partition);
+    const head = await this.readHead(config, partition);
+    const logStartOffset = await this.logStartOffset(config, partition, head, this.now());
+    return this.offsetForTimestamp(config, partition, timestamp, logStartOffset, head);
   }
 
   /** Checks every limit and fills in message IDs, timestamps and partitions, before any write. */
@@ -290,16 +330,8 @@ export class LogService {
       actions += 1 + batches.length;
     }
     actions += dedupe.length;
-    if (actions > EVENT_LIMITS.maxTransactionActions) {
-      throw new RequestTooLargeError(
-        `This request needs ${actions} transactional writes (one per message ID with dedupe on, plus a head and ` +
-          `a batch per partition touched); at most ${EVENT_LIMITS.maxTransactionActions} fit one atomic append. ` +
-          'Send fewer events, or fewer partitions, per request.',
-        { details: { limit: 'maxTransactionActions', max: EVENT_LIMITS.maxTransactionActions, actual: actions } },
-      );
-    }
     const append: AppendPlan = { topicId: config.topicId, partitions, dedupe, nowMs: now };
-    return { append, offsets };
+    return { append, offsets, actions };
   }
 
   private async readHead(config: TopicConfig, partition: number): Promise<PartitionHead> {
@@ -409,6 +441,15 @@ export class LogService {
       );
     }
   }
+}
+
+function tooManyActions(actions: number): RequestTooLargeError {
+  return new RequestTooLargeError(
+    `This request needs ${actions} transactional writes (one per message ID with dedupe on, plus a head and ` +
+      `a batch per partition touched, plus one per committed offset); at most ${EVENT_LIMITS.maxTransactionActions} ` +
+      'fit one atomic append. Send fewer events, or fewer partitions, per request.',
+    { details: { limit: 'maxTransactionActions', max: EVENT_LIMITS.maxTransactionActions, actual: actions } },
+  );
 }
 
 function duplicateOf(original: DedupeRecord): ProduceResult {

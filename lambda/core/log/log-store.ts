@@ -54,15 +54,17 @@ export interface AppendOutcome {
 }
 
 /**
- * The append lost a race and wrote nothing: another producer moved a head, or some message IDs
- * were already taken (their records are given).
+ * The append lost a race and wrote nothing: another producer moved heads, some message IDs were
+ * already taken (their records are given, keyed "<topicId>#<messageId>"), or the items written
+ * alongside (`alsoWrite`) failed their condition.
  */
 export class AppendConflict extends Error {
   constructor(
-    readonly movedHeads: readonly number[],
+    readonly movedHeads: number,
     readonly takenMessageIds: ReadonlyMap<string, DedupeRecord>,
+    readonly alsoWriteFailed: boolean,
   ) {
-    super(`append conflicted: heads ${movedHeads.join(',') || '-'}, message IDs ${[...takenMessageIds.keys()].join(',') || '-'}`);
+    super(`append conflicted: ${movedHeads} heads moved, ${takenMessageIds.size} message IDs taken, alsoWrite failed: ${alsoWriteFailed}`);
     this.name = 'AppendConflict';
   }
 }
@@ -70,8 +72,11 @@ export class AppendConflict extends Error {
 export interface LogStore {
   readHeads(topicId: string, partitions: readonly number[]): Promise<Map<number, PartitionHead>>;
   readDedupe(topicId: string, messageIds: readonly string[]): Promise<Map<string, DedupeRecord>>;
-  /** Writes every head, batch and dedupe record, or none (throws AppendConflict on a lost race). */
-  append(plan: AppendPlan): Promise<AppendOutcome>;
+  /**
+   * Writes every head, batch and dedupe record of the plans, and the `alsoWrite` transaction items
+   * of another store, or none of them (throws AppendConflict on a lost race).
+   */
+  append(plans: readonly AppendPlan[], alsoWrite?: readonly unknown[]): Promise<AppendOutcome>;
   /** The batch holding `offset`, or the last one before it. */
   readBatchAtOrBefore(topicId: string, partition: number, offset: number): Promise<StoredBatch | undefined>;
   /** Batches with a base offset above `afterOffset`, ascending, at most `maxBatches`. */

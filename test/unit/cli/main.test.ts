@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import type { TopicsApi } from '../../../cli/command';
+import type { SluiceApi } from '../../../cli/command';
 import { EXIT_CODES, run, type CliIo } from '../../../cli/main';
 import { SluiceClient, type SluiceClientOptions } from '../../../client';
 import { connectionRefused, fakeFetch, noWait, TOPIC, TOPIC_DESCRIPTION, type Reply } from '../client/fake-fetch';
@@ -31,10 +31,15 @@ async function sluice(argv: string[], replies: Reply[] = [], env: CliIo['env'] =
 /** Runs the CLI against a fake API that records calls. */
 async function sluiceWithFake(argv: string[]) {
   const api = {
-    createTopic: vi.fn<TopicsApi['createTopic']>(async () => TOPIC),
-    listTopics: vi.fn<TopicsApi['listTopics']>(async () => ({ topics: [TOPIC] })),
-    describeTopic: vi.fn<TopicsApi['describeTopic']>(async () => TOPIC_DESCRIPTION),
-    deleteTopic: vi.fn<TopicsApi['deleteTopic']>(async () => undefined),
+    createTopic: vi.fn<SluiceApi['createTopic']>(async () => TOPIC),
+    listTopics: vi.fn<SluiceApi['listTopics']>(async () => ({ topics: [TOPIC] })),
+    describeTopic: vi.fn<SluiceApi['describeTopic']>(async () => TOPIC_DESCRIPTION),
+    deleteTopic: vi.fn<SluiceApi['deleteTopic']>(async () => undefined),
+    updateTopic: vi.fn<SluiceApi['updateTopic']>(async () => TOPIC),
+    fetch: vi.fn<SluiceApi['fetch']>(async () => ({ events: [], nextOffset: 0, highWatermark: 0, logStartOffset: 0 })),
+    producer: vi.fn<SluiceApi['producer']>(() => {
+      throw new Error('not used');
+    }),
   };
   const stdout = output();
   const stderr = output();
@@ -252,7 +257,7 @@ describe('Function: run (sluice CLI)', () => {
       const noCredentials = Object.assign(new Error('Could not load credentials from any providers'), {
         name: 'CredentialsProviderError',
       });
-      const api = { listTopics: async () => Promise.reject(noCredentials) } as unknown as TopicsApi;
+      const api = { listTopics: async () => Promise.reject(noCredentials) } as unknown as SluiceApi;
       const argv = ['--endpoint', 'https://sluice.example.com', 'topics', 'list'];
       const code = await run(argv, { stdout: output().writer, stderr: stderr.writer, env: {}, createClient: () => api });
       expect(code).toBe(EXIT_CODES.apiError);

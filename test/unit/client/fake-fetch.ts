@@ -11,16 +11,28 @@ export interface RecordedRequest {
 export type Reply = { readonly status: number; readonly body?: unknown } | Error;
 
 export function fakeFetch(...replies: Reply[]) {
+  return routedFetch((_request, index) => {
+    const reply = replies.shift();
+    if (reply === undefined) throw new Error(`fakeFetch: no reply scripted for request ${index + 1}`);
+    return reply;
+  });
+}
+
+/**
+ * A `fetch` whose replies come from `answer`, which sees each request (and its 0-based index). A
+ * reply given as a promise keeps the request in flight until it settles.
+ */
+export function routedFetch(answer: (request: RecordedRequest, index: number) => Reply | Promise<Reply>) {
   const requests: RecordedRequest[] = [];
   const fetch: typeof globalThis.fetch = async (input, init) => {
-    requests.push({
+    const request: RecordedRequest = {
       method: init?.method ?? 'GET',
       url: String(input),
       headers: Object.fromEntries(new Headers(init?.headers).entries()),
       body: init?.body === undefined || init.body === null ? undefined : String(init.body),
-    });
-    const reply = replies.shift();
-    if (reply === undefined) throw new Error(`fakeFetch: no reply scripted for request ${requests.length}`);
+    };
+    requests.push(request);
+    const reply = await answer(request, requests.length - 1);
     if (reply instanceof Error) throw reply;
     const text = reply.body === undefined ? null : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
     return new Response(text, { status: reply.status, headers: { 'content-type': 'application/json' } });

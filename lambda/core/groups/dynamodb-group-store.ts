@@ -1,0 +1,228 @@
+/**
+ * DynamoDB implementation of GroupStore. One partition key per group:
+ *   sk "group"                       membership: generation, version, members, owners
+ *   sk "offset#<topic>#<partition>"  committed offset
+ *   sk "position#<topic>#<partition>" where the owning member will read next
+ */
+import {
+  BatchWriteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { RETRY_DEFAULTS, backoffDelay } from '../../../api/retry';
+import { isConditionalCheckFailed, toSluiceError } from '../aws/errors';
+import {
+  CommitFenced,
+  type CommitFence,
+  type CommittedOffset,
+  type GroupState,
+  type GroupStore,
+  type Position,
+} from './group-store';
+
+const MEMBERSHIP = 'group';
+const offsetSk = (topic: string, partition: number) => `offset#${topic}#${partition}`;
+const positionSk = (topic: string, partition: number) => `position#${topic}#${partition}`;
+
+export class DynamoDbGroupStore implements GroupStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async getGroup(group: string): Promise<GroupState | undefined> {
+    const out = await this.send('GetGroup', new GetCommand({ TableName: this.table, Key: { group, sk: MEMBERSHIP }, ConsistentRead: true }));
+    const item = out.Item;
+    if (!item) return undefined;
+    return {
+      group,
+      generation: Number(item.generation),
+      version: Number(item.version),
+      members: (item.members ?? {}) as GroupState['members'],
+      owners: (item.owners ?? {}) as GroupState['owners'],
+    };
+  }
+
+  async putGroup(state: GroupState, next: Omit<GroupState, 'version'>): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { ...next, sk: MEMBERSHIP, version: state.version + 1 },
+          // Optimistic concurrency: membership changes are computed from what was read.
+          ...(state.version === 0
+            ? { ConditionExpression: 'attribute_not_exists(#g)', ExpressionAttributeNames: { '#g': 'group' } }
+            : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': state.version } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw toSluiceError(err, 'PutGroup');
+    }
+  }
+
+  async touchMember(group: string, memberId: string, nowMs: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { group, sk: MEMBERSHIP },
+          UpdateExpression: 'SET members.#m.lastSeenMs = :now',
+          ConditionExpression: 'attribute_exists(members.#m)',
+          ExpressionAttributeNames: { '#m': memberId },
+          ExpressionAttributeValues: { ':now': nowMs },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw toSluiceError(err, 'Heartbeat');
+    }
+  }
+
+  async listGroups(): Promise<string[]> {
+    const groups: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.send(
+        'ListGroups',
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'sk = :m',
+          ExpressionAttributeValues: { ':m': MEMBERSHIP },
+          ProjectionExpression: '#g',
+          ExpressionAttributeNames: { '#g': 'group' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) groups.push(String(item.group));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return groups.sort();
+  }
+
+  async readOffsets(group: string): Promise<CommittedOffset[]> {
+    return (await this.queryPrefix(group, 'offset#')).map((i) => ({
+      topic: String(i.topic),
+      partition: Number(i.partition),
+      offset: Number(i.offset),
+      topicId: String(i.topicId),
+    }));
+  }
+
+  async readPositions(group: string): Promise<Position[]> {
+    return (await this.queryPrefix(group, 'position#')).map((i) => ({
+      topic: String(i.topic),
+      partition: Number(i.partition),
+      offset: Number(i.offset),
+      memberId: String(i.memberId),
+      generation: Number(i.generation),
+    }));
+  }
+
+  async writePositions(group: string, positions: readonly Position[]): Promise<void> {
+    await this.batchWrite(
+      positions.map((p) => ({ PutRequest: { Item: { group, sk: positionSk(p.topic, p.partition), ...p } } })),
+      'WritePositions',
+    );
+  }
+
+  async deletePositions(group: string, partitions: readonly { topic: string; partition: number }[]): Promise<void> {
+    await this.batchWrite(
+      partitions.map((p) => ({ DeleteRequest: { Key: { group, sk: positionSk(p.topic, p.partition) } } })),
+      'DeletePositions',
+    );
+  }
+
+  async writeOffsets(group: string, offsets: readonly CommittedOffset[]): Promise<void> {
+    await this.batchWrite(
+      offsets.map((o) => ({ PutRequest: { Item: this.offsetItem(group, o) } })),
+      'WriteOffsets',
+    );
+  }
+
+  async commitOffsets(fence: CommitFence, offsets: readonly CommittedOffset[]): Promise<void> {
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: this.commitActions(fence, offsets) as never }));
+    } catch (err) {
+      if ((err as { name?: string }).name === 'TransactionCanceledException') {
+        const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') throw new CommitFenced();
+      }
+      throw toSluiceError(err, 'CommitOffsets');
+    }
+  }
+
+  commitActions(fence: CommitFence, offsets: readonly CommittedOffset[]): unknown[] {
+    const names: Record<string, string> = { '#m': fence.memberId };
+    const ownership = fence.partitions.map((p, i) => {
+      names[`#tp${i}`] = `${p.topic}#${p.partition}`;
+      return `owners.#tp${i} = :member`;
+    });
+    return [
+      {
+        ConditionCheck: {
+          TableName: this.table,
+          Key: { group: fence.group, sk: MEMBERSHIP },
+          // Kafka's fencing: only a current member of this generation, owning every partition it
+          // commits, may commit.
+          ConditionExpression: ['generation = :gen', 'attribute_exists(members.#m)', ...ownership].join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':gen': fence.generation, ':member': fence.memberId },
+        },
+      },
+      ...offsets.map((o) => ({ Put: { TableName: this.table, Item: this.offsetItem(fence.group, o) } })),
+    ];
+  }
+
+  private offsetItem(group: string, o: CommittedOffset) {
+    return { group, sk: offsetSk(o.topic, o.partition), ...o, committedAt: new Date().toISOString() };
+  }
+
+  private async queryPrefix(group: string, prefix: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.send(
+        'QueryGroup',
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: '#g = :g AND begins_with(sk, :p)',
+          ExpressionAttributeNames: { '#g': 'group' },
+          ExpressionAttributeValues: { ':g': group, ':p': prefix },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  private async batchWrite(requests: Record<string, unknown>[], operation: string): Promise<void> {
+    for (let i = 0; i < requests.length; i += 25) {
+      let pending = requests.slice(i, i + 25);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round === 8) throw toSluiceError(new Error('BatchWriteItem kept returning UnprocessedItems'), operation);
+        if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
+        const out = await this.send(operation, new BatchWriteCommand({ RequestItems: { [this.table]: pending as never } }));
+        pending = (out.UnprocessedItems?.[this.table] ?? []) as Record<string, unknown>[];
+      }
+    }
+  }
+
+  private async send<T>(operation: string, command: { readonly input: unknown }): Promise<T & { Item?: Record<string, unknown>; Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown>; UnprocessedItems?: Record<string, unknown[]> }> {
+    try {
+      return (await this.client.send(command as never)) as never;
+    } catch (err) {
+      throw toSluiceError(err, operation);
+    }
+  }
+}

@@ -1,0 +1,402 @@
+/**
+ * Consumer groups: membership with session timeouts, sticky assignment with a generation that
+ * goes up on every change, server-side positions for the records call, fenced offset commits and
+ * seeks. Knows nothing about Lambda or HTTP.
+ *
+ * Members that missed their session timeout are removed lazily, by the next call that reads the
+ * group (a heartbeat, join, records, commit or describe), so no scheduler is needed.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  FencedMemberError,
+  GroupNotFoundError,
+  OffsetOutOfRangeError,
+  RebalanceInProgressError,
+  ThrottledError,
+  TopicNotFoundError,
+} from '../../../api/errors';
+import type { FetchedEvent } from '../../../api/events';
+import {
+  GROUP_DEFAULTS,
+  type Assignment,
+  type CommitRequest,
+  type GroupDescription,
+  type HeartbeatResponse,
+  type JoinGroupRequest,
+  type MembershipResponse,
+  type SeekRequest,
+  type TopicPartitionOffset,
+} from '../../../api/groups';
+import { RETRY_DEFAULTS } from '../../../api/retry';
+import type { TopicConfig } from '../../../api/topics';
+import type { LogService } from '../log/log-service';
+import type { TopicStore } from '../topics/topic-store';
+import { assign, tpKey } from './assignor';
+import { CommitFenced, type CommitFence, type CommittedOffset, type GroupState, type GroupStore, type MemberState } from './group-store';
+
+export interface GroupServiceOptions {
+  readonly groups: GroupStore;
+  readonly topics: TopicStore;
+  readonly log: LogService;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default crypto.randomUUID */
+  readonly newMemberId?: () => string;
+  /** Pause between polls while a records call waits, in ms. @default 100 */
+  readonly pollIntervalMs?: number;
+  /** @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const MAX_MEMBERSHIP_ATTEMPTS = 20;
+
+export interface RecordsResponse {
+  readonly memberId: string;
+  readonly generation: number;
+  readonly records: readonly FetchedEvent[];
+}
+
+export class GroupService {
+  private readonly groups: GroupStore;
+  private readonly topics: TopicStore;
+  private readonly log: LogService;
+  private readonly now: () => number;
+  private readonly newMemberId: () => string;
+  private readonly pollIntervalMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(options: GroupServiceOptions) {
+    this.groups = options.groups;
+    this.topics = options.topics;
+    this.log = options.log;
+    this.now = options.now ?? Date.now;
+    this.newMemberId = options.newMemberId ?? randomUUID;
+    this.pollIntervalMs = options.pollIntervalMs ?? 100;
+    this.sleep = options.sleep ?? RETRY_DEFAULTS.sleep;
+  }
+
+  async join(group: string, request: JoinGroupRequest): Promise<MembershipResponse> {
+    await this.requireTopics(request.topics);
+    const memberId = request.memberId ?? this.newMemberId();
+    const member: MemberState = {
+      topics: [...new Set(request.topics)].sort(),
+      sessionTimeoutMs: request.sessionTimeoutMs ?? GROUP_DEFAULTS.sessionTimeoutMs,
+      lastSeenMs: this.now(),
+      offsetReset: request.offsetReset ?? GROUP_DEFAULTS.offsetReset,
+    };
+    const state = await this.changeMembership(group, (members) => {
+      const previous = members[memberId];
+      // A rejoin with the same subscription (a restarted client keeping its ID) moves nothing.
+      const same = previous && previous.topics.join() === member.topics.join();
+      return { members: { ...members, [memberId]: member }, changed: !same };
+    });
+    return this.membership(state, memberId);
+  }
+
+  async heartbeat(group: string, memberId: string, knownGeneration?: number): Promise<HeartbeatResponse> {
+    const state = await this.liveGroup(group);
+    if (!state.members[memberId] || !(await this.groups.touchMember(group, memberId, this.now()))) {
+      throw fenced(group, memberId);
+    }
+    const membership = await this.membership(state, memberId);
+    return { ...membership, rebalanced: knownGeneration !== undefined && knownGeneration !== state.generation };
+  }
+
+  async leave(group: string, memberId: string): Promise<void> {
+    let found = false;
+    await this.changeMembership(group, (members) => {
+      found = memberId in members;
+      const { [memberId]: _gone, ...rest } = members;
+      return { members: rest, changed: found };
+    });
+    if (!found) throw fenced(group, memberId);
+  }
+
+  async listGroups(): Promise<string[]> {
+    return this.groups.listGroups();
+  }
+
+  async describe(group: string): Promise<GroupDescription> {
+    const state = await this.liveGroup(group);
+    const offsets = await this.liveOffsets(group);
+    const partitions: GroupDescription['partitions'][number][] = [];
+    const topicNames = new Set([
+      ...Object.values(state.members).flatMap((m) => m.topics),
+      ...offsets.map((o) => o.topic),
+    ]);
+    for (const topic of [...topicNames].sort()) {
+      const config = await this.topics.getTopic(topic);
+      if (!config) continue;
+      for (let partition = 0; partition < config.partitions; partition++) {
+        const committed = offsets.find((o) => o.topic === topic && o.partition === partition && o.topicId === config.topicId);
+        const bounds = await this.log.bounds(topic, partition);
+        partitions.push({
+          topic,
+          partition,
+          owner: state.owners[tpKey(topic, partition)] ?? null,
+          committedOffset: committed?.offset ?? null,
+          highWatermark: bounds.highWatermark,
+          lag: bounds.highWatermark - Math.max(committed?.offset ?? bounds.logStartOffset, bounds.logStartOffset),
+        });
+      }
+    }
+    return {
+      group,
+      generation: state.generation,
+      members: Object.entries(state.members)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([memberId, m]) => ({
+          memberId,
+          topics: m.topics,
+          sessionTimeoutMs: m.sessionTimeoutMs,
+          lastHeartbeat: new Date(m.lastSeenMs).toISOString(),
+          assignments: ownedBy(state, memberId),
+        })),
+      partitions,
+    };
+  }
+
+  /**
+   * Events from the member's partitions, from its position (the committed offset, or the reset
+   * policy, when it has none). With `commit`, the new positions are committed before answering:
+   * at-most-once.
+   */
+  async records(
+    group: string,
+    memberId: string,
+    options: { maxRecords?: number; waitMs?: number; commit?: boolean } = {},
+  ): Promise<RecordsResponse> {
+    const state = await this.liveGroup(group);
+    const member = state.members[memberId];
+    if (!member || !(await this.groups.touchMember(group, memberId, this.now()))) throw fenced(group, memberId);
+    const owned = ownedBy(state, memberId);
+    const maxRecords = options.maxRecords ?? GROUP_DEFAULTS.maxRecords;
+    const deadline = this.now() + (options.waitMs ?? 0);
+
+    const positions = await this.startPositions(state, memberId, member, owned);
+    const records: FetchedEvent[] = [];
+    for (;;) {
+      for (const tp of owned) {
+        if (records.length >= maxRecords) break;
+        const key = tpKey(tp.topic, tp.partition);
+        const page = await this.fetchFrom(tp.topic, tp.partition, positions.get(key)!, maxRecords - records.length);
+        records.push(...page.events);
+        positions.set(key, page.nextOffset);
+      }
+      if (records.length > 0 || owned.length === 0 || this.now() >= deadline) break;
+      await this.sleep(Math.min(this.pollIntervalMs, Math.max(0, deadline - this.now())));
+    }
+
+    const moved = owned.map((tp) => ({ ...tp, offset: positions.get(tpKey(tp.topic, tp.partition))! }));
+    await this.groups.writePositions(
+      group,
+      moved.map((p) => ({ ...p, memberId, generation: state.generation })),
+    );
+    if (options.commit && moved.length > 0) {
+      await this.commit(group, { memberId, generation: state.generation, offsets: moved });
+    }
+    return { memberId, generation: state.generation, records };
+  }
+
+  /** Commits offsets if the member is current and owns every partition (else 409, nothing written). */
+  async commit(group: string, request: CommitRequest): Promise<void> {
+    const { fence, offsets } = await this.prepareCommit(group, request);
+    try {
+      await this.groups.commitOffsets(fence, offsets);
+    } catch (err) {
+      if (err instanceof CommitFenced) throw await this.fenceError(group, request);
+      throw err;
+    }
+  }
+
+  /** The fence and offset records of a commit, for this service or a transaction to write. */
+  async prepareCommit(group: string, request: CommitRequest): Promise<{ fence: CommitFence; offsets: CommittedOffset[] }> {
+    await this.liveGroup(group);
+    const offsets: CommittedOffset[] = [];
+    for (const o of request.offsets) {
+      const { topicId } = await this.log.bounds(o.topic, o.partition);
+      offsets.push({ topic: o.topic, partition: o.partition, offset: o.offset, topicId });
+    }
+    return {
+      fence: { group, memberId: request.memberId, generation: request.generation, partitions: request.offsets },
+      offsets,
+    };
+  }
+
+  /** Why a fence failed, as the error the caller gets. */
+  async fenceError(group: string, request: Pick<CommitRequest, 'memberId' | 'generation' | 'offsets'>): Promise<Error> {
+    const state = await this.groups.getGroup(group);
+    if (!state || !state.members[request.memberId]) return fenced(group, request.memberId);
+    if (state.generation !== request.generation) {
+      return new RebalanceInProgressError(
+        `Group "${group}" is at generation ${state.generation}, not ${request.generation}: heartbeat, then retry ` +
+          'for partitions still assigned',
+        { details: { group, generation: state.generation } },
+      );
+    }
+    const notOwned = request.offsets.filter((o) => state.owners[tpKey(o.topic, o.partition)] !== request.memberId);
+    return new FencedMemberError(
+      `Member ${request.memberId} does not own ${notOwned.map((o) => `${o.topic}/${o.partition}`).join(', ')}`,
+      { details: { group, memberId: request.memberId, partitions: notOwned.map(({ topic, partition }) => ({ topic, partition })) } },
+    );
+  }
+
+  /** Resets committed offsets (replay or skip ahead); members re-read from them on their next call. */
+  async seek(group: string, request: SeekRequest): Promise<TopicPartitionOffset[]> {
+    const config = await this.requireTopic(request.topic);
+    const partitions = request.partitions ?? Array.from({ length: config.partitions }, (_, p) => p);
+    const offsets: CommittedOffset[] = [];
+    for (const partition of partitions) {
+      const bounds = await this.log.bounds(request.topic, partition);
+      const to = request.to;
+      const offset =
+        to === 'earliest'
+          ? bounds.logStartOffset
+          : to === 'latest'
+            ? bounds.highWatermark
+            : 'timestamp' in to
+              ? await this.log.offsetForTime(request.topic, partition, to.timestamp)
+              : to.offset;
+      if (offset < bounds.logStartOffset || offset > bounds.highWatermark) {
+        throw new OffsetOutOfRangeError(`Offset ${offset} is outside ${request.topic}/${partition}`, {
+          details: { offset, logStartOffset: bounds.logStartOffset, highWatermark: bounds.highWatermark },
+        });
+      }
+      offsets.push({ topic: request.topic, partition, offset, topicId: bounds.topicId });
+    }
+    await this.groups.writeOffsets(group, offsets);
+    await this.groups.deletePositions(group, offsets);
+    return offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset }));
+  }
+
+  /** The group with expired members removed (and partitions reassigned if any were). */
+  private async liveGroup(group: string): Promise<GroupState> {
+    const stored = await this.groups.getGroup(group);
+    if (!stored) throw new GroupNotFoundError(`Group "${group}" does not exist`, { details: { group } });
+    const now = this.now();
+    if (!Object.values(stored.members).some((m) => m.lastSeenMs + m.sessionTimeoutMs < now)) return stored;
+    return this.changeMembership(group, (members) => ({ members, changed: false }));
+  }
+
+  /**
+   * Applies a change to the member list, drops members past their session timeout, reassigns when
+   * anything changed (generation + 1), and writes it conditionally; retried when another write won.
+   */
+  private async changeMembership(
+    group: string,
+    change: (members: Readonly<Record<string, MemberState>>) => { members: Record<string, MemberState>; changed: boolean },
+  ): Promise<GroupState> {
+    for (let attempt = 0; attempt < MAX_MEMBERSHIP_ATTEMPTS; attempt++) {
+      const state = (await this.groups.getGroup(group)) ?? { group, generation: 0, version: 0, members: {}, owners: {} };
+      const now = this.now();
+      const live = Object.fromEntries(Object.entries(state.members).filter(([, m]) => m.lastSeenMs + m.sessionTimeoutMs >= now));
+      const expired = Object.keys(state.members).length !== Object.keys(live).length;
+      const { members, changed } = change(live);
+      if (!changed && !expired && state.version > 0) {
+        // Nothing to reassign; just store the member's fresh heartbeat time.
+        if (JSON.stringify(members) === JSON.stringify(state.members)) return state;
+      }
+      const reassign = changed || expired || state.version === 0;
+      const topics = await this.topicLayout(members);
+      const next = {
+        group,
+        generation: reassign ? state.generation + 1 : state.generation,
+        members,
+        owners: reassign
+          ? assign(topics, Object.fromEntries(Object.entries(members).map(([id, m]) => [id, m.topics])), state.owners)
+          : state.owners,
+      };
+      if (await this.groups.putGroup(state, next)) return { ...next, version: state.version + 1 };
+      await this.sleep(Math.floor(Math.random() * 20 * (attempt + 1)));
+    }
+    throw new ThrottledError(`Group "${group}" is changing too fast; retry`);
+  }
+
+  private async topicLayout(members: Readonly<Record<string, MemberState>>) {
+    const names = [...new Set(Object.values(members).flatMap((m) => m.topics))].sort();
+    const layout = [];
+    for (const topic of names) {
+      const config = await this.topics.getTopic(topic);
+      if (config) layout.push({ topic, partitions: config.partitions });
+    }
+    return layout;
+  }
+
+  private async membership(state: GroupState, memberId: string): Promise<MembershipResponse> {
+    const offsets = await this.liveOffsets(state.group);
+    const assignments: Assignment[] = ownedBy(state, memberId).map((tp) => ({
+      ...tp,
+      committedOffset: offsets.find((o) => o.topic === tp.topic && o.partition === tp.partition)?.offset ?? null,
+    }));
+    return { memberId, generation: state.generation, assignments };
+  }
+
+  /** Committed offsets of topics that still exist as the incarnation they were committed for. */
+  private async liveOffsets(group: string): Promise<CommittedOffset[]> {
+    const offsets = await this.groups.readOffsets(group);
+    const ids = new Map<string, string | undefined>();
+    for (const topic of new Set(offsets.map((o) => o.topic))) ids.set(topic, (await this.topics.getTopic(topic))?.topicId);
+    return offsets.filter((o) => ids.get(o.topic) === o.topicId);
+  }
+
+  private async startPositions(
+    state: GroupState,
+    memberId: string,
+    member: MemberState,
+    owned: readonly { topic: string; partition: number }[],
+  ): Promise<Map<string, number>> {
+    const [positions, committed] = await Promise.all([this.groups.readPositions(state.group), this.liveOffsets(state.group)]);
+    const start = new Map<string, number>();
+    for (const tp of owned) {
+      const key = tpKey(tp.topic, tp.partition);
+      const mine = positions.find(
+        (p) => tpKey(p.topic, p.partition) === key && p.memberId === memberId && p.generation === state.generation,
+      );
+      const done = committed.find((o) => tpKey(o.topic, o.partition) === key);
+      if (mine) start.set(key, mine.offset);
+      else if (done) start.set(key, done.offset);
+      else {
+        const bounds = await this.log.bounds(tp.topic, tp.partition);
+        start.set(key, member.offsetReset === 'earliest' ? bounds.logStartOffset : bounds.highWatermark);
+      }
+    }
+    return start;
+  }
+
+  /** Reads from an offset; one that fell out of the retained log restarts at the log start. */
+  private async fetchFrom(topic: string, partition: number, offset: number, limit: number) {
+    try {
+      return await this.log.fetch(topic, partition, { offset, limit });
+    } catch (err) {
+      if (!(err instanceof OffsetOutOfRangeError)) throw err;
+      const { logStartOffset, highWatermark } = err.details as { logStartOffset: number; highWatermark: number };
+      return this.log.fetch(topic, partition, { offset: offset < logStartOffset ? logStartOffset : highWatermark, limit });
+    }
+  }
+
+  private async requireTopics(topics: readonly string[]): Promise<TopicConfig[]> {
+    return Promise.all(topics.map((t) => this.requireTopic(t)));
+  }
+
+  private async requireTopic(topic: string): Promise<TopicConfig> {
+    const config = await this.topics.getTopic(topic);
+    if (!config) throw new TopicNotFoundError(`Topic "${topic}" does not exist`, { details: { topic } });
+    return config;
+  }
+}
+
+function ownedBy(state: GroupState, memberId: string): { topic: string; partition: number }[] {
+  return Object.entries(state.owners)
+    .filter(([, m]) => m === memberId)
+    .map(([key]) => {
+      const at = key.lastIndexOf('#');
+      return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
+    })
+    .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+}
+
+function fenced(group: string, memberId: string): FencedMemberError {
+  return new FencedMemberError(`Member ${memberId} is not in group "${group}" (left or timed out); rejoin`, {
+    details: { group, memberId },
+  });
+}

@@ -1,0 +1,73 @@
+/**
+ * Persistence of consumer groups. GroupService holds the rules (membership, fencing, assignment);
+ * a GroupStore reads and writes, with optimistic concurrency on the membership item.
+ */
+import type { OffsetReset } from '../../../api/groups';
+
+export interface MemberState {
+  readonly topics: readonly string[];
+  readonly sessionTimeoutMs: number;
+  readonly lastSeenMs: number;
+  readonly offsetReset: OffsetReset;
+}
+
+export interface GroupState {
+  readonly group: string;
+  readonly generation: number;
+  /** Bumped on every membership write; the condition of the next one. 0: not stored yet. */
+  readonly version: number;
+  readonly members: Readonly<Record<string, MemberState>>;
+  /** `"<topic>#<partition>"` → memberId. */
+  readonly owners: Readonly<Record<string, string>>;
+}
+
+export interface CommittedOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** The incarnation of the topic the offset belongs to; offsets of a deleted topic are ignored. */
+  readonly topicId: string;
+}
+
+export interface Position {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly memberId: string;
+  readonly generation: number;
+}
+
+/** What a commit asserts about the group when it writes (checked in the same transaction). */
+export interface CommitFence {
+  readonly group: string;
+  readonly memberId: string;
+  readonly generation: number;
+  readonly partitions: readonly { readonly topic: string; readonly partition: number }[];
+}
+
+export interface GroupStore {
+  getGroup(group: string): Promise<GroupState | undefined>;
+  /** Writes the membership item if its version is still `state.version` (returns false if not). */
+  putGroup(state: GroupState, next: Omit<GroupState, 'version'>): Promise<boolean>;
+  /** Records a heartbeat; false when the member is no longer in the group. */
+  touchMember(group: string, memberId: string, nowMs: number): Promise<boolean>;
+  listGroups(): Promise<string[]>;
+  readOffsets(group: string): Promise<CommittedOffset[]>;
+  readPositions(group: string): Promise<Position[]>;
+  writePositions(group: string, positions: readonly Position[]): Promise<void>;
+  deletePositions(group: string, partitions: readonly { topic: string; partition: number }[]): Promise<void>;
+  /** Writes committed offsets unconditionally (seek, an admin action). */
+  writeOffsets(group: string, offsets: readonly CommittedOffset[]): Promise<void>;
+  /** Writes committed offsets if the fence holds; throws CommitFenced otherwise. */
+  commitOffsets(fence: CommitFence, offsets: readonly CommittedOffset[]): Promise<void>;
+  /** The transaction items of a fenced commit, to join a larger transaction (read-process-write). */
+  commitActions(fence: CommitFence, offsets: readonly CommittedOffset[]): unknown[];
+}
+
+/** The commit's fence did not hold: nothing was written. */
+export class CommitFenced extends Error {
+  constructor() {
+    super('commit fence did not hold');
+    this.name = 'CommitFenced';
+  }
+}
