@@ -48,6 +48,22 @@ export const FUNCTIONS = {
     // Long polls last up to 20 s; API Gateway gives an integration 30 s.
     timeoutSeconds: 28,
   },
+  groups: {
+    name: 'groups',
+    description: 'Consumer groups: membership, assignment, records, offset commits, seek.',
+    entry: 'lambda/handlers/groups.ts',
+    tables: { topics: 'read', log: 'read', groups: 'readWrite' },
+    queues: {},
+    // The records call long-polls up to 20 s.
+    timeoutSeconds: 28,
+  },
+  transactions: {
+    name: 'transactions',
+    description: 'Read-process-write: appends outputs and commits input offsets in one transaction.',
+    entry: 'lambda/handlers/transactions.ts',
+    tables: { topics: 'read', log: 'readWrite', dedupe: 'readWrite', groups: 'readWrite' },
+    queues: {},
+  },
   topicPurge: {
     name: 'topic-purge',
     description: "Removes a deleted topic's log items.",
@@ -85,6 +101,15 @@ export const ROUTES = [
   { method: 'DELETE', path: '/topics/{topic}', function: 'topics' },
   { method: 'POST', path: '/topics/{topic}/events', function: 'produce' },
   { method: 'GET', path: '/topics/{topic}/partitions/{partition}/events', function: 'fetch' },
+  { method: 'GET', path: '/groups', function: 'groups' },
+  { method: 'GET', path: '/groups/{group}', function: 'groups' },
+  { method: 'POST', path: '/groups/{group}/members', function: 'groups' },
+  { method: 'POST', path: '/groups/{group}/members/{memberId}/heartbeat', function: 'groups' },
+  { method: 'DELETE', path: '/groups/{group}/members/{memberId}', function: 'groups' },
+  { method: 'GET', path: '/groups/{group}/members/{memberId}/records', function: 'groups' },
+  { method: 'POST', path: '/groups/{group}/offsets', function: 'groups' },
+  { method: 'POST', path: '/groups/{group}/seek', function: 'groups' },
+  { method: 'POST', path: '/transactions', function: 'transactions' },
 ] as const satisfies readonly RouteDefinition[];
 
 /** The function behind API Gateway's `$default` route: everything no route matches. */

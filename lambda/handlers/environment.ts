@@ -5,11 +5,14 @@
 import { QUEUES, type QueueName } from '../../definitions/queues';
 import { TABLES, type TableName } from '../../definitions/tables';
 import { createDocumentClient, createSqsClient } from '../core/aws/clients';
+import { DynamoDbGroupStore } from '../core/groups/dynamodb-group-store';
+import { GroupService } from '../core/groups/group-service';
 import { DynamoDbLogStore } from '../core/log/dynamodb-log-store';
 import { LogService } from '../core/log/log-service';
 import { DynamoDbTopicStore } from '../core/topics/dynamodb-topic-store';
 import { SqsPurgeQueue } from '../core/topics/purge-queue';
 import { TopicService } from '../core/topics/topic-service';
+import { TransactionService } from '../core/transactions/transaction-service';
 
 function requireEnv(name: string, env: NodeJS.ProcessEnv): string {
   const value = env[name];
@@ -44,4 +47,19 @@ export function topicServiceFromEnv(env = process.env): TopicService {
     store: topicStoreFromEnv(env),
     purgeQueue: new SqsPurgeQueue(createSqsClient(), queueFromEnv('topicPurge', env)),
   });
+}
+
+export function groupServiceFromEnv(env = process.env): GroupService {
+  return new GroupService({
+    groups: new DynamoDbGroupStore(createDocumentClient(), tableFromEnv('groups', env)),
+    topics: topicStoreFromEnv(env),
+    log: logServiceFromEnv(env),
+  });
+}
+
+export function transactionServiceFromEnv(env = process.env): TransactionService {
+  const groupStore = new DynamoDbGroupStore(createDocumentClient(), tableFromEnv('groups', env));
+  const log = logServiceFromEnv(env);
+  const groups = new GroupService({ groups: groupStore, topics: topicStoreFromEnv(env), log });
+  return new TransactionService(log, groups, groupStore);
 }
