@@ -5,7 +5,6 @@
  *   sk "position#<topic>#<partition>" where the owning member will read next
  */
 import {
-  BatchWriteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -14,7 +13,7 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { RETRY_DEFAULTS, backoffDelay } from '../../../api/retry';
+import { batchWriteAll } from '../aws/batch';
 import { isConditionalCheckFailed, toSluiceError } from '../aws/errors';
 import {
   CommitFenced,
@@ -127,21 +126,27 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   async writePositions(group: string, positions: readonly Position[]): Promise<void> {
-    await this.batchWrite(
+    await batchWriteAll(
+      this.client,
+      this.table,
       positions.map((p) => ({ PutRequest: { Item: { group, sk: positionSk(p.topic, p.partition), ...p } } })),
       'WritePositions',
     );
   }
 
   async deletePositions(group: string, partitions: readonly { topic: string; partition: number }[]): Promise<void> {
-    await this.batchWrite(
+    await batchWriteAll(
+      this.client,
+      this.table,
       partitions.map((p) => ({ DeleteRequest: { Key: { group, sk: positionSk(p.topic, p.partition) } } })),
       'DeletePositions',
     );
   }
 
   async writeOffsets(group: string, offsets: readonly CommittedOffset[]): Promise<void> {
-    await this.batchWrite(
+    await batchWriteAll(
+      this.client,
+      this.table,
       offsets.map((o) => ({ PutRequest: { Item: this.offsetItem(group, o) } })),
       'WriteOffsets',
     );
@@ -204,18 +209,6 @@ export class DynamoDbGroupStore implements GroupStore {
       start = out.LastEvaluatedKey;
     } while (start);
     return items;
-  }
-
-  private async batchWrite(requests: Record<string, unknown>[], operation: string): Promise<void> {
-    for (let i = 0; i < requests.length; i += 25) {
-      let pending = requests.slice(i, i + 25);
-      for (let round = 0; pending.length > 0; round++) {
-        if (round === 8) throw toSluiceError(new Error('BatchWriteItem kept returning UnprocessedItems'), operation);
-        if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
-        const out = await this.send(operation, new BatchWriteCommand({ RequestItems: { [this.table]: pending as never } }));
-        pending = (out.UnprocessedItems?.[this.table] ?? []) as Record<string, unknown>[];
-      }
-    }
   }
 
   private async send<T>(operation: string, command: { readonly input: unknown }): Promise<T & { Item?: Record<string, unknown>; Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown>; UnprocessedItems?: Record<string, unknown[]> }> {

@@ -13,13 +13,11 @@ import { randomUUID } from 'node:crypto';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
-  BatchGetCommand,
   QueryCommand,
   TransactWriteCommand,
-  type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { RETRY_DEFAULTS, backoffDelay } from '../../../api/retry';
+import { batchGetAll } from '../aws/batch';
 import { toSluiceError } from '../aws/errors';
 import { HEAD_OFFSET, logPartitionKey } from '../topics/dynamodb-topic-store';
 import {
@@ -39,9 +37,6 @@ export interface DynamoDbLogStoreOptions {
   readonly dedupeTable: string;
 }
 
-const BATCH_GET_MAX = 100;
-const MAX_UNPROCESSED_ROUNDS = 8;
-
 type Action = { kind: 'head' } | { kind: 'batch' } | { kind: 'dedupe'; key: string } | { kind: 'alsoWrite' };
 
 export class DynamoDbLogStore implements LogStore {
@@ -57,7 +52,7 @@ export class DynamoDbLogStore implements LogStore {
 
   async readHeads(topicId: string, partitions: readonly number[]): Promise<Map<number, PartitionHead>> {
     const keys = partitions.map((p) => ({ pk: logPartitionKey(topicId, p), offset: HEAD_OFFSET }));
-    const items = await this.batchGet(this.logTable, keys, 'ReadHeads');
+    const items = await batchGetAll(this.client, this.logTable, keys, 'ReadHeads');
     const heads = new Map<number, PartitionHead>();
     for (const item of items) {
       const partition = Number(String(item.pk).slice(topicId.length + 1));
@@ -67,7 +62,8 @@ export class DynamoDbLogStore implements LogStore {
   }
 
   async readDedupe(topicId: string, messageIds: readonly string[]): Promise<Map<string, DedupeRecord>> {
-    const items = await this.batchGet(
+    const items = await batchGetAll(
+      this.client,
       this.dedupeTable,
       messageIds.map((m) => ({ id: `${topicId}#${m}` })),
       'ReadDedupe',
@@ -180,27 +176,6 @@ export class DynamoDbLogStore implements LogStore {
     } catch (err) {
       throw toSluiceError(err, operation);
     }
-  }
-
-  private async batchGet(table: string, keys: Record<string, unknown>[], operation: string): Promise<Record<string, unknown>[]> {
-    const found: Record<string, unknown>[] = [];
-    try {
-      for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
-        let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + BATCH_GET_MAX);
-        for (let round = 0; pending && pending.length > 0; round++) {
-          if (round === MAX_UNPROCESSED_ROUNDS) throw new Error('BatchGetItem kept returning UnprocessedKeys');
-          if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
-          const out: BatchGetCommandOutput = await this.client.send(
-            new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
-          );
-          found.push(...(out.Responses?.[table] ?? []));
-          pending = out.UnprocessedKeys?.[table]?.Keys;
-        }
-      }
-    } catch (err) {
-      throw toSluiceError(err, operation);
-    }
-    return found;
   }
 }
 

@@ -6,10 +6,6 @@
  *               so it shares the partition key (and the transaction) of the events it numbers.
  */
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
   UpdateCommand,
   DeleteCommand,
   GetCommand,
@@ -20,7 +16,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TopicAlreadyExistsError, TopicNotFoundError } from '../../../api/errors';
 import type { TopicConfig } from '../../../api/topics';
-import { RETRY_DEFAULTS, backoffDelay } from '../../../api/retry';
+import { batchGetAll, batchWriteAll } from '../aws/batch';
 import { isConditionalCheckFailed, toSluiceError } from '../aws/errors';
 import type { PartitionHead, TopicStore } from './topic-store';
 
@@ -34,10 +30,6 @@ export interface DynamoDbTopicStoreOptions {
   readonly topicsTable: string;
   readonly logTable: string;
 }
-
-const BATCH_GET_MAX = 100;
-const BATCH_WRITE_MAX = 25;
-const MAX_UNPROCESSED_ROUNDS = 8;
 
 export class DynamoDbTopicStore implements TopicStore {
   private readonly client: DynamoDBDocumentClient;
@@ -144,24 +136,8 @@ export class DynamoDbTopicStore implements TopicStore {
   }
 
   async readPartitionHeads(topicId: string, count: number): Promise<PartitionHead[]> {
-    const heads = new Map<string, Record<string, unknown>>();
     const keys = Array.from({ length: count }, (_, p) => ({ pk: logPartitionKey(topicId, p), offset: HEAD_OFFSET }));
-    try {
-      for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
-        let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + BATCH_GET_MAX);
-        for (let round = 0; pending && pending.length > 0; round++) {
-          if (round === MAX_UNPROCESSED_ROUNDS) throw new Error('BatchGetItem kept returning UnprocessedKeys');
-          if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
-          const out: BatchGetCommandOutput = await this.client.send(
-            new BatchGetCommand({ RequestItems: { [this.logTable]: { Keys: pending, ConsistentRead: true } } }),
-          );
-          for (const item of out.Responses?.[this.logTable] ?? []) heads.set(item.pk as string, item);
-          pending = out.UnprocessedKeys?.[this.logTable]?.Keys;
-        }
-      }
-    } catch (err) {
-      throw toSluiceError(err, 'ReadPartitionHeads');
-    }
+    const heads = new Map((await batchGetAll(this.client, this.logTable, keys, 'ReadPartitionHeads')).map((h) => [h.pk as string, h]));
     return keys.map((key, partition) => {
       const head = heads.get(key.pk);
       return {
@@ -189,9 +165,12 @@ export class DynamoDbTopicStore implements TopicStore {
           }),
         );
         const items = page.Items ?? [];
-        for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
-          await this.deleteBatch(items.slice(i, i + BATCH_WRITE_MAX));
-        }
+        await batchWriteAll(
+          this.client,
+          this.logTable,
+          items.map((key) => ({ DeleteRequest: { Key: { pk: key.pk, offset: key.offset } } })),
+          'PurgePartition',
+        );
         deleted += items.length;
         start = page.LastEvaluatedKey;
       } while (start);
@@ -199,18 +178,6 @@ export class DynamoDbTopicStore implements TopicStore {
       throw toSluiceError(err, 'PurgePartition');
     }
     return deleted;
-  }
-
-  private async deleteBatch(keys: Record<string, unknown>[]): Promise<void> {
-    let requests: NonNullable<ConstructorParameters<typeof BatchWriteCommand>[0]['RequestItems']>[string] = keys.map(
-      (key) => ({ DeleteRequest: { Key: { pk: key.pk, offset: key.offset } } }),
-    );
-    for (let round = 0; requests.length > 0; round++) {
-      if (round === MAX_UNPROCESSED_ROUNDS) throw new Error('BatchWriteItem kept returning UnprocessedItems');
-      if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
-      const out: BatchWriteCommandOutput = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.logTable]: requests } }));
-      requests = out.UnprocessedItems?.[this.logTable] ?? [];
-    }
   }
 }
 

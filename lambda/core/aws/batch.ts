@@ -1,0 +1,63 @@
+/**
+ * BatchGetItem and BatchWriteItem over any number of keys: chunked to DynamoDB's limits, with the
+ * unprocessed remainder retried with backoff (what DynamoDB hands back under load).
+ */
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type BatchGetCommandOutput,
+  type BatchWriteCommandOutput,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { RETRY_DEFAULTS, backoffDelay } from '../../../api/retry';
+import { toSluiceError } from './errors';
+
+const BATCH_GET_MAX = 100;
+const BATCH_WRITE_MAX = 25;
+const MAX_ROUNDS = 8;
+
+type Key = Record<string, unknown>;
+export type WriteRequest = { PutRequest: { Item: Key } } | { DeleteRequest: { Key: Key } };
+
+/** Consistent reads of every key that exists (order not kept). */
+export async function batchGetAll(client: DynamoDBDocumentClient, table: string, keys: readonly Key[], operation: string): Promise<Key[]> {
+  const found: Key[] = [];
+  try {
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
+      let pending: Key[] | undefined = keys.slice(i, i + BATCH_GET_MAX);
+      for (let round = 0; pending && pending.length > 0; round++) {
+        if (round === MAX_ROUNDS) throw new Error('BatchGetItem kept returning UnprocessedKeys');
+        if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
+        const out: BatchGetCommandOutput = await client.send(
+          new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        found.push(...(out.Responses?.[table] ?? []));
+        pending = out.UnprocessedKeys?.[table]?.Keys;
+      }
+    }
+  } catch (err) {
+    throw toSluiceError(err, operation);
+  }
+  return found;
+}
+
+export async function batchWriteAll(
+  client: DynamoDBDocumentClient,
+  table: string,
+  requests: readonly WriteRequest[],
+  operation: string,
+): Promise<void> {
+  try {
+    for (let i = 0; i < requests.length; i += BATCH_WRITE_MAX) {
+      let pending = requests.slice(i, i + BATCH_WRITE_MAX);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round === MAX_ROUNDS) throw new Error('BatchWriteItem kept returning UnprocessedItems');
+        if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
+        const out: BatchWriteCommandOutput = await client.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+        pending = (out.UnprocessedItems?.[table] ?? []) as WriteRequest[];
+      }
+    }
+  } catch (err) {
+    throw toSluiceError(err, operation);
+  }
+}
