@@ -2,7 +2,10 @@
 import type { SluiceClient } from '../client/sluice-client';
 
 /** The part of the client the commands use (a fake can stand in for it in tests). */
-export type TopicsApi = Pick<SluiceClient, 'createTopic' | 'listTopics' | 'describeTopic' | 'deleteTopic'>;
+export type SluiceApi = Pick<
+  SluiceClient,
+  'createTopic' | 'listTopics' | 'describeTopic' | 'updateTopic' | 'deleteTopic' | 'fetch' | 'producer'
+>;
 
 export interface Writer {
   write(chunk: string): unknown;
@@ -14,16 +17,22 @@ export interface OptionSpec {
   /** Shown in help after the flag, e.g. `N` or `URL`. */
   readonly valueName?: string;
   readonly description: string;
+  /** The command cannot run without it: a usage error when absent. @default false */
+  readonly required?: boolean;
 }
 
 export interface CommandContext {
-  readonly client: TopicsApi;
+  readonly client: SluiceApi;
   /** Positional arguments after the command's own words, already checked against `args`. */
   readonly args: readonly string[];
   readonly options: Readonly<Record<string, string | boolean | undefined>>;
   /** Print the API's JSON instead of the human view. */
   readonly json: boolean;
   readonly stdout: Writer;
+  /** Standard input, one line at a time without its line ending; read only by commands that need it. */
+  readonly stdinLines: () => AsyncIterable<string>;
+  /** When aborted, a command that runs until interrupted (`fetch --follow`) ends with exit code 0. */
+  readonly signal: AbortSignal | undefined;
 }
 
 export interface Command {
@@ -32,6 +41,8 @@ export interface Command {
   /** Names of the required positional arguments, in order, e.g. `['name']`. */
   readonly args: readonly string[];
   readonly summary: string;
+  /** More about it, shown in its own help after the summary. @default - none */
+  readonly details?: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** Validates its options before it sends any request. */
   run(context: CommandContext): Promise<void>;
@@ -49,13 +60,14 @@ export class UsageError extends Error {
 
 /**
  * An integer flag: `undefined` when absent; `aliases` maps words to numbers (`forever` → -1).
- * @throws UsageError when the value is not a safe integer.
+ * @throws UsageError when the value is not a safe integer (or not at least `min`, when given).
  */
 export function integerOption(
   command: Command,
   options: CommandContext['options'],
   name: string,
   aliases: Readonly<Record<string, number>> = {},
+  min?: number,
 ): number | undefined {
   const raw = options[name];
   if (raw === undefined) return undefined;
@@ -66,6 +78,9 @@ export function integerOption(
   if (!/^[+-]?\d+$/.test(text) || !Number.isSafeInteger(value)) {
     const words = Object.keys(aliases).map((a) => ` or "${a}"`).join('');
     throw new UsageError(`--${name} must be an integer${words}, got "${raw}"`, command.path);
+  }
+  if (min !== undefined && value < min) {
+    throw new UsageError(`--${name} must be an integer of at least ${min}, got "${raw}"`, command.path);
   }
   return value;
 }

@@ -1,4 +1,5 @@
 /** Human output: aligned tables and durations. Only the human view uses these; `--json` never does. */
+import type { FetchedEvent } from '../api/events';
 import { RETAIN_FOREVER } from '../api/topics';
 
 export type Align = 'left' | 'right';
@@ -64,4 +65,41 @@ export function formatRetention(ms: number): string {
 /** A dedupe window of 0 turns the check off. */
 export function formatDedupeWindow(ms: number): string {
   return ms === 0 ? 'off' : formatDuration(ms);
+}
+
+/**
+ * One fetched event as `<partition>/<offset> <key> <value>`, unambiguous and on one line:
+ * - key: `-` when there is none; as is, unless it is empty, `-`, starts with `"`, or holds a space
+ *   or a control character: then as a JSON string;
+ * - value: `-` when there is none; bytes as `base64:<data>`; a JSON value other than a string as
+ *   compact JSON; a string as is, unless it is empty, `-`, starts with `base64:`, holds a control
+ *   character (a line break, a tab) or would itself parse as JSON (`42`, `true`, `"x"`, `{...}`):
+ *   then as a JSON string. So a value reads back the same through `sluice produce`'s rule.
+ */
+export function formatEvent(event: FetchedEvent): string {
+  const key = event.key === null ? '-' : quoteIf(event.key, /^"|\s/.test(event.key));
+  let value: string;
+  if (typeof event.value === 'string') {
+    value = quoteIf(event.value, event.value.startsWith('base64:') || parsesAsJson(event.value));
+  } else if (event.value !== undefined) {
+    value = JSON.stringify(event.value);
+  } else if (event.valueBase64 !== undefined) {
+    value = `base64:${event.valueBase64}`;
+  } else {
+    value = '-';
+  }
+  return `${event.partition}/${event.offset} ${key} ${value}`;
+}
+
+function quoteIf(text: string, quote: boolean): string {
+  return quote || text === '' || text === '-' || /[\u0000-\u001f\u007f]/.test(text) ? JSON.stringify(text) : text;
+}
+
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

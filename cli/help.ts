@@ -34,7 +34,10 @@ const EXIT_CODES_HELP = `Exit codes:
 export function synopsis(command: Command): string {
   const args = command.args.map((a) => ` <${a}>`).join('');
   const options = Object.entries(command.options)
-    .map(([name, spec]) => ` [--${name}${spec.valueName ? ` ${spec.valueName}` : ''}]`)
+    .map(([name, spec]) => {
+      const flag = `--${name}${spec.valueName ? ` ${spec.valueName}` : ''}`;
+      return spec.required ? ` ${flag}` : ` [${flag}]`;
+    })
     .join('');
   return `sluice ${command.path.join(' ')}${args}${options}`;
 }
@@ -43,7 +46,7 @@ export function mainHelp(commands: readonly Command[]): string {
   return [
     'Usage: sluice [--endpoint URL] [--json] <command> [arguments]',
     '',
-    'Administer Sluice topics.',
+    'Administer Sluice topics; produce and fetch events.',
     '',
     'Commands:',
     ...twoColumns(commands.map((c) => [`${c.path.join(' ')}${c.args.map((a) => ` <${a}>`).join('')}`, c.summary])),
@@ -77,6 +80,7 @@ export function commandHelp(command: Command): string {
     '',
     command.summary,
     '',
+    ...(command.details ? [command.details, ''] : []),
     ...own,
     'Global options:',
     ...optionLines(GLOBAL_OPTIONS),

@@ -1,8 +1,9 @@
 /**
  * The `sluice` CLI. `run(argv, io)` parses, runs one command and returns the exit code (see
- * EXIT_CODES); everything it touches outside itself (output, environment, client) is in `io`.
+ * EXIT_CODES); everything it touches outside itself (input, output, environment, client) is in `io`.
  */
 import { readFileSync, realpathSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConnectionError, SluiceError, UnknownApiError } from '../api/errors';
@@ -10,7 +11,8 @@ import { RetriesExceededError } from '../api/retry';
 import { defaultEndpoint, defaultRegion, parseEndpoint, type SluiceClientOptions } from '../client/options';
 import { isLoopbackHost } from '../client/signing';
 import { SluiceClient } from '../client/sluice-client';
-import { UsageError, type Command, type OptionSpec, type TopicsApi, type Writer } from './command';
+import { UsageError, type Command, type OptionSpec, type SluiceApi, type Writer } from './command';
+import { EVENT_COMMANDS } from './commands/events';
 import { TOPICS_COMMANDS } from './commands/topics';
 import { commandHelp, EXIT_CODES, GLOBAL_OPTIONS, groupHelp, mainHelp, synopsis } from './help';
 
@@ -22,13 +24,23 @@ export interface CliIo {
   /** Where `SLUICE_ENDPOINT` and `AWS_REGION` are read from. @default process.env */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** @default options => new SluiceClient(options) */
-  readonly createClient: (options: SluiceClientOptions) => TopicsApi;
+  readonly createClient: (options: SluiceClientOptions) => SluiceApi;
+  /**
+   * What `produce` reads: the whole input as a string, or its lines (without line endings).
+   * @default the lines of process.stdin, read only when a command needs them
+   */
+  readonly stdin?: string | AsyncIterable<string>;
+  /**
+   * Ends `fetch --follow` (exit code 0) when aborted.
+   * @default - none: Ctrl-C ends the process as usual
+   */
+  readonly signal?: AbortSignal;
 }
 
-const COMMANDS: readonly Command[] = TOPICS_COMMANDS;
+const COMMANDS: readonly Command[] = [...TOPICS_COMMANDS, ...EVENT_COMMANDS];
 
 export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
-  const { stdout, stderr, env, createClient }: CliIo = {
+  const { stdout, stderr, env, createClient, stdin, signal }: CliIo = {
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,
@@ -52,11 +64,13 @@ export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Pro
     if (!command) throw missingCommand(positionals, group);
     checkOptions(command, tokens);
     checkArgs(command, args);
+    checkRequired(command, values);
 
     const fromFlag = typeof values.endpoint === 'string';
     endpoint = fromFlag ? (values.endpoint as string) : defaultEndpoint(env);
     const client = createClient(clientOptions(endpoint, fromFlag ? '--endpoint' : 'SLUICE_ENDPOINT', env, command));
-    await command.run({ client, args, options: values, json, stdout });
+    const stdinLines = () => (stdin === undefined ? processStdinLines() : typeof stdin === 'string' ? stringLines(stdin) : stdin);
+    await command.run({ client, args, options: values, json, stdout, stdinLines, signal });
     return EXIT_CODES.ok;
   } catch (err) {
     return report(err, { stderr, json, endpoint });
@@ -74,13 +88,20 @@ function parseCommandLine(argv: readonly string[]) {
   }
 }
 
-/** The longest command path the positionals start with; the rest are its arguments. */
+/** The command whose path the positionals start with; the rest are its arguments. */
 function selectCommand(positionals: readonly string[]) {
-  const [first, second] = positionals;
-  const command = COMMANDS.find((c) => c.path[0] === first && c.path[1] === second);
-  if (command) return { command, group: first, args: positionals.slice(2) };
-  const group = COMMANDS.some((c) => c.path[0] === first) ? first : undefined;
+  const command = findCommand(positionals);
+  if (command) {
+    const group = command.path.length > 1 ? command.path[0] : undefined;
+    return { command, group, args: positionals.slice(command.path.length) };
+  }
+  const first = positionals[0];
+  const group = COMMANDS.some((c) => c.path.length > 1 && c.path[0] === first) ? first : undefined;
   return { command: undefined, group, args: [] as string[] };
+}
+
+function findCommand(words: readonly string[]): Command | undefined {
+  return COMMANDS.find((c) => c.path.every((word, i) => words[i] === word));
 }
 
 function missingCommand(positionals: readonly string[], group: string | undefined): UsageError {
@@ -104,6 +125,12 @@ function checkArgs(command: Command, args: readonly string[]): void {
   if (missing !== undefined) throw new UsageError(`missing <${missing}>`, command.path);
   const extra = args[command.args.length];
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`, command.path);
+}
+
+function checkRequired(command: Command, values: Readonly<Record<string, unknown>>): void {
+  for (const [name, spec] of Object.entries(command.options)) {
+    if (spec.required && values[name] === undefined) throw new UsageError(`missing --${name}`, command.path);
+  }
 }
 
 function clientOptions(endpoint: string, source: string, env: CliIo['env'], command: Command): SluiceClientOptions {
@@ -204,15 +231,23 @@ function commandWords(argv: readonly string[]): string[] {
     if (!arg.startsWith('-')) words.push(arg);
     else if (arg.startsWith('--') && !arg.includes('=') && optionTakesValue(arg.slice(2))) i++;
   }
-  const command = COMMANDS.find((c) => c.path[0] === words[0] && c.path[1] === words[1]);
+  const command = findCommand(words);
   if (command) return [...command.path];
-  return COMMANDS.some((c) => c.path[0] === words[0]) ? [words[0]!] : [];
+  return COMMANDS.some((c) => c.path.length > 1 && c.path[0] === words[0]) ? [words[0]!] : [];
 }
 
 function optionTakesValue(name: string): boolean {
   const spec: OptionSpec | undefined =
     (GLOBAL_OPTIONS as Record<string, OptionSpec>)[name] ?? COMMANDS.find((c) => name in c.options)?.options[name];
   return spec?.type === 'string';
+}
+
+function processStdinLines(): AsyncIterable<string> {
+  return createInterface({ input: process.stdin, crlfDelay: Infinity });
+}
+
+async function* stringLines(text: string): AsyncIterable<string> {
+  for (const line of text.split(/\r?\n/)) yield line;
 }
 
 function isParseArgsError(err: unknown): err is Error {

@@ -6,7 +6,7 @@ import { ConnectionError, errorFromBody, UnknownApiError } from '../api/errors';
 import { withRetries, type RetryOptions } from '../api/retry';
 import type { RequestSigner } from './signing';
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 export interface HttpTransportConfig {
   readonly endpoint: URL;
@@ -17,27 +17,39 @@ export interface HttpTransportConfig {
   readonly fetch: typeof globalThis.fetch;
 }
 
-export type HttpTransport = <T>(method: HttpMethod, path: string, body?: unknown) => Promise<T>;
+export interface RequestOptions {
+  /** Query parameters; undefined ones are left out. */
+  readonly query?: Readonly<Record<string, string | number | undefined>>;
+  /** Time allowed for one attempt, in ms. @default the transport's `timeoutMs` */
+  readonly timeoutMs?: number;
+}
+
+export type HttpTransport = <T>(method: HttpMethod, path: string, body?: unknown, options?: RequestOptions) => Promise<T>;
 
 export function createHttpTransport(config: HttpTransportConfig): HttpTransport {
   const basePath = config.endpoint.pathname.replace(/\/+$/, '');
 
-  return function request<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
+  return function request<T>(method: HttpMethod, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
     const url = new URL(config.endpoint);
     url.pathname = basePath + path;
+    for (const [name, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    const timeoutMs = options.timeoutMs ?? config.timeoutMs;
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload !== undefined) headers['content-type'] = 'application/json';
 
     return withRetries(async () => {
       const sent = config.signer ? await config.signer({ method, url, headers, body: payload }) : headers;
-      return (await sendOnce(config, method, url, withoutHost(sent), payload)) as T;
+      return (await sendOnce(config, timeoutMs, method, url, withoutHost(sent), payload)) as T;
     }, config.retry);
   };
 }
 
 async function sendOnce(
   config: HttpTransportConfig,
+  timeoutMs: number,
   method: HttpMethod,
   url: URL,
   headers: Record<string, string>,
@@ -50,12 +62,12 @@ async function sendOnce(
       method,
       headers,
       body: payload,
-      signal: AbortSignal.timeout(config.timeoutMs),
+      signal: AbortSignal.timeout(timeoutMs),
     });
     status = response.status;
     text = await response.text();
   } catch (err) {
-    throw connectionError(config, err);
+    throw connectionError(config, timeoutMs, err);
   }
 
   const parsed = parseJson(text);
@@ -69,11 +81,11 @@ async function sendOnce(
   return parsed.value;
 }
 
-function connectionError(config: HttpTransportConfig, err: unknown): ConnectionError {
+function connectionError(config: HttpTransportConfig, timeoutMs: number, err: unknown): ConnectionError {
   const endpoint = config.endpoint.href.replace(/\/$/, '');
   const reason =
     err instanceof Error && err.name === 'TimeoutError'
-      ? `no response within ${config.timeoutMs} ms`
+      ? `no response within ${timeoutMs} ms`
       : describeCause(err);
   return new ConnectionError(`Cannot reach ${endpoint}: ${reason}`, { details: { endpoint }, cause: err });
 }

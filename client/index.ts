@@ -1,5 +1,14 @@
-/** The Sluice client: `new SluiceClient(options)` and the types and errors it speaks. */
-export { SluiceClient, createClient } from './sluice-client';
+/** The Sluice client: `new SluiceClient(options)`, its Producer, and the types and errors they speak. */
+export { SluiceClient, createClient, type FetchOffset, type FetchOptions } from './sluice-client';
+export {
+  Producer,
+  ProducerDisconnectedError,
+  PRODUCER_DEFAULTS,
+  type ProducerClient,
+  type ProducerMessage,
+  type ProducerOptions,
+  type ProducerRecord,
+} from './producer';
 export type { AwsCredentials, SigningMode, SluiceClientOptions } from './options';
 export { DEFAULT_ENDPOINT, defaultEndpoint } from './options';
 export {
@@ -7,6 +16,12 @@ export {
   InvalidRequestError,
   TopicNotFoundError,
   TopicAlreadyExistsError,
+  PartitionNotFoundError,
+  OffsetOutOfRangeError,
+  EventTooLargeError,
+  RequestTooLargeError,
+  TooManyHeadersError,
+  KeyTooLargeError,
   RouteNotFoundError,
   MethodNotAllowedError,
   ThrottledError,
@@ -25,4 +40,14 @@ export {
   type PartitionOffsets,
   type TopicConfig,
   type TopicDescription,
+  type UpdateTopicRequest,
 } from '../api/topics';
+export {
+  EVENT_LIMITS,
+  FETCH_LIMITS,
+  type FetchedEvent,
+  type FetchResponse,
+  type ProduceEvent,
+  type ProduceResult,
+} from '../api/events';
+export { partitionForKey } from '../api/partitioner';

@@ -46,13 +46,16 @@ export interface SluiceClientOptions {
    * are retried; the same request is sent again, re-signed. After the last attempt the call
    * fails with `RetriesExceededError` whose `cause` is the last error. Note that creating a topic
    * is not idempotent: if the response to a `createTopic` that succeeded is lost, the retry
-   * answers `TopicAlreadyExistsError`. `{ retries: 0 }` turns retries off.
+   * answers `TopicAlreadyExistsError`. `produce` is: every event has a message ID before the
+   * first attempt, so a retry of an append that succeeded answers `duplicate: true` (on topics
+   * with a dedupe window). `{ retries: 0 }` turns retries off.
    * @default RETRY_DEFAULTS of api/retry (5 retries, 100 ms doubling up to 5 s, full jitter)
    */
   readonly retry?: RetryOptions;
   /**
    * Time allowed for one attempt (connect, send, read the whole response), in ms; an attempt that
-   * takes longer fails with a retriable `ConnectionError`.
+   * takes longer fails with a retriable `ConnectionError`. A `fetch` that long-polls is allowed
+   * this plus its `waitMs`.
    * @default 10000
    */
   readonly timeoutMs?: number;

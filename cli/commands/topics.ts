@@ -1,6 +1,13 @@
-/** `sluice topics create | list | describe | delete`. */
-import { RETAIN_FOREVER, TOPIC_DEFAULTS, TOPIC_LIMITS, type CreateTopicRequest, type TopicConfig } from '../../api/topics';
-import { integerOption, type Command, type CommandContext } from '../command';
+/** `sluice topics create | list | describe | update | delete`. */
+import {
+  RETAIN_FOREVER,
+  TOPIC_DEFAULTS,
+  TOPIC_LIMITS,
+  type CreateTopicRequest,
+  type TopicConfig,
+  type UpdateTopicRequest,
+} from '../../api/topics';
+import { integerOption, UsageError, type Command, type CommandContext } from '../command';
 import { formatDedupeWindow, formatDuration, formatFields, formatRetention, formatTable } from '../format';
 
 const create: Command = {
@@ -94,6 +101,42 @@ const describe: Command = {
   },
 };
 
+const update: Command = {
+  path: ['topics', 'update'],
+  args: ['name'],
+  summary: "Change a topic's retention or dedupe window.",
+  details: 'Give --retention-ms, --dedupe-window-ms or both; what is not given stays as it is.',
+  options: {
+    'retention-ms': {
+      type: 'string',
+      valueName: 'N',
+      description:
+        'New retention, in ms; -1 or "forever" keeps events forever, write -1 as --retention-ms=-1. ' +
+        'Reads apply it at once; stored events keep the expiry they were written with',
+    },
+    'dedupe-window-ms': {
+      type: 'string',
+      valueName: 'N',
+      description: `New dedupe window, in ms, at most ${formatDuration(TOPIC_LIMITS.maxDedupeWindowMs)}; 0 turns the check off`,
+    },
+  },
+  async run({ client, args, options, json, stdout }) {
+    const changes: UpdateTopicRequest = {
+      retentionMs: integerOption(update, options, 'retention-ms', { forever: RETAIN_FOREVER }),
+      dedupeWindowMs: integerOption(update, options, 'dedupe-window-ms'),
+    };
+    if (changes.retentionMs === undefined && changes.dedupeWindowMs === undefined) {
+      throw new UsageError('give --retention-ms, --dedupe-window-ms or both', update.path);
+    }
+    const topic = await client.updateTopic(args[0]!, changes);
+    if (json) return writeJson(stdout, topic);
+    stdout.write(
+      `Updated topic "${topic.name}": retention ${formatRetention(topic.retentionMs)}, ` +
+        `dedupe window ${formatDedupeWindow(topic.dedupeWindowMs)}.\n`,
+    );
+  },
+};
+
 const remove: Command = {
   path: ['topics', 'delete'],
   args: ['name'],
@@ -105,7 +148,7 @@ const remove: Command = {
   },
 };
 
-export const TOPICS_COMMANDS: readonly Command[] = [create, list, describe, remove];
+export const TOPICS_COMMANDS: readonly Command[] = [create, list, describe, update, remove];
 
 export function topicsTable(topics: readonly TopicConfig[]): string {
   return formatTable(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { topicsTable } from '../../../cli/commands/topics';
-import { formatDedupeWindow, formatDuration, formatFields, formatRetention, formatTable } from '../../../cli/format';
+import { formatDedupeWindow, formatDuration, formatEvent, formatFields, formatRetention, formatTable } from '../../../cli/format';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -71,5 +71,26 @@ describe('Module: cli/format', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  describe('Function: formatEvent', () => {
+    const base = { topic: 'orders', partition: 2, offset: 41, headers: {}, timestamp: 0, messageId: 'm' };
+
+    it.each([
+      ['a string value as is', { key: 'k1', value: 'hello world' }, '2/41 k1 hello world'],
+      ['other JSON values as compact JSON', { key: 'k1', value: { total: 1, items: ['a'] } }, '2/41 k1 {"total":1,"items":["a"]}'],
+      ['null as JSON', { key: 'k1', value: null }, '2/41 k1 null'],
+      ['no key as -', { key: null, value: 42 }, '2/41 - 42'],
+      ['no value as -', { key: 'k1' }, '2/41 k1 -'],
+      ['bytes as base64:', { key: null, valueBase64: 'AAEC' }, '2/41 - base64:AAEC'],
+      ['line breaks and tabs as a JSON string', { key: 'a\tb', value: 'two\nlines' }, '2/41 "a\\tb" "two\\nlines"'],
+      ['an empty string as ""', { key: '', value: '' }, '2/41 "" ""'],
+      ['a string that would parse as JSON as a JSON string', { key: 'k', value: '42' }, '2/41 k "42"'],
+      ['a string that looks like JSON as a JSON string', { key: 'k', value: '{"a":1}' }, '2/41 k "{\\"a\\":1}"'],
+      ['"-" and "base64:" strings as JSON strings', { key: '-', value: 'base64:AA' }, '2/41 "-" "base64:AA"'],
+      ['a key with a space as a JSON string', { key: 'a b', value: 'x y' }, '2/41 "a b" x y'],
+    ])('prints %s', (_label, fields, expected) => {
+      expect(formatEvent({ ...base, ...fields })).toBe(expected);
+    });
   });
 });

@@ -40,6 +40,9 @@ export function fakeLog(options: { readonly partitions?: number; readonly hold?:
   const { fetch, requests } = routedFetch((request: RecordedRequest) => {
     const path = new URL(request.url).pathname;
     if (request.method === 'GET' && path === '/topics/orders') return { status: 200, body: description };
+    if (request.method === 'GET' && path.startsWith('/topics/')) {
+      return { status: 404, body: { error: { code: 'TopicNotFound', message: 'no such topic', topic: path.slice(8) } } };
+    }
     if (request.method !== 'POST' || path !== '/topics/orders/events') {
       return { status: 404, body: { error: { code: 'NotFound', message: `No route for ${request.method} ${path}` } } };
     }

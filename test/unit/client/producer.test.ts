@@ -117,6 +117,14 @@ describe('Class: Producer', () => {
       ]);
     });
 
+    it('with lingerMs 0, sends the messages of one send together, without waiting', async () => {
+      const { log, producer } = setup({ producer: { lingerMs: 0 } });
+      const sent = producer.send({ topic: 'orders', messages: [1, 2, 3].map((value) => ({ value, partition: 1 })) });
+      await settle();
+      expect(log.calls.map((c) => c.events.map((e) => e.value))).toEqual([[1, 2, 3]]);
+      await expect(sent).resolves.toHaveLength(3);
+    });
+
     it('sends a full batch at once and splits the rest by batchSize', async () => {
       const { log, producer } = setup({ producer: { batchSize: 2, lingerMs: 50 } });
       const sent = producer.send({ topic: 'orders', messages: [1, 2, 3, 4, 5].map((value) => ({ value, partition: 2 })) });
@@ -129,15 +137,16 @@ describe('Class: Producer', () => {
     });
 
     it('closes a batch before its events total more than maxRequestBytes', async () => {
-      const { log, producer } = setup({ producer: { lingerMs: 0 } });
+      const { log, producer } = setup({ producer: { lingerMs: 1000 } });
       const big = 'x'.repeat(EVENT_LIMITS.maxEventBytes - 2); // a JSON string: 2 bytes of quotes
-      const messages = Array.from({ length: 13 }, () => ({ value: big, partition: 0 }));
-      await producer.flush();
-      const sent = producer.send({ topic: 'orders', messages });
-      await settle(40);
-      await expect(sent).resolves.toHaveLength(13);
-      // 12 × 256 KiB = 3 MiB fit one request; the 13th goes in the next.
+      const sent = producer.send({ topic: 'orders', messages: Array.from({ length: 13 }, () => ({ value: big, partition: 0 })) });
+      await settle();
+      // 12 × 256 KiB = 3 MiB (maxRequestBytes) fit one request; the 13th waits for the next.
+      expect(log.calls.map((c) => c.events.length)).toEqual([12]);
+      await vi.advanceTimersByTimeAsync(1000);
+      await settle();
       expect(log.calls.map((c) => c.events.length)).toEqual([12, 1]);
+      await expect(sent).resolves.toHaveLength(13);
     });
 
     it('never has two requests in flight for one partition, and keeps its order', async () => {
@@ -195,6 +204,7 @@ describe('Class: Producer', () => {
       const { log, producer } = setup();
       const keys = Array.from({ length: 30 }, (_, i) => `customer-${i}`);
       const results = producer.send({ topic: 'orders', messages: keys.map((key) => ({ key, value: key })) });
+      await settle();
       await vi.advanceTimersByTimeAsync(5);
       for (const result of await results) {
         const call = log.calls.find((c) => c.events.some((e) => e.messageId === result.messageId))!;
@@ -208,6 +218,7 @@ describe('Class: Producer', () => {
     it('puts keyless messages on one sticky partition per batch, then moves round robin', async () => {
       const { log, producer } = setup({ producer: { batchSize: 4 } });
       const sent = producer.send({ topic: 'orders', messages: Array.from({ length: 10 }, (_, value) => ({ value })) });
+      await settle();
       await vi.advanceTimersByTimeAsync(5);
       await sent;
       const partitions = log.calls.map((c) => c.partition);
@@ -217,20 +228,21 @@ describe('Class: Producer', () => {
 
     it('describes a topic once, however many sends use it', async () => {
       const { log, producer } = setup();
-      await Promise.all([
-        producer.send({ topic: 'orders', messages: [{ value: 1 }] }),
-        producer.send({ topic: 'orders', messages: [{ value: 2 }] }),
-        vi.advanceTimersByTimeAsync(5),
-      ]);
-      await Promise.all([producer.send({ topic: 'orders', messages: [{ value: 3 }] }), vi.advanceTimersByTimeAsync(5)]);
+      const sends = [1, 2].map((value) => producer.send({ topic: 'orders', messages: [{ value }] }));
+      await producer.flush();
+      sends.push(producer.send({ topic: 'orders', messages: [{ value: 3 }] }));
+      await producer.flush();
+      await Promise.all(sends);
       expect(log.describeCount()).toBe(1);
+      expect(log.calls.flatMap((c) => c.events.map((e) => e.value)).sort()).toEqual([1, 2, 3]);
     });
 
-    it('asks again after a failed describe, and rejects the sends that needed it', async () => {
-      const { producer } = setup();
-      await expect(producer.send({ topic: 'nope', messages: [{ value: 1 }] })).rejects.toBeInstanceOf(Error);
-      const again = producer.send({ topic: 'nope', messages: [{ value: 1 }] });
-      await expect(again).rejects.not.toBeInstanceOf(TopicNotFoundError); // the fake answers 404 NotFound
+    it('rejects the sends that needed a failed describe, and asks again for the next', async () => {
+      const { log, producer } = setup();
+      await expect(producer.send({ topic: 'nope', messages: [{ value: 1 }] })).rejects.toBeInstanceOf(TopicNotFoundError);
+      await expect(producer.send({ topic: 'nope', messages: [{ value: 1 }] })).rejects.toBeInstanceOf(TopicNotFoundError);
+      expect(log.describeCount()).toBe(2);
+      expect(log.calls).toHaveLength(0);
     });
 
     it.each([
@@ -242,6 +254,7 @@ describe('Class: Producer', () => {
       const good = producer.send({ topic: 'orders', messages: [{ value: 'ok', partition: 0 }] });
       const failed = producer.send({ topic: 'orders', messages: [{ value: 'first', partition: 0 }, bad] });
       await expect(failed).rejects.toBeInstanceOf(ErrorClass);
+      await settle();
       await vi.advanceTimersByTimeAsync(5);
       await expect(good).resolves.toHaveLength(1);
       expect(log.calls.flatMap((c) => c.events.map((e) => e.value))).toEqual(['ok']);
@@ -279,6 +292,14 @@ describe('Class: Producer', () => {
       expect(flushed).toBe(true);
       expect(log.calls).toHaveLength(2);
       await expect(sent).resolves.toHaveLength(2);
+    });
+
+    it('batches the messages of sends made in the same tick, also while flushing', async () => {
+      const { log, producer } = setup();
+      const sends = [1, 2, 3].map((value) => producer.send({ topic: 'orders', messages: [{ value }] }));
+      await producer.disconnect();
+      await Promise.all(sends);
+      expect(log.calls.map((c) => c.events.map((e) => e.value))).toEqual([[1, 2, 3]]);
     });
 
     it('does not reject when a send failed (the send reports it)', async () => {

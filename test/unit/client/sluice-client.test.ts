@@ -1,8 +1,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  EventTooLargeError,
   InternalError,
   InvalidRequestError,
+  KeyTooLargeError,
   MethodNotAllowedError,
+  OffsetOutOfRangeError,
+  PartitionNotFoundError,
+  Producer,
+  RequestTooLargeError,
+  TooManyHeadersError,
   RouteNotFoundError,
   SluiceClient,
   ThrottledError,
@@ -11,9 +18,18 @@ import {
   UnknownApiError,
   type SluiceClientOptions,
 } from '../../../client';
-import { fakeFetch, TOPIC, TOPIC_DESCRIPTION, type Reply } from './fake-fetch';
+import { fakeFetch, noWait, TOPIC, TOPIC_DESCRIPTION, type Reply } from './fake-fetch';
 
 const ENDPOINT = 'http://127.0.0.1:4545';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const FETCHED = {
+  events: [
+    { topic: 'orders', partition: 2, offset: 7, key: 'k', value: { total: 1 }, headers: {}, timestamp: 1_764_072_000_000, messageId: 'm-7' },
+  ],
+  nextOffset: 8,
+  highWatermark: 8,
+  logStartOffset: 0,
+};
 
 function clientWith(replies: Reply[], options: SluiceClientOptions = {}) {
   const { fetch, requests } = fakeFetch(...replies);
@@ -88,11 +104,134 @@ describe('Class: SluiceClient', () => {
     });
   });
 
+  describe('Method: updateTopic', () => {
+    it('PATCHes /topics/{topic} with the changes and returns the new config', async () => {
+      const updated = { ...TOPIC, retentionMs: 3_600_000 };
+      const { client, requests } = clientWith([{ status: 200, body: updated }]);
+      await expect(client.updateTopic('orders', { retentionMs: 3_600_000 })).resolves.toEqual(updated);
+      expect(requests[0]).toMatchObject({ method: 'PATCH', url: `${ENDPOINT}/topics/orders`, body: '{"retentionMs":3600000}' });
+    });
+  });
+
+  describe('Method: produce', () => {
+    const results = [
+      { partition: 1, offset: 4, messageId: 'x', duplicate: false },
+      { partition: 1, offset: 5, messageId: 'mine', duplicate: false },
+    ];
+
+    it('POSTs the events with a message ID for each, and returns the results in order', async () => {
+      const { client, requests } = clientWith([{ status: 200, body: { results } }]);
+      const events = [{ key: 'k', value: { total: 1 } }, { value: 'two', messageId: 'mine' }];
+      await expect(client.produce('orders', events)).resolves.toEqual(results);
+      expect(requests[0]).toMatchObject({ method: 'POST', url: `${ENDPOINT}/topics/orders/events` });
+      const sent = JSON.parse(requests[0]!.body!) as { events: { messageId: string }[] };
+      expect(sent.events).toEqual([
+        { key: 'k', value: { total: 1 }, messageId: expect.stringMatching(UUID) },
+        { value: 'two', messageId: 'mine' },
+      ]);
+      expect(events[0]).toEqual({ key: 'k', value: { total: 1 } }); // not modified
+    });
+
+    it('assigns message IDs before the first attempt, so a retry sends the same ones', async () => {
+      const { retry } = noWait();
+      const { client, requests } = clientWith(
+        [{ status: 500, body: { error: { code: 'InternalError', message: 'boom' } } }, new TypeError('fetch failed'), { status: 200, body: { results } }],
+        { retry },
+      );
+      await client.produce('orders', [{ value: 1 }, { value: 2 }]);
+      expect(requests).toHaveLength(3);
+      expect(requests[1]!.body).toBe(requests[0]!.body);
+      expect(requests[2]!.body).toBe(requests[0]!.body);
+      const ids = (JSON.parse(requests[0]!.body!) as { events: { messageId: string }[] }).events.map((e) => e.messageId);
+      expect(ids).toEqual([expect.stringMatching(UUID), expect.stringMatching(UUID)]);
+      expect(ids[0]).not.toBe(ids[1]);
+    });
+
+    it('gives each call new message IDs', async () => {
+      const { client, requests } = clientWith([
+        { status: 200, body: { results } },
+        { status: 200, body: { results } },
+      ]);
+      await client.produce('orders', [{ value: 1 }]);
+      await client.produce('orders', [{ value: 1 }]);
+      expect(requests[0]!.body).not.toBe(requests[1]!.body);
+    });
+  });
+
+  describe('Method: fetch', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    it('GETs the partition with the options as query parameters', async () => {
+      const { client, requests } = clientWith([{ status: 200, body: FETCHED }]);
+      await expect(client.fetch('orders', 2, { offset: 7, limit: 10, waitMs: 500 })).resolves.toEqual(FETCHED);
+      expect(requests[0]).toMatchObject({
+        method: 'GET',
+        url: `${ENDPOINT}/topics/orders/partitions/2/events?offset=7&limit=10&waitMs=500`,
+        body: undefined,
+      });
+    });
+
+    it('leaves unset options out of the query', async () => {
+      const { client, requests } = clientWith([
+        { status: 200, body: FETCHED },
+        { status: 200, body: FETCHED },
+      ]);
+      await client.fetch('orders', 0);
+      await client.fetch('orders', 0, { timestamp: 1_764_072_000_000 });
+      expect(requests.map((r) => r.url)).toEqual([
+        `${ENDPOINT}/topics/orders/partitions/0/events`,
+        `${ENDPOINT}/topics/orders/partitions/0/events?timestamp=1764072000000`,
+      ]);
+    });
+
+    it('gives a long poll its waitMs on top of the HTTP timeout', async () => {
+      const timeout = vi.spyOn(AbortSignal, 'timeout');
+      const { client } = clientWith([
+        { status: 200, body: FETCHED },
+        { status: 200, body: FETCHED },
+      ]);
+      await client.fetch('orders', 0, { offset: 'latest', waitMs: 20_000 });
+      await client.fetch('orders', 0);
+      expect(timeout.mock.calls).toEqual([[30_000], [10_000]]);
+    });
+
+    it.each([-1, 1.5, Number.NaN])('rejects the partition %s without a request', async (partition) => {
+      const { client, requests } = clientWith([]);
+      const err = await client.fetch('orders', partition).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidRequestError);
+      expect((err as InvalidRequestError).details.issues).toEqual([{ path: 'path.partition', message: 'must be a non-negative integer' }]);
+      expect(requests).toHaveLength(0);
+    });
+
+    it('rejects OffsetOutOfRange with the bounds in its details', async () => {
+      const body = { error: { code: 'OffsetOutOfRange', message: 'out of range', offset: 99, logStartOffset: 3, highWatermark: 12 } };
+      const { client } = clientWith([{ status: 416, body }]);
+      const err = await client.fetch('orders', 0, { offset: 99 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OffsetOutOfRangeError);
+      expect((err as OffsetOutOfRangeError).details).toEqual({ offset: 99, logStartOffset: 3, highWatermark: 12 });
+    });
+  });
+
+  describe('Method: producer', () => {
+    it('creates a Producer on this client', () => {
+      const { client } = clientWith([]);
+      expect(client.producer({ lingerMs: 0 })).toBeInstanceOf(Producer);
+    });
+  });
+
   describe('Errors', () => {
     it.each([
       [400, 'InvalidRequest', InvalidRequestError],
       [404, 'TopicNotFound', TopicNotFoundError],
       [409, 'TopicAlreadyExists', TopicAlreadyExistsError],
+      [404, 'PartitionNotFound', PartitionNotFoundError],
+      [416, 'OffsetOutOfRange', OffsetOutOfRangeError],
+      [413, 'EventTooLarge', EventTooLargeError],
+      [413, 'RequestTooLarge', RequestTooLargeError],
+      [400, 'TooManyHeaders', TooManyHeadersError],
+      [400, 'KeyTooLarge', KeyTooLargeError],
       [404, 'NotFound', RouteNotFoundError],
       [405, 'MethodNotAllowed', MethodNotAllowedError],
       [429, 'Throttled', ThrottledError],
