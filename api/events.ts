@@ -3,6 +3,7 @@
  * checked against before anything is written. docs/api.md describes them.
  */
 import { z } from 'zod';
+import { EventTooLargeError, KeyTooLargeError, TooManyHeadersError } from './errors';
 
 export const EVENT_LIMITS = {
   /** One event: key + value + header names and values, in bytes (UTF-8 / decoded base64). */
@@ -116,4 +117,38 @@ export interface FetchResponse {
   readonly nextOffset: number;
   readonly highWatermark: number;
   readonly logStartOffset: number;
+}
+
+/**
+ * Checks one event against the per-event limits (headers, key, size) and returns the bytes it
+ * counts against `maxRequestBytes`: key + value (JSON text or decoded bytes) + header names and
+ * values. The service runs it before writing anything; the Producer runs it when a message is sent.
+ */
+export function checkEventLimits(event: ProduceEvent, index: number): number {
+  const headers = Object.entries(event.headers ?? {});
+  if (headers.length > EVENT_LIMITS.maxHeaders) {
+    throw new TooManyHeadersError(`Event ${index} has ${headers.length} headers; at most ${EVENT_LIMITS.maxHeaders} are allowed`, {
+      details: { index, max: EVENT_LIMITS.maxHeaders, actual: headers.length },
+    });
+  }
+  const keyBytes = event.key ? Buffer.byteLength(event.key, 'utf8') : 0;
+  if (keyBytes > EVENT_LIMITS.maxKeyBytes) {
+    throw new KeyTooLargeError(`Event ${index} has a ${keyBytes}-byte key; at most ${EVENT_LIMITS.maxKeyBytes} bytes`, {
+      details: { index, max: EVENT_LIMITS.maxKeyBytes, actual: keyBytes },
+    });
+  }
+  const valueBytes =
+    event.valueBase64 !== undefined
+      ? Buffer.byteLength(event.valueBase64, 'base64')
+      : event.value === undefined
+        ? 0
+        : Buffer.byteLength(JSON.stringify(event.value), 'utf8');
+  const headerBytes = headers.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  const size = keyBytes + valueBytes + headerBytes;
+  if (size > EVENT_LIMITS.maxEventBytes) {
+    throw new EventTooLargeError(`Event ${index} is ${size} bytes; at most ${EVENT_LIMITS.maxEventBytes}`, {
+      details: { index, max: EVENT_LIMITS.maxEventBytes, actual: size },
+    });
+  }
+  return size;
 }

@@ -11,18 +11,17 @@
 import { randomUUID } from 'node:crypto';
 import {
   EventTooLargeError,
-  KeyTooLargeError,
   OffsetOutOfRangeError,
   PartitionNotFoundError,
   RequestTooLargeError,
   SluiceError,
   ThrottledError,
-  TooManyHeadersError,
   TopicNotFoundError,
 } from '../../../api/errors';
 import {
   EVENT_LIMITS,
   FETCH_LIMITS,
+  checkEventLimits,
   type FetchQuery,
   type FetchResponse,
   type FetchedEvent,
@@ -233,25 +232,9 @@ export class LogService {
     let keylessPartition: number | undefined;
     let total = 0;
     return events.map((event, index) => {
+      const size = checkEventLimits(event, index);
       const headers = event.headers ?? {};
       const headerCount = Object.keys(headers).length;
-      if (headerCount > EVENT_LIMITS.maxHeaders) {
-        throw new TooManyHeadersError(`Event ${index} has ${headerCount} headers; at most ${EVENT_LIMITS.maxHeaders} are allowed`, {
-          details: { index, max: EVENT_LIMITS.maxHeaders, actual: headerCount },
-        });
-      }
-      const keyBytes = event.key ? Buffer.byteLength(event.key, 'utf8') : 0;
-      if (keyBytes > EVENT_LIMITS.maxKeyBytes) {
-        throw new KeyTooLargeError(`Event ${index} has a ${keyBytes}-byte key; at most ${EVENT_LIMITS.maxKeyBytes} bytes`, {
-          details: { index, max: EVENT_LIMITS.maxKeyBytes, actual: keyBytes },
-        });
-      }
-      const size = eventSize(event, keyBytes);
-      if (size > EVENT_LIMITS.maxEventBytes) {
-        throw new EventTooLargeError(`Event ${index} is ${size} bytes; at most ${EVENT_LIMITS.maxEventBytes}`, {
-          details: { index, max: EVENT_LIMITS.maxEventBytes, actual: size },
-        });
-      }
       total += size;
       if (total > EVENT_LIMITS.maxRequestBytes) {
         throw new RequestTooLargeError(`The events of a request may total at most ${EVENT_LIMITS.maxRequestBytes} bytes`, {
@@ -454,19 +437,6 @@ function tooManyActions(actions: number): RequestTooLargeError {
 
 function duplicateOf(original: DedupeRecord): ProduceResult {
   return { partition: original.partition, offset: original.offset, messageId: original.messageId, duplicate: true };
-}
-
-/** Bytes an event counts against the limits: key, value (JSON text or decoded bytes), headers. */
-function eventSize(event: ProduceEvent, keyBytes: number): number {
-  const value =
-    event.valueBase64 !== undefined
-      ? Buffer.byteLength(event.valueBase64, 'base64')
-      : event.value === undefined
-        ? 0
-        : Buffer.byteLength(JSON.stringify(event.value), 'utf8');
-  let headers = 0;
-  for (const [k, v] of Object.entries(event.headers ?? {})) headers += Buffer.byteLength(k) + Buffer.byteLength(v);
-  return keyBytes + value + headers;
 }
 
 /** Splits a partition's records into batches that each fit one item, keeping their order. */
