@@ -64,7 +64,7 @@ export class OffsetOutOfRangeError extends SluiceError {
   override readonly status = 416;
 }
 
-/** One event is over the size limit (`details.limit`, `details.size`, `details.index`). */
+/** One event is over the size limit (`details.index`, `details.max`, `details.actual`). */
 export class EventTooLargeError extends SluiceError {
   override readonly code = 'EventTooLarge';
   override readonly status = 413;
@@ -72,7 +72,7 @@ export class EventTooLargeError extends SluiceError {
 
 /**
  * The request is over a limit of one atomic append: events, bytes, or transaction actions
- * (`details.limit` says which). Split it; nothing was written.
+ * (`details.limit` names it, with `details.max` and `details.actual`). Split it; nothing was written.
  */
 export class RequestTooLargeError extends SluiceError {
   override readonly code = 'RequestTooLarge';

@@ -15,8 +15,9 @@ export const EVENT_LIMITS = {
   /**
    * DynamoDB's limit on actions in one transaction. A request needs one per message ID (when the
    * topic dedupes), plus two per partition it touches (head and record batch, more for batches
-   * over one item): so with dedupe on, 40 events fit when they touch at most 30 partitions, and
-   * up to 98 fit on one partition.
+   * over one item), plus, in POST /transactions, one per committed offset and one for the group
+   * check: so with dedupe on, 40 events fit when they touch at most 30 partitions, and up to 98
+   * fit on one partition.
    */
   maxTransactionActions: 100,
   maxHeaders: 64,
@@ -58,7 +59,8 @@ export const produceEventSchema = z
   .refine((e) => e.value === undefined || e.valueBase64 === undefined, {
     message: 'give either value or valueBase64, not both',
   });
-export type ProduceEvent = z.infer<typeof produceEventSchema>;
+/** An event to produce; `value` is any JSON-serialisable value (checked at the edge). */
+export type ProduceEvent = Omit<z.infer<typeof produceEventSchema>, 'value'> & { readonly value?: unknown };
 
 export const produceRequestSchema = z.strictObject({
   events: z.array(produceEventSchema).min(1, 'must hold at least one event'),

@@ -3,7 +3,7 @@
  * docs/api.md describes it.
  */
 import { z } from 'zod';
-import { FETCH_LIMITS, produceEventSchema } from './events';
+import { FETCH_LIMITS, produceEventSchema, type ProduceEvent } from './events';
 import { topicNameSchema } from './topics';
 
 export const GROUP_DEFAULTS = {
@@ -92,7 +92,9 @@ export const transactionRequestSchema = z.strictObject({
     .default([]),
   commit: commitRequestSchema.extend({ group: groupNameSchema }).optional(),
 });
-export type TransactionRequest = z.infer<typeof transactionRequestSchema>;
+export type TransactionRequest = Omit<z.infer<typeof transactionRequestSchema>, 'produce'> & {
+  readonly produce: readonly { readonly topic: string; readonly events: readonly ProduceEvent[] }[];
+};
 
 export interface Assignment {
   readonly topic: string;

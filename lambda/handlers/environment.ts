@@ -45,6 +45,7 @@ export function logServiceFromEnv(env = process.env): LogService {
 export function topicServiceFromEnv(env = process.env): TopicService {
   return new TopicService({
     store: topicStoreFromEnv(env),
+    offsets: logServiceFromEnv(env),
     purgeQueue: new SqsPurgeQueue(createSqsClient(), queueFromEnv('topicPurge', env)),
   });
 }

@@ -127,23 +127,14 @@ describe('SluiceClient', () => {
   });
 });
 
-/**
- * Server-side bugs found while building the client, kept as `it.fails` so the suite stays green
- * while they exist and flags them (as an unexpected pass) once fixed: then drop the `.fails`.
- */
-describe('known server bugs', () => {
-  // BUG (server): GET /topics/{topic} reads `logStartOffset` from an attribute of the partition
-  // head that nothing writes (the append Put replaces the head with nextOffset and maxTimestamp
-  // only), so describe always reports 0, while fetch computes the first live event and answers 416
-  // OffsetOutOfRange for the offset describe reported. See lambda/core/topics/topic-service.ts
-  // (describeTopic) and lambda/core/log/log-service.ts (logStartOffset).
-  it.fails('BUG: describeTopic reports the log start offset that fetch uses, after retention hid events', async () => {
+describe('describe and fetch agree', () => {
+  it('describeTopic reports the log start offset that fetch uses, after retention hid events', async () => {
     await client.createTopic({ name: 'retention-start', partitions: 1, retentionMs: 1000 });
     await client.produce('retention-start', [{ value: 'expired', timestamp: Date.now() - 60_000 }, { value: 'live' }]);
     const fetched = await client.fetch('retention-start', 0);
     expect(fetched.logStartOffset).toBe(1);
     const described = await client.describeTopic('retention-start');
-    expect(described.partitionOffsets[0]!.logStartOffset).toBe(fetched.logStartOffset); // describe says 0
+    expect(described.partitionOffsets[0]!.logStartOffset).toBe(fetched.logStartOffset);
     await expect(client.fetch('retention-start', 0, { offset: described.partitionOffsets[0]!.logStartOffset })).resolves.toBeDefined();
   });
 });

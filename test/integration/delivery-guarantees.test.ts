@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FencedMemberError, RebalanceInProgressError } from '../../api/errors';
-import type { FetchedEvent, ProduceEvent } from '../../api/events';
+import type { FetchedEvent } from '../../api/events';
 import type { TopicConfig } from '../../api/topics';
 import { DynamoDbGroupStore } from '../../lambda/core/groups/dynamodb-group-store';
 import { GroupService } from '../../lambda/core/groups/group-service';
@@ -130,7 +130,7 @@ async function runGroup(guarantee: Guarantee, input: string, output: string, see
             produce: [
               {
                 topic: output,
-                events: batch.records.map((r) => ({ key: r.key, value: r.value as ProduceEvent['value'], messageId: `${r.topic}-${r.partition}-${r.offset}` })),
+                events: batch.records.map((r) => ({ key: r.key, value: r.value, messageId: `${r.topic}-${r.partition}-${r.offset}` })),
               },
             ],
             commit: { group, memberId: member, generation: batch.generation, offsets: nextOffsets(batch.records) },

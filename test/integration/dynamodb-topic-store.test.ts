@@ -98,34 +98,6 @@ describe('Class: DynamoDbTopicStore', () => {
     });
   });
 
-  describe('Method: readPartitionHeads', () => {
-    it('reads 0/0 for partitions nothing was appended to', async () => {
-      expect(await store.readPartitionHeads('fresh', 2)).toEqual([
-        { partition: 0, nextOffset: 0, logStartOffset: 0 },
-        { partition: 1, nextOffset: 0, logStartOffset: 0 },
-      ]);
-    });
-
-    it('reads stored heads, across more partitions than one BatchGetItem holds', async () => {
-      const topicId = 'many-partitions';
-      await clients.doc.send(
-        new BatchWriteCommand({
-          RequestItems: {
-            [tables.log]: [
-              { PutRequest: { Item: { pk: logPartitionKey(topicId, 0), offset: HEAD_OFFSET, nextOffset: 42, logStartOffset: 7 } } },
-              { PutRequest: { Item: { pk: logPartitionKey(topicId, 149), offset: HEAD_OFFSET, nextOffset: 5 } } },
-            ],
-          },
-        }),
-      );
-      const heads = await store.readPartitionHeads(topicId, 150);
-      expect(heads).toHaveLength(150);
-      expect(heads[0]).toEqual({ partition: 0, nextOffset: 42, logStartOffset: 7 });
-      expect(heads[149]).toEqual({ partition: 149, nextOffset: 5, logStartOffset: 0 });
-      expect(heads[75]).toEqual({ partition: 75, nextOffset: 0, logStartOffset: 0 });
-    });
-  });
-
   describe('Method: purgePartition', () => {
     it('removes every item of the partition, in more than one batch, and nothing else', async () => {
       const offsets = [HEAD_OFFSET, ...Array.from({ length: 60 }, (_, i) => i)];

@@ -348,6 +348,27 @@ describe('retention', () => {
     expect(empty).toMatchObject({ events: [], logStartOffset: 3, highWatermark: 3, nextOffset: 3 });
   });
 
+  it('finds the log start past many expired batches without reading them one by one', async () => {
+    const config = await newTopic({ partitions: 1, retentionMs: 100_000 });
+    const time = clock();
+    const svc = service({ now: time.now });
+    for (let i = 0; i < 64; i++) {
+      await svc.produce(config.name, [{ value: i, timestamp: time.now() }]);
+      time.advance(1000);
+    }
+    // Events 0..63 were written at t0 + i s; at t0 + 140 s, events older than 100 s (0..40) are gone.
+    time.advance(140_000 - 64_000);
+    const real = logStore();
+    let reads = 0;
+    const counting: LogStore = Object.create(real);
+    counting.readBatchesAfter = (...args) => (reads++, real.readBatchesAfter(...args));
+    counting.readBatchAtOrBefore = (...args) => (reads++, real.readBatchAtOrBefore(...args));
+    const page = await service({ now: time.now, log: counting }).fetch(config.name, 0, { offset: 'earliest', limit: 1 });
+    expect(page.logStartOffset).toBe(41);
+    expect(page.events[0]!.value).toBe(41);
+    expect(reads).toBeLessThan(16);
+  });
+
   it('stores the TTL attribute as timestamp + retention, and none when kept forever', async () => {
     const finite = await newTopic({ partitions: 1, retentionMs: 60_000 });
     const forever = await newTopic({ partitions: 1, retentionMs: -1 });

@@ -8,6 +8,8 @@ import type { APIGatewayProxyStructuredResultV2, SQSBatchResponse } from 'aws-la
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJsonLogger, silentLogger } from '../../lambda/core/logger';
+import { DynamoDbLogStore } from '../../lambda/core/log/dynamodb-log-store';
+import { LogService } from '../../lambda/core/log/log-service';
 import { DynamoDbTopicStore } from '../../lambda/core/topics/dynamodb-topic-store';
 import { SqsPurgeQueue } from '../../lambda/core/topics/purge-queue';
 import { TopicService } from '../../lambda/core/topics/topic-service';
@@ -19,11 +21,17 @@ import { httpEvent, lambdaContext, sqsEvent } from '../support/events';
 const clients = emulatorClients();
 let resources: Awaited<ReturnType<typeof provisionIsolated>>;
 
-const realService = (sqs: SQSClient = clients.sqs, doc: DynamoDBDocumentClient = clients.doc) =>
-  new TopicService({
-    store: new DynamoDbTopicStore({ client: doc, topicsTable: resources.tables.topics, logTable: resources.tables.log }),
+const realService = (sqs: SQSClient = clients.sqs, doc: DynamoDBDocumentClient = clients.doc) => {
+  const store = new DynamoDbTopicStore({ client: doc, topicsTable: resources.tables.topics, logTable: resources.tables.log });
+  return new TopicService({
+    store,
+    offsets: new LogService({
+      topics: store,
+      log: new DynamoDbLogStore({ client: doc, logTable: resources.tables.log, dedupeTable: resources.tables.dedupe }),
+    }),
     purgeQueue: new SqsPurgeQueue(sqs, resources.queues.topicPurge),
   });
+};
 
 const invoke = async (handler: ReturnType<typeof createTopicsHandler>, event: ReturnType<typeof httpEvent>) => {
   const res = (await handler(event, lambdaContext)) as APIGatewayProxyStructuredResultV2;

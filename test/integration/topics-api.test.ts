@@ -124,19 +124,20 @@ describe('GET /topics/{topic}', () => {
     expect(res.body.partitionOffsets).toEqual([0, 1, 2].map((partition) => ({ partition, logStartOffset: 0, highWatermark: 0 })));
   });
 
-  it('reports a partition head written to the log table', async () => {
+  it('reports the high watermark from the partition head', async () => {
     const { body: topic } = await call('POST', '/topics', { name: 'with-head', partitions: 2 });
     await clients.doc.send(
       new BatchWriteCommand({
         RequestItems: {
           [platform.resources.tables.log]: [
-            { PutRequest: { Item: { pk: logPartitionKey(topic.topicId, 1), offset: HEAD_OFFSET, nextOffset: 12, logStartOffset: 4 } } },
+            { PutRequest: { Item: { pk: logPartitionKey(topic.topicId, 1), offset: HEAD_OFFSET, nextOffset: 12, maxTimestamp: 0 } } },
           ],
         },
       }),
     );
     const res = await call('GET', '/topics/with-head');
-    expect(res.body.partitionOffsets[1]).toEqual({ partition: 1, logStartOffset: 4, highWatermark: 12 });
+    // No batch is stored below it, so nothing is readable: the log starts at the high watermark.
+    expect(res.body.partitionOffsets[1]).toEqual({ partition: 1, logStartOffset: 12, highWatermark: 12 });
   });
 
   it('answers 404 TopicNotFound for an unknown topic', async () => {

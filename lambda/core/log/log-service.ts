@@ -322,19 +322,53 @@ export class LogService {
     return heads.get(partition) ?? { nextOffset: 0, maxTimestamp: 0 };
   }
 
-  /** First offset of a live event; the high watermark when none is live. */
+  /**
+   * First offset of a live event; the high watermark when none is live. Usually the first stored
+   * batch holds it (one read). When expired batches wait for TTL deletion (up to ~48 h of them),
+   * it jumps past them with the timestamp search instead of reading them one by one.
+   */
   private async logStartOffset(config: TopicConfig, partition: number, head: PartitionHead, now: number): Promise<number> {
-    let after = -1;
-    for (;;) {
-      const [batch] = await this.log.readBatchesAfter(config.topicId, partition, after, 1);
-      if (!batch || batch.baseOffset >= head.nextOffset) return head.nextOffset;
-      if (!isBatchExpired(config, batch, now)) {
-        const records = decodeRecords(batch);
-        const live = records.findIndex((r) => !isExpired(config, batch, r, now));
-        if (live >= 0) return batch.baseOffset + live;
-      }
-      after = batch.baseOffset;
+    if (head.nextOffset === 0) return 0;
+    let [batch] = await this.log.readBatchesAfter(config.topicId, partition, -1, 1);
+    if (batch && config.retentionMs !== RETAIN_FOREVER && this.firstLive(config, batch, now) === undefined) {
+      const cutoff = now - config.retentionMs + 1;
+      const jump = await this.offsetForTimestamp(config, partition, cutoff, batch.baseOffset, head);
+      [batch] = jump >= head.nextOffset ? [] : [await this.log.readBatchAtOrBefore(config.topicId, partition, jump)];
     }
+    // Past the jump, only batches TTL-expired under an older retention can still be dead: rare.
+    while (batch && batch.baseOffset < head.nextOffset) {
+      const live = this.firstLive(config, batch, now);
+      if (live !== undefined) return live;
+      [batch] = await this.log.readBatchesAfter(config.topicId, partition, batch.baseOffset, 1);
+    }
+    return head.nextOffset;
+  }
+
+  private firstLive(config: TopicConfig, batch: StoredBatch, now: number): number | undefined {
+    if (isBatchExpired(config, batch, now)) return undefined;
+    const index = decodeRecords(batch).findIndex((r) => !isExpired(config, batch, r, now));
+    return index < 0 ? undefined : batch.baseOffset + index;
+  }
+
+  /** Log start and high watermark of every partition of a topic (for describe). */
+  async partitionOffsets(config: TopicConfig): Promise<{ partition: number; logStartOffset: number; highWatermark: number }[]> {
+    const partitions = Array.from({ length: config.partitions }, (_, p) => p);
+    const heads = await this.log.readHeads(config.topicId, partitions);
+    const now = this.now();
+    const result = [];
+    // A few at a time: a describe of a wide topic must not burst hundreds of queries at once.
+    for (let i = 0; i < partitions.length; i += 16) {
+      result.push(
+        ...(await Promise.all(
+          partitions.slice(i, i + 16).map(async (partition) => {
+            const head = heads.get(partition) ?? { nextOffset: 0, maxTimestamp: 0 };
+            const logStartOffset = await this.logStartOffset(config, partition, head, now);
+            return { partition, logStartOffset, highWatermark: head.nextOffset };
+          }),
+        )),
+      );
+    }
+    return result;
   }
 
   /**

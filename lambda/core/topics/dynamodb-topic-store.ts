@@ -16,9 +16,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TopicAlreadyExistsError, TopicNotFoundError } from '../../../api/errors';
 import type { TopicConfig } from '../../../api/topics';
-import { batchGetAll, batchWriteAll } from '../aws/batch';
+import { batchWriteAll } from '../aws/batch';
 import { isConditionalCheckFailed, toSluiceError } from '../aws/errors';
-import type { PartitionHead, TopicStore } from './topic-store';
+import type { TopicStore } from './topic-store';
 
 /** Offset of the head item within a partition's key. */
 export const HEAD_OFFSET = -1;
@@ -133,19 +133,6 @@ export class DynamoDbTopicStore implements TopicStore {
       }
       throw toSluiceError(err, 'DeleteTopic');
     }
-  }
-
-  async readPartitionHeads(topicId: string, count: number): Promise<PartitionHead[]> {
-    const keys = Array.from({ length: count }, (_, p) => ({ pk: logPartitionKey(topicId, p), offset: HEAD_OFFSET }));
-    const heads = new Map((await batchGetAll(this.client, this.logTable, keys, 'ReadPartitionHeads')).map((h) => [h.pk as string, h]));
-    return keys.map((key, partition) => {
-      const head = heads.get(key.pk);
-      return {
-        partition,
-        nextOffset: Number(head?.nextOffset ?? 0),
-        logStartOffset: Number(head?.logStartOffset ?? 0),
-      };
-    });
   }
 
   async purgePartition(topicId: string, partition: number): Promise<number> {

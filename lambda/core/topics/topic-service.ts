@@ -6,6 +6,7 @@ import { SluiceError, TopicNotFoundError } from '../../../api/errors';
 import {
   TOPIC_DEFAULTS,
   type CreateTopicRequest,
+  type PartitionOffsets,
   type TopicConfig,
   type TopicDescription,
   type UpdateTopicRequest,
@@ -13,8 +14,14 @@ import {
 import { purgeJobSchema, type PurgeJob, type PurgeQueue } from './purge-queue';
 import type { TopicStore } from './topic-store';
 
+/** Where describe gets each partition's log start and high watermark (LogService). */
+export interface PartitionOffsetsSource {
+  partitionOffsets(config: TopicConfig): Promise<PartitionOffsets[]>;
+}
+
 export interface TopicServiceOptions {
   readonly store: TopicStore;
+  readonly offsets: PartitionOffsetsSource;
   readonly purgeQueue: PurgeQueue;
   /** @default () => new Date() */
   readonly now?: () => Date;
@@ -31,12 +38,14 @@ export class TopicStillLiveError extends SluiceError {
 
 export class TopicService {
   private readonly store: TopicStore;
+  private readonly offsets: PartitionOffsetsSource;
   private readonly purgeQueue: PurgeQueue;
   private readonly now: () => Date;
   private readonly newTopicId: () => string;
 
   constructor(options: TopicServiceOptions) {
     this.store = options.store;
+    this.offsets = options.offsets;
     this.purgeQueue = options.purgeQueue;
     this.now = options.now ?? (() => new Date());
     this.newTopicId = options.newTopicId ?? randomUUID;
@@ -61,15 +70,7 @@ export class TopicService {
 
   async describeTopic(name: string): Promise<TopicDescription> {
     const config = await this.requireTopic(name);
-    const heads = await this.store.readPartitionHeads(config.topicId, config.partitions);
-    return {
-      ...config,
-      partitionOffsets: heads.map((h) => ({
-        partition: h.partition,
-        logStartOffset: Math.min(h.logStartOffset, h.nextOffset),
-        highWatermark: h.nextOffset,
-      })),
-    };
+    return { ...config, partitionOffsets: await this.offsets.partitionOffsets(config) };
   }
 
   /**

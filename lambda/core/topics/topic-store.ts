@@ -1,16 +1,8 @@
 /**
- * Persistence for topic configuration and partition heads. The service talks to this interface;
+ * Persistence for topic configuration (and the purge of a deleted topic's log). The service talks to this interface;
  * DynamoDbTopicStore implements it, and tests can swap it.
  */
 import type { TopicConfig } from '../../../api/topics';
-
-export interface PartitionHead {
-  readonly partition: number;
-  /** Offset the next appended event gets: the high watermark. */
-  readonly nextOffset: number;
-  /** First offset not yet known to be expired or deleted. */
-  readonly logStartOffset: number;
-}
 
 export interface TopicStore {
   /** Stores a new topic; throws TopicAlreadyExistsError if the name is taken. */
@@ -22,8 +14,6 @@ export interface TopicStore {
   updateTopic(name: string, changes: Partial<Pick<TopicConfig, 'retentionMs' | 'dedupeWindowMs'>>): Promise<TopicConfig>;
   /** Deletes the topic if it still has this topicId; throws TopicNotFoundError otherwise. */
   deleteTopic(name: string, topicId: string): Promise<void>;
-  /** Heads of partitions 0..count-1; a partition nothing was appended to reads as 0/0. */
-  readPartitionHeads(topicId: string, count: number): Promise<PartitionHead[]>;
   /** Removes every log item (events and head) of one partition of a deleted topic; returns how many. */
   purgePartition(topicId: string, partition: number): Promise<number>;
 }

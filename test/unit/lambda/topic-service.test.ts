@@ -3,13 +3,12 @@ import { TopicAlreadyExistsError, TopicNotFoundError } from '../../../api/errors
 import { TOPIC_DEFAULTS, type TopicConfig } from '../../../api/topics';
 import type { PurgeJob, PurgeQueue } from '../../../lambda/core/topics/purge-queue';
 import { TopicService, TopicStillLiveError } from '../../../lambda/core/topics/topic-service';
-import type { PartitionHead, TopicStore } from '../../../lambda/core/topics/topic-store';
+import type { TopicStore } from '../../../lambda/core/topics/topic-store';
 
 /** An in-memory TopicStore that records the order of calls. */
 class MemoryStore implements TopicStore {
   readonly topics = new Map<string, TopicConfig>();
   readonly calls: string[] = [];
-  heads: PartitionHead[] = [];
   async createTopic(config: TopicConfig) {
     if (this.topics.has(config.name)) throw new TopicAlreadyExistsError(config.name);
     this.topics.set(config.name, config);
@@ -32,9 +31,6 @@ class MemoryStore implements TopicStore {
     if (this.topics.get(name)?.topicId !== topicId) throw new TopicNotFoundError(name);
     this.topics.delete(name);
   }
-  async readPartitionHeads(_topicId: string, count: number) {
-    return this.heads.slice(0, count);
-  }
   async purgePartition(topicId: string, partition: number) {
     this.calls.push(`purge ${topicId}#${partition}`);
     return 2;
@@ -51,8 +47,10 @@ function setup() {
     },
   };
   let id = 0;
+  const offsets = { partitionOffsets: async (config: TopicConfig) => Array.from({ length: config.partitions }, (_, partition) => ({ partition, logStartOffset: 1, highWatermark: 5 })) };
   const service = new TopicService({
     store,
+    offsets,
     purgeQueue,
     now: () => new Date('2026-11-25T00:00:00Z'),
     newTopicId: () => `id-${++id}`,
@@ -76,13 +74,16 @@ describe('Class: TopicService', () => {
   });
 
   describe('Method: describeTopic', () => {
-    it('reports logStartOffset never above the high watermark', async () => {
-      const { service, store } = setup();
-      await service.createTopic({ name: 't', partitions: 1 });
-      store.heads = [{ partition: 0, nextOffset: 3, logStartOffset: 9 }];
-      expect((await service.describeTopic('t')).partitionOffsets).toEqual([
-        { partition: 0, logStartOffset: 3, highWatermark: 3 },
-      ]);
+    it('adds every partition’s log start and high watermark to the config', async () => {
+      const { service } = setup();
+      const config = await service.createTopic({ name: 't', partitions: 2 });
+      expect(await service.describeTopic('t')).toEqual({
+        ...config,
+        partitionOffsets: [
+          { partition: 0, logStartOffset: 1, highWatermark: 5 },
+          { partition: 1, logStartOffset: 1, highWatermark: 5 },
+        ],
+      });
     });
 
     it('throws TopicNotFound for an unknown topic', async () => {
