@@ -60,7 +60,7 @@ describe('bench capacity', () => {
   describe('computeUnits', () => {
     it('charges a transaction of a 1500 B and a 100 B item 2 × (2 + 1) WCU', () => {
       const input = { TransactItems: [{ Put: { Item: itemOf(1500) } }, { Put: { Item: itemOf(100) } }] };
-      expect(computeUnits('TransactWriteItems', input, {})).toEqual({ write: 6, read: 0 });
+      expect(computeUnits('TransactWriteItems', input, {})).toEqual({ write: 6, read: 0, unsized: 0 });
     });
 
     it('charges a BatchWriteItem per item, not for items handed back unprocessed', () => {
@@ -68,6 +68,12 @@ describe('bench capacity', () => {
       const input = { RequestItems: { t: [put(100), put(1100), put(2100)] } };
       expect(computeUnits('BatchWriteItem', input, {}).write).toBe(1 + 2 + 3);
       expect(computeUnits('BatchWriteItem', input, { UnprocessedItems: { t: [put(2100)] } }).write).toBe(3);
+    });
+
+    it('flags writes it cannot size from the call', () => {
+      const input = { TransactItems: [{ Put: { Item: itemOf(100) } }, { Update: { Key: itemOf(10) } }] };
+      expect(computeUnits('TransactWriteItems', input, {})).toEqual({ write: 2, read: 0, unsized: 1 });
+      expect(computeUnits('UpdateItem', {}, {}).unsized).toBe(1);
     });
 
     it('rounds a Query over the total size of its items', () => {
@@ -100,6 +106,7 @@ describe('bench capacity', () => {
         reportedRead: 1,
         reported: true,
         calls: { TransactWriteItems: 1, GetItem: 1 },
+        unsized: 0,
       });
       expect(meter.take()).toMatchObject({ computedWrite: 0, reported: false, calls: {} });
     });
