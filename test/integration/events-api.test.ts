@@ -54,15 +54,15 @@ describe('POST /topics/{topic}/events', () => {
     expect(await highWatermarks('orders')).toEqual(before);
   });
 
-  it(`accepts ${EVENT_LIMITS.maxTransactionActions - 2} events to one partition with dedupe on`, async () => {
+  it(`accepts ${EVENT_LIMITS.maxTransactionActions - 2} events with message IDs to one partition with dedupe on`, async () => {
     const n = EVENT_LIMITS.maxTransactionActions - 2;
-    const res = await produce('single', Array.from({ length: n }, (_, i) => ({ value: i })));
+    const res = await produce('single', Array.from({ length: n }, (_, i) => ({ value: i, messageId: `one-${i}` })));
     expect(res.status).toBe(200);
     expect(res.body.results.map((r: { offset: number }) => r.offset)).toEqual(Array.from({ length: n }, (_, i) => i));
   });
 
-  it('accepts 40 keyed events over 30 partitions with dedupe on', async () => {
-    const res = await produce('wide', Array.from({ length: 40 }, (_, i) => ({ partition: i % 30, value: i })));
+  it('accepts 40 events with message IDs over 30 partitions with dedupe on', async () => {
+    const res = await produce('wide', Array.from({ length: 40 }, (_, i) => ({ partition: i % 30, value: i, messageId: `w30-${i}` })));
     expect(res.status).toBe(200);
   });
 
@@ -73,8 +73,8 @@ describe('POST /topics/{topic}/events', () => {
 
   const big = 'x'.repeat(EVENT_LIMITS.maxEventBytes + 1);
   it.each([
-    ['too many transactional writes', 'single', Array.from({ length: 99 }, (_, i) => ({ value: i })), 413, 'RequestTooLarge'],
-    ['40 events over 40 partitions', 'wide', Array.from({ length: 40 }, (_, i) => ({ partition: i, value: i })), 413, 'RequestTooLarge'],
+    ['too many transactional writes', 'single', Array.from({ length: 99 }, (_, i) => ({ value: i, messageId: `tw-${i}` })), 413, 'RequestTooLarge'],
+    ['40 events over 40 partitions', 'wide', Array.from({ length: 40 }, (_, i) => ({ partition: i, value: i, messageId: `wp-${i}` })), 413, 'RequestTooLarge'],
     ['too many events', 'nodedupe', Array.from({ length: EVENT_LIMITS.maxEventsPerRequest + 1 }, () => ({ value: 1 })), 413, 'RequestTooLarge'],
     ['too many bytes', 'nodedupe', Array.from({ length: 13 }, () => ({ value: 'y'.repeat(250_000) })), 413, 'RequestTooLarge'],
     ['an event too large', 'orders', [{ value: big }], 413, 'EventTooLarge'],
@@ -88,7 +88,7 @@ describe('POST /topics/{topic}/events', () => {
     ['a non-string header', 'orders', [{ value: 1, headers: { a: 1 } }], 400, 'InvalidRequest'],
     ['an unknown field', 'orders', [{ value: 1, offset: 3 }], 400, 'InvalidRequest'],
     ['no events', 'orders', [], 400, 'InvalidRequest'],
-  ])('refuses %s with %i %s and writes nothing', async (_label, topic, events, status, code) => {
+  ])('refuses %s (topic %s) and writes nothing', async (_label, topic, events, status, code) => {
     const before = await highWatermarks(topic);
     const res = await produce(topic, events);
     expect(res.status).toBe(status);
@@ -100,6 +100,12 @@ describe('POST /topics/{topic}/events', () => {
     const res = await produce('nope', [{ value: 1 }]);
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('TopicNotFound');
+  });
+
+  it('accepts 200 events without message IDs in one request: generated IDs need no dedupe record', async () => {
+    const res = await produce('single', Array.from({ length: 200 }, (_, i) => ({ value: i })));
+    expect(res.status).toBe(200);
+    expect(new Set(res.body.results.map((r: { messageId: string }) => r.messageId)).size).toBe(200);
   });
 });
 

@@ -150,10 +150,21 @@ export class DynamoDbLogStore implements LogStore {
     return item ? toStoredBatch(partition, item) : undefined;
   }
 
-  async readBatchesAfter(topicId: string, partition: number, afterOffset: number, maxBatches: number): Promise<StoredBatch[]> {
+  async readBatchesAfter(
+    topicId: string,
+    partition: number,
+    afterOffset: number,
+    maxBatches: number,
+    upToOffset = Number.MAX_SAFE_INTEGER,
+  ): Promise<StoredBatch[]> {
+    if (upToOffset <= afterOffset) return [];
     const out = await this.query('ReadBatches', {
-      KeyConditionExpression: 'pk = :pk AND #offset > :after',
-      ExpressionAttributeValues: { ':pk': logPartitionKey(topicId, partition), ':after': Math.max(afterOffset, HEAD_OFFSET) },
+      KeyConditionExpression: 'pk = :pk AND #offset BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': logPartitionKey(topicId, partition),
+        ':from': Math.max(afterOffset, HEAD_OFFSET) + 1,
+        ':to': upToOffset,
+      },
       Limit: maxBatches,
     });
     return out.map((item) => toStoredBatch(partition, item));

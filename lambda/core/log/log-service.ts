@@ -63,6 +63,12 @@ interface Prepared {
   readonly index: number;
   readonly partition: number;
   readonly record: StoredRecord;
+  /**
+   * Whether the caller chose the message ID. Only those are remembered for dedupe: an ID the
+   * service generated is new by construction, and no retry can carry it, so recording it would
+   * cost a transactional write per event for nothing.
+   */
+  readonly callerId: boolean;
 }
 
 export class LogService {
@@ -73,6 +79,8 @@ export class LogService {
   private readonly maxAppendAttempts: number;
   private readonly pollIntervalMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** First live offset per "<topicId>#<partition>", valid until that event expires. */
+  private readonly logStarts = new Map<string, { offset: number; validUntil: number; retentionMs: number }>();
   /** Next partition for keyless requests, per topic: round robin from a random start. */
   private readonly keyless = new Map<string, number>();
 
@@ -110,7 +118,7 @@ export class LogService {
       const firstById = new Map<string, number>();
       const pending: Prepared[] = [];
       for (const p of prepared) {
-        if (dedupe && firstById.has(p.record.m)) continue;
+        if (dedupe && p.callerId && firstById.has(p.record.m)) continue;
         firstById.set(p.record.m, p.index);
         pending.push(p);
       }
@@ -259,7 +267,7 @@ export class LogService {
         t: event.timestamp ?? now,
         m: event.messageId ?? this.newMessageId(),
       };
-      return { index, partition, record };
+      return { index, partition, record, callerId: event.messageId !== undefined };
     });
   }
 
@@ -275,7 +283,11 @@ export class LogService {
 
   private async plan(config: TopicConfig, pending: readonly Prepared[], now: number) {
     const byPartition = new Map<number, Prepared[]>();
-    for (const p of pending) byPartition.set(p.partition, [...(byPartition.get(p.partition) ?? []), p]);
+    for (const p of pending) {
+      const list = byPartition.get(p.partition);
+      if (list) list.push(p);
+      else byPartition.set(p.partition, [p]);
+    }
     const heads = await this.log.readHeads(config.topicId, [...byPartition.keys()]);
 
     const offsets = new Map<number, { partition: number; offset: number }>();
@@ -304,7 +316,7 @@ export class LogService {
       let offset = expected?.nextOffset ?? 0;
       for (const item of items) {
         offsets.set(item.index, { partition, offset });
-        if (config.dedupeWindowMs > 0) {
+        if (config.dedupeWindowMs > 0 && item.callerId) {
           dedupe.push({ messageId: item.record.m, partition, offset, untilMs: now + config.dedupeWindowMs });
         }
         offset++;
@@ -329,6 +341,10 @@ export class LogService {
    */
   private async logStartOffset(config: TopicConfig, partition: number, head: PartitionHead, now: number): Promise<number> {
     if (head.nextOffset === 0) return 0;
+    const cacheKey = `${config.topicId}#${partition}`;
+    const cached = this.logStarts.get(cacheKey);
+    if (cached && cached.retentionMs === config.retentionMs && now < cached.validUntil) return cached.offset;
+
     let [batch] = await this.log.readBatchesAfter(config.topicId, partition, -1, 1);
     if (batch && config.retentionMs !== RETAIN_FOREVER && this.firstLive(config, batch, now) === undefined) {
       const cutoff = now - config.retentionMs + 1;
@@ -338,16 +354,25 @@ export class LogService {
     // Past the jump, only batches TTL-expired under an older retention can still be dead: rare.
     while (batch && batch.baseOffset < head.nextOffset) {
       const live = this.firstLive(config, batch, now);
-      if (live !== undefined) return live;
+      if (live) {
+        // The first live event stays first until it expires itself: remember it until then.
+        this.logStarts.set(cacheKey, { ...live, retentionMs: config.retentionMs });
+        return live.offset;
+      }
       [batch] = await this.log.readBatchesAfter(config.topicId, partition, batch.baseOffset, 1);
     }
     return head.nextOffset;
   }
 
-  private firstLive(config: TopicConfig, batch: StoredBatch, now: number): number | undefined {
+  /** The batch's first live event, and until when it stays live. */
+  private firstLive(config: TopicConfig, batch: StoredBatch, now: number): { offset: number; validUntil: number } | undefined {
     if (isBatchExpired(config, batch, now)) return undefined;
-    const index = decodeRecords(batch).findIndex((r) => !isExpired(config, batch, r, now));
-    return index < 0 ? undefined : batch.baseOffset + index;
+    const records = decodeRecords(batch);
+    const index = records.findIndex((r) => !isExpired(config, batch, r, now));
+    if (index < 0) return undefined;
+    const byRetention = config.retentionMs === RETAIN_FOREVER ? Infinity : records[index]!.t + config.retentionMs;
+    const byTtl = batch.expiresAt === undefined ? Infinity : batch.expiresAt * 1000;
+    return { offset: batch.baseOffset + index, validUntil: Math.min(byRetention, byTtl) };
   }
 
   /** Log start and high watermark of every partition of a topic (for describe). */
@@ -438,7 +463,9 @@ export class LogService {
         }
       }
       if (nextOffset >= highWatermark || events.length >= limit) return { events, nextOffset };
-      batches = await this.log.readBatchesAfter(config.topicId, partition, lastBase, 10);
+      // Only the items holding offsets still wanted: a big batch past them would be billed in full.
+      const lastWanted = Math.min(highWatermark, nextOffset + (limit - events.length)) - 1;
+      batches = await this.log.readBatchesAfter(config.topicId, partition, lastBase, 100, lastWanted);
       if (batches.length === 0) return { events, nextOffset };
       lastBase = batches[batches.length - 1]!.baseOffset;
     }

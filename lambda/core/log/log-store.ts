@@ -79,6 +79,12 @@ export interface LogStore {
   append(plans: readonly AppendPlan[], alsoWrite?: readonly unknown[]): Promise<AppendOutcome>;
   /** The batch holding `offset`, or the last one before it. */
   readBatchAtOrBefore(topicId: string, partition: number, offset: number): Promise<StoredBatch | undefined>;
-  /** Batches with a base offset above `afterOffset`, ascending, at most `maxBatches`. */
-  readBatchesAfter(topicId: string, partition: number, afterOffset: number, maxBatches: number): Promise<StoredBatch[]>;
+  /** Batches with a base offset above `afterOffset` (and at most `upToOffset`), ascending, at most `maxBatches`. */
+  readBatchesAfter(
+    topicId: string,
+    partition: number,
+    afterOffset: number,
+    maxBatches: number,
+    upToOffset?: number,
+  ): Promise<StoredBatch[]>;
 }

@@ -40,6 +40,14 @@ async function sluiceWithFake(argv: string[]) {
     producer: vi.fn<SluiceApi['producer']>(() => {
       throw new Error('not used');
     }),
+    consumer: vi.fn<SluiceApi['consumer']>(() => {
+      throw new Error('not used');
+    }),
+    listGroups: vi.fn<SluiceApi['listGroups']>(async () => ({ groups: [] })),
+    describeGroup: vi.fn<SluiceApi['describeGroup']>(async () => {
+      throw new Error('not used');
+    }),
+    seek: vi.fn<SluiceApi['seek']>(async () => ({ offsets: [] })),
   };
   const stdout = output();
   const stderr = output();

@@ -19,10 +19,12 @@ export function fakeFetch(...replies: Reply[]) {
 }
 
 /**
- * A `fetch` whose replies come from `answer`, which sees each request (and its 0-based index). A
- * reply given as a promise keeps the request in flight until it settles.
+ * A `fetch` whose replies come from `answer`, which sees each request (and its 0-based index, and
+ * its abort signal). A reply given as a promise keeps the request in flight until it settles.
  */
-export function routedFetch(answer: (request: RecordedRequest, index: number) => Reply | Promise<Reply>) {
+export function routedFetch(
+  answer: (request: RecordedRequest, index: number, signal: AbortSignal | undefined) => Reply | Promise<Reply>,
+) {
   const requests: RecordedRequest[] = [];
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const request: RecordedRequest = {
@@ -32,7 +34,7 @@ export function routedFetch(answer: (request: RecordedRequest, index: number) =>
       body: init?.body === undefined || init.body === null ? undefined : String(init.body),
     };
     requests.push(request);
-    const reply = await answer(request, requests.length - 1);
+    const reply = await answer(request, requests.length - 1, init?.signal ?? undefined);
     if (reply instanceof Error) throw reply;
     const text = reply.body === undefined ? null : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
     return new Response(text, { status: reply.status, headers: { 'content-type': 'application/json' } });

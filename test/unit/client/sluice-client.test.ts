@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  Consumer,
   EventTooLargeError,
+  FencedMemberError,
+  RebalanceInProgressError,
   InternalError,
   InvalidRequestError,
   KeyTooLargeError,
@@ -18,7 +21,7 @@ import {
   UnknownApiError,
   type SluiceClientOptions,
 } from '../../../client';
-import { fakeFetch, noWait, TOPIC, TOPIC_DESCRIPTION, type Reply } from './fake-fetch';
+import { fakeFetch, noWait, routedFetch, TOPIC, TOPIC_DESCRIPTION, type Reply } from './fake-fetch';
 
 const ENDPOINT = 'http://127.0.0.1:4545';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -218,6 +221,147 @@ describe('Class: SluiceClient', () => {
     it('creates a Producer on this client', () => {
       const { client } = clientWith([]);
       expect(client.producer({ lingerMs: 0 })).toBeInstanceOf(Producer);
+    });
+  });
+
+  describe('Consumer group methods', () => {
+    const membership = { memberId: 'm-1', generation: 3, assignments: [{ topic: 'orders', partition: 0, committedOffset: 12 }] };
+
+    it('joinGroup POSTs the request, with a random memberId when it has none (so a retry rejoins the same member)', async () => {
+      const { retry } = noWait();
+      const { client, requests } = clientWith(
+        [{ status: 500, body: { error: { code: 'InternalError', message: 'lost' } } }, { status: 200, body: membership }],
+        { retry },
+      );
+      await expect(client.joinGroup('billing', { topics: ['orders'], offsetReset: 'earliest' })).resolves.toEqual(membership);
+      expect(requests[0]).toMatchObject({ method: 'POST', url: `${ENDPOINT}/groups/billing/members` });
+      const sent = JSON.parse(requests[0]!.body!) as { memberId: string };
+      expect(sent).toEqual({ topics: ['orders'], offsetReset: 'earliest', memberId: expect.stringMatching(UUID) });
+      expect(requests[1]!.body).toBe(requests[0]!.body);
+    });
+
+    it('joinGroup keeps a given memberId', async () => {
+      const { client, requests } = clientWith([{ status: 200, body: membership }]);
+      await client.joinGroup('billing', { topics: ['orders'], memberId: 'm-1', sessionTimeoutMs: 3000 });
+      expect(requests[0]!.body).toBe('{"topics":["orders"],"memberId":"m-1","sessionTimeoutMs":3000}');
+    });
+
+    it('heartbeat POSTs the generation the member knows', async () => {
+      const { client, requests } = clientWith([
+        { status: 200, body: { ...membership, rebalanced: true } },
+        { status: 200, body: { ...membership, rebalanced: false } },
+      ]);
+      await expect(client.heartbeat('billing', 'm-1', 2)).resolves.toMatchObject({ rebalanced: true });
+      await client.heartbeat('billing', 'm-1');
+      expect(requests.map((r) => [r.method, r.url, r.body])).toEqual([
+        ['POST', `${ENDPOINT}/groups/billing/members/m-1/heartbeat`, '{"generation":2}'],
+        ['POST', `${ENDPOINT}/groups/billing/members/m-1/heartbeat`, '{}'],
+      ]);
+    });
+
+    it('heartbeat rejects FencedMember as FencedMemberError', async () => {
+      const { client } = clientWith([{ status: 409, body: { error: { code: 'FencedMember', message: 'rejoin', group: 'billing' } } }]);
+      await expect(client.heartbeat('billing', 'm-1', 2)).rejects.toBeInstanceOf(FencedMemberError);
+    });
+
+    it('leaveGroup DELETEs the member; listGroups and describeGroup GET', async () => {
+      const description = { group: 'billing', generation: 3, members: [], partitions: [] };
+      const { client, requests } = clientWith([
+        { status: 204 },
+        { status: 200, body: { groups: ['billing'] } },
+        { status: 200, body: description },
+      ]);
+      await expect(client.leaveGroup('billing', 'm-1')).resolves.toBeUndefined();
+      await expect(client.listGroups()).resolves.toEqual({ groups: ['billing'] });
+      await expect(client.describeGroup('billing')).resolves.toEqual(description);
+      expect(requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+        `DELETE ${ENDPOINT}/groups/billing/members/m-1`,
+        `GET ${ENDPOINT}/groups`,
+        `GET ${ENDPOINT}/groups/billing`,
+      ]);
+    });
+
+    it('records GETs with the options as query parameters and waitMs on top of the HTTP timeout', async () => {
+      const timeout = vi.spyOn(AbortSignal, 'timeout');
+      const response = { memberId: 'm-1', generation: 3, records: FETCHED.events };
+      const { client, requests } = clientWith([{ status: 200, body: response }]);
+      await expect(client.records('billing', 'm-1', { maxRecords: 10, waitMs: 2000, commit: true })).resolves.toEqual(response);
+      expect(requests[0]!.url).toBe(`${ENDPOINT}/groups/billing/members/m-1/records?maxRecords=10&waitMs=2000&commit=true`);
+      expect(timeout.mock.calls).toEqual([[12_000]]);
+      timeout.mockRestore();
+    });
+
+    it('records is never retried: a retry would skip the records of a lost response', async () => {
+      const { client, requests } = clientWith([{ status: 500, body: { error: { code: 'InternalError', message: 'timed out' } } }], {
+        retry: noWait().retry,
+      });
+      await expect(client.records('billing', 'm-1')).rejects.toBeInstanceOf(InternalError);
+      expect(requests).toHaveLength(1);
+    });
+
+    it('records rejects with the abort reason when its signal is aborted', async () => {
+      const controller = new AbortController();
+      const { fetch } = routedFetch((_request, _index, signal) => new Promise<Reply>((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason))));
+      const client = new SluiceClient({ endpoint: ENDPOINT, fetch, retry: noWait().retry });
+      const pending = client.records('billing', 'm-1', { waitMs: 5000, signal: controller.signal });
+      controller.abort();
+      await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    });
+
+    it('commitOffsets and seek POST their requests', async () => {
+      const { client, requests } = clientWith([{ status: 204 }, { status: 200, body: { offsets: [{ topic: 'orders', partition: 1, offset: 0 }] } }]);
+      const commit = { memberId: 'm-1', generation: 3, offsets: [{ topic: 'orders', partition: 0, offset: 13 }] };
+      await client.commitOffsets('billing', commit);
+      await expect(client.seek('billing', { topic: 'orders', partitions: [1], to: 'earliest' })).resolves.toEqual({
+        offsets: [{ topic: 'orders', partition: 1, offset: 0 }],
+      });
+      expect(requests.map((r) => [r.method, r.url, r.body])).toEqual([
+        ['POST', `${ENDPOINT}/groups/billing/offsets`, JSON.stringify(commit)],
+        ['POST', `${ENDPOINT}/groups/billing/seek`, '{"topic":"orders","partitions":[1],"to":"earliest"}'],
+      ]);
+    });
+
+    it.each([
+      ['FencedMember', FencedMemberError],
+      ['RebalanceInProgress', RebalanceInProgressError],
+    ] as const)('commitOffsets rejects 409 %s with its typed error, without a retry', async (code, ErrorClass) => {
+      const { client, requests } = clientWith([{ status: 409, body: { error: { code, message: code } } }], { retry: noWait().retry });
+      await expect(client.commitOffsets('billing', { memberId: 'm', generation: 1, offsets: [] })).rejects.toBeInstanceOf(ErrorClass);
+      expect(requests).toHaveLength(1);
+    });
+
+    it('transaction POSTs outputs and commit, giving outputs without an ID a random one kept across retries', async () => {
+      const { retry } = noWait();
+      const answer = { produced: [{ topic: 'copies', results: [] }], committed: true };
+      const { client, requests } = clientWith([new TypeError('fetch failed'), { status: 200, body: answer }], { retry });
+      const commit = { group: 'billing', memberId: 'm-1', generation: 3, offsets: [{ topic: 'orders', partition: 0, offset: 13 }] };
+      await expect(
+        client.transaction({ produce: [{ topic: 'copies', events: [{ value: 1 }, { value: 2, messageId: 'mine' }] }], commit }),
+      ).resolves.toEqual(answer);
+      const sent = JSON.parse(requests[0]!.body!) as { produce: { events: { messageId: string }[] }[]; commit: unknown };
+      expect(sent.produce[0]!.events).toEqual([
+        { value: 1, messageId: expect.stringMatching(UUID) },
+        { value: 2, messageId: 'mine' },
+      ]);
+      expect(sent.commit).toEqual(commit);
+      expect(requests[1]!.body).toBe(requests[0]!.body);
+    });
+
+    it.each([
+      ['group', (c: SluiceClient) => c.describeGroup('..'), 'path.group'],
+      ['group', (c: SluiceClient) => c.listGroups().then(() => c.joinGroup('a b', { topics: ['t'] })), 'path.group'],
+      ['member', (c: SluiceClient) => c.heartbeat('billing', '.'), 'path.memberId'],
+    ] as const)('rejects a bad %s name without a request', async (_, call, path) => {
+      const { client, requests } = clientWith([{ status: 200, body: { groups: [] } }]);
+      const err = await call(client).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidRequestError);
+      expect((err as InvalidRequestError).details.issues).toEqual([expect.objectContaining({ path })]);
+      expect(requests.filter((r) => r.url.includes('/groups/'))).toHaveLength(0);
+    });
+
+    it('consumer() creates a Consumer on this client', () => {
+      const { client } = clientWith([]);
+      expect(client.consumer({ groupId: 'billing' })).toBeInstanceOf(Consumer);
     });
   });
 

@@ -1,0 +1,236 @@
+import { describe, expect, it } from 'vitest';
+import type { GroupDescription } from '../../../api/groups';
+import { EXIT_CODES, isInterruptible, run, type CliIo } from '../../../cli/main';
+import { SluiceClient, type SluiceClientOptions } from '../../../client';
+import { fakeFetch, noWait } from '../client/fake-fetch';
+import { fakeGroup, GROUP, type FakeGroup } from '../client/fake-group';
+
+function output() {
+  let text = '';
+  return { writer: { write: (chunk: string) => (text += chunk) }, text: () => text };
+}
+
+/** Runs the CLI against a real SluiceClient whose requests `fetch` answers. */
+async function sluice(argv: string[], fetch: typeof globalThis.fetch, io: Partial<CliIo> = {}) {
+  const stdout = output();
+  const stderr = output();
+  const createClient = (options: SluiceClientOptions) => new SluiceClient({ ...options, fetch, retry: { ...noWait().retry, retries: 1 } });
+  const code = await run(argv, { stdout: stdout.writer, stderr: stderr.writer, env: {}, createClient, ...io });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** `sluice consume orders --group billing ...` against a fake group; ends when the consumer is idle. */
+async function consume(server: FakeGroup, argv: string[] = []) {
+  const controller = new AbortController();
+  void server.whenWaiting().then(() => controller.abort()); // Ctrl-C once everything is read
+  const result = await sluice(['consume', 'orders', '--group', GROUP, ...argv], server.fetch, { signal: controller.signal });
+  const joins = server.requests.filter((r) => r.url.endsWith('/members')).map((r) => JSON.parse(r.body!) as Record<string, unknown>);
+  return { ...result, joins };
+}
+
+describe('Command: sluice consume', () => {
+  it('prints "<topic>/<partition>/<offset> <key> <value>" lines, commits after printing, and leaves on Ctrl-C (exit 0)', async () => {
+    const server = fakeGroup();
+    server.append(0, { n: 1 }, 'plain');
+    server.append(1, 42);
+    const { code, stdout, stderr } = await consume(server);
+    expect(code).toBe(0);
+    expect(stdout).toBe('orders/0/0 - {"n":1}\norders/0/1 - plain\norders/1/0 - 42\n');
+    expect(stderr).toBe('assigned: orders/0, orders/1\n');
+    expect(server.trace.slice(1)).toEqual(['records', 'commit 0=2', 'commit 1=1', expect.stringMatching(/^leave /)]);
+  });
+
+  it('prints one event object per line with --json', async () => {
+    const server = fakeGroup();
+    server.append(0, 'a');
+    const { stdout } = await consume(server, ['--json']);
+    expect(stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([...server.events(0)]);
+  });
+
+  it('says on stderr when the assignment changes', async () => {
+    const server = fakeGroup();
+    const controller = new AbortController();
+    void server
+      .whenWaiting()
+      .then(() => {
+        const next = server.whenWaiting();
+        server.join('other'); // takes partition 1; the consumer learns it from the records call
+        server.append(0, 'a');
+        return next;
+      })
+      .then(() => controller.abort());
+    const { code, stderr } = await sluice(['consume', 'orders', '--group', GROUP], server.fetch, { signal: controller.signal });
+    expect(code).toBe(0);
+    expect(stderr).toBe('assigned: orders/0, orders/1\nassigned: orders/0\n');
+  });
+
+  it('joins with the flags: --from-beginning, --session-timeout-ms; --guarantee at-most-once commits with the read', async () => {
+    const server = fakeGroup();
+    server.append(0, 'a');
+    const { joins, stdout } = await consume(server, ['--from-beginning', '--session-timeout-ms', '3000', '--guarantee', 'at-most-once']);
+    expect(joins[0]).toMatchObject({ topics: ['orders'], sessionTimeoutMs: 3000, offsetReset: 'earliest' });
+    expect(server.trace).toContain('records+commit');
+    expect(stdout).toBe('orders/0/0 - a\n');
+  });
+
+  it('starts at new events by default (offsetReset latest)', async () => {
+    const server = fakeGroup();
+    const { joins } = await consume(server);
+    expect(joins[0]).toMatchObject({ offsetReset: 'latest', sessionTimeoutMs: 45_000 });
+  });
+
+  it('stops after --max-messages, committing what it printed, and never reads past it', async () => {
+    const server = fakeGroup();
+    server.append(0, 'a', 'b', 'c');
+    const { code, stdout } = await sluice(['consume', 'orders', '--group', GROUP, '--max-messages', '2'], server.fetch);
+    expect(code).toBe(0);
+    expect(stdout).toBe('orders/0/0 - a\norders/0/1 - b\n');
+    expect(server.committed.get(0)).toBe(2);
+    expect(new URL(server.requests.find((r) => r.url.includes('/records'))!.url).searchParams.get('maxRecords')).toBe('2');
+    expect(server.trace.at(-1)).toMatch(/^leave /);
+  });
+
+  it('exits 1 with the API error when the topic does not exist', async () => {
+    const server = fakeGroup();
+    server.intercept('POST', '/members', { status: 404, body: { error: { code: 'TopicNotFound', message: 'Topic "orders" does not exist' } } });
+    const { code, stderr } = await sluice(['consume', 'orders', '--group', GROUP], server.fetch);
+    expect(code).toBe(EXIT_CODES.apiError);
+    expect(stderr).toBe('error: TopicNotFound: Topic "orders" does not exist\n');
+  });
+
+  it.each([
+    [['consume', 'orders'], 'error: missing --group'],
+    [['consume', '--group', 'g'], 'error: missing <topic>'],
+    [['consume', 'orders', '--group', 'no spaces'], 'error: --group must be'],
+    [['consume', 'orders', '--group', 'g', '--guarantee', 'exactly-once'], 'error: --guarantee must be "at-least-once" or "at-most-once"'],
+    [['consume', 'orders', '--group', 'g', '--max-messages', '0'], 'error: --max-messages must be an integer of at least 1'],
+    [['consume', 'orders', '--group', 'g', '--session-timeout-ms', '999'], 'error: --session-timeout-ms must be an integer of at least 1000'],
+    [['consume', 'orders', '--group', 'g', '--session-timeout-ms', '1800001'], 'error: --session-timeout-ms must be at most 1800000'],
+  ])('%j is a usage error (exit 2, nothing sent)', async (argv, message) => {
+    const { fetch, requests } = fakeFetch();
+    const result = await sluice(argv, fetch);
+    expect(result.code).toBe(EXIT_CODES.usage);
+    expect(result.stderr.startsWith(message)).toBe(true);
+    expect(requests).toHaveLength(0);
+  });
+});
+
+const DESCRIPTION: GroupDescription = {
+  group: 'billing',
+  generation: 7,
+  members: [
+    {
+      memberId: 'm-1',
+      topics: ['orders'],
+      sessionTimeoutMs: 45_000,
+      lastHeartbeat: '2026-01-01T00:00:00.000Z',
+      assignments: [
+        { topic: 'orders', partition: 0 },
+        { topic: 'orders', partition: 1 },
+      ],
+    },
+  ],
+  partitions: [
+    { topic: 'orders', partition: 0, owner: 'm-1', committedOffset: 10, highWatermark: 12, lag: 2 },
+    { topic: 'orders', partition: 1, owner: 'm-1', committedOffset: null, highWatermark: 5, lag: 5 },
+    { topic: 'payments', partition: 0, owner: null, committedOffset: 3, highWatermark: 3, lag: 0 },
+  ],
+};
+
+describe('Command: sluice groups', () => {
+  it('list: a table of names, "No groups." when there are none, the API response with --json', async () => {
+    const some = await sluice(['groups', 'list'], fakeFetch({ status: 200, body: { groups: ['audit', 'billing'] } }).fetch);
+    const none = await sluice(['groups', 'list'], fakeFetch({ status: 200, body: { groups: [] } }).fetch);
+    const json = await sluice(['groups', 'list', '--json'], fakeFetch({ status: 200, body: { groups: ['audit'] } }).fetch);
+    expect(some.stdout).toBe('GROUP\naudit\nbilling\n');
+    expect(none.stdout).toBe('No groups.\n');
+    expect(JSON.parse(json.stdout)).toEqual({ groups: ['audit'] });
+  });
+
+  it('describe: the group, its partitions and its members', async () => {
+    const { fetch, requests } = fakeFetch({ status: 200, body: DESCRIPTION });
+    const { code, stdout } = await sluice(['groups', 'describe', 'billing'], fetch);
+    expect(code).toBe(0);
+    expect(requests[0]).toMatchObject({ method: 'GET', url: 'http://127.0.0.1:4545/groups/billing' });
+    expect(stdout).toBe(
+      [
+        'Group:       billing',
+        'Generation:  7',
+        'Members:     1',
+        '',
+        'TOPIC     PARTITION  OWNER  COMMITTED  HIGH-WATERMARK  LAG',
+        'orders            0  m-1           10              12    2',
+        'orders            1  m-1            -               5    5',
+        'payments          0  -              3               3    0',
+        '',
+        'MEMBER  TOPICS  SESSION-TIMEOUT  LAST-HEARTBEAT            PARTITIONS',
+        'm-1     orders            45000  2026-01-01T00:00:00.000Z  orders/0, orders/1',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('describe --json prints the API response; an unknown group exits 1', async () => {
+    const json = await sluice(['groups', 'describe', 'billing', '--json'], fakeFetch({ status: 200, body: DESCRIPTION }).fetch);
+    expect(JSON.parse(json.stdout)).toEqual(DESCRIPTION);
+    const missing = await sluice(
+      ['groups', 'describe', 'nope'],
+      fakeFetch({ status: 404, body: { error: { code: 'GroupNotFound', message: 'Group "nope" does not exist' } } }).fetch,
+    );
+    expect(missing.code).toBe(EXIT_CODES.apiError);
+    expect(missing.stderr).toBe('error: GroupNotFound: Group "nope" does not exist\n');
+  });
+
+  it.each([
+    [['--to-earliest'], { topic: 'orders', to: 'earliest' }],
+    [['--to-latest', '--partition', '1'], { topic: 'orders', partitions: [1], to: 'latest' }],
+    [['--to-offset', '5', '--partition', '0'], { topic: 'orders', partitions: [0], to: { offset: 5 } }],
+    [['--to-timestamp', '1764072000000'], { topic: 'orders', to: { timestamp: 1764072000000 } }],
+  ])('reset-offsets %j POSTs the seek %j and prints the offsets', async (flags, body) => {
+    const offsets = [{ topic: 'orders', partition: 0, offset: 5 }];
+    const { fetch, requests } = fakeFetch({ status: 200, body: { offsets } });
+    const { code, stdout } = await sluice(['groups', 'reset-offsets', 'billing', '--topic', 'orders', ...flags], fetch);
+    expect(code).toBe(0);
+    expect(requests[0]).toMatchObject({ method: 'POST', url: 'http://127.0.0.1:4545/groups/billing/seek', body: JSON.stringify(body) });
+    expect(stdout).toBe('TOPIC   PARTITION  OFFSET\norders          0       5\n');
+  });
+
+  it.each([
+    [['groups', 'reset-offsets', 'billing', '--topic', 'orders'], 'error: give exactly one of --to-earliest'],
+    [['groups', 'reset-offsets', 'billing', '--topic', 'orders', '--to-earliest', '--to-offset', '3'], 'error: give exactly one of'],
+    [['groups', 'reset-offsets', 'billing', '--to-latest'], 'error: missing --topic'],
+    [['groups', 'reset-offsets', 'billing', '--topic', 'o', '--to-offset=-1'], 'error: --to-offset must be an integer of at least 0'],
+    [['groups', 'describe'], 'error: missing <group>'],
+    [['groups', 'list', '--topic', 'x'], 'error: unknown option "--topic" for "sluice groups list"'],
+  ])('%j is a usage error (exit 2, nothing sent)', async (argv, message) => {
+    const { fetch, requests } = fakeFetch();
+    const result = await sluice(argv, fetch);
+    expect(result.code).toBe(EXIT_CODES.usage);
+    expect(result.stderr.startsWith(message)).toBe(true);
+    expect(requests).toHaveLength(0);
+  });
+
+  it('lists the group commands and consume in the main help', async () => {
+    const { stdout } = await sluice(['--help'], fakeFetch().fetch);
+    for (const words of ['consume <topic>', 'groups list', 'groups describe <group>', 'groups reset-offsets <group>']) {
+      expect(stdout).toContain(words);
+    }
+    const help = await sluice(['consume', '--help'], fakeFetch().fetch);
+    expect(help.stdout).toContain(
+      'Usage: sluice consume <topic> --group GROUP [--from-beginning] [--guarantee G] [--max-messages N] [--session-timeout-ms MS]',
+    );
+  });
+});
+
+describe('Function: isInterruptible', () => {
+  it.each([
+    [['consume', 'orders', '--group', 'g'], true],
+    [['fetch', 'orders', '--partition', '0', '--follow'], true],
+    [['consume', 'orders', '--group', 'g', '--help'], false],
+    [['topics', 'list'], false],
+    [['produce', 'orders'], false],
+    [['--bogus'], false],
+  ])('%j → %s', (argv, expected) => {
+    expect(isInterruptible(argv)).toBe(expected);
+  });
+});
