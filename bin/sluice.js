@@ -3,5 +3,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { run } = await import('../cli/main.ts');
-process.exitCode = await run(process.argv.slice(2));
+const { main } = await import('../cli/main.ts');
+await main(process.argv.slice(2));

@@ -4,7 +4,17 @@ import type { SluiceClient } from '../client/sluice-client';
 /** The part of the client the commands use (a fake can stand in for it in tests). */
 export type SluiceApi = Pick<
   SluiceClient,
-  'createTopic' | 'listTopics' | 'describeTopic' | 'updateTopic' | 'deleteTopic' | 'fetch' | 'producer'
+  | 'createTopic'
+  | 'listTopics'
+  | 'describeTopic'
+  | 'updateTopic'
+  | 'deleteTopic'
+  | 'fetch'
+  | 'producer'
+  | 'consumer'
+  | 'listGroups'
+  | 'describeGroup'
+  | 'seek'
 >;
 
 export interface Writer {
@@ -29,9 +39,11 @@ export interface CommandContext {
   /** Print the API's JSON instead of the human view. */
   readonly json: boolean;
   readonly stdout: Writer;
+  /** For notices to a person while a command runs (`consume`: assignment changes), not errors. */
+  readonly stderr: Writer;
   /** Standard input, one line at a time without its line ending; read only by commands that need it. */
   readonly stdinLines: () => AsyncIterable<string>;
-  /** When aborted, a command that runs until interrupted (`fetch --follow`) ends with exit code 0. */
+  /** When aborted, a command that runs until interrupted (`fetch --follow`, `consume`) ends with exit code 0. */
   readonly signal: AbortSignal | undefined;
 }
 
@@ -44,6 +56,11 @@ export interface Command {
   /** More about it, shown in its own help after the summary. @default - none */
   readonly details?: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /**
+   * It watches `signal` and ends cleanly when it is aborted, so the executable turns Ctrl-C and
+   * SIGTERM into that signal instead of ending the process. @default false
+   */
+  readonly interruptible?: boolean;
   /** Validates its options before it sends any request. */
   run(context: CommandContext): Promise<void>;
 }

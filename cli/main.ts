@@ -12,7 +12,9 @@ import { defaultEndpoint, defaultRegion, parseEndpoint, type SluiceClientOptions
 import { isLoopbackHost } from '../client/signing';
 import { SluiceClient } from '../client/sluice-client';
 import { UsageError, type Command, type OptionSpec, type SluiceApi, type Writer } from './command';
+import { consume } from './commands/consume';
 import { EVENT_COMMANDS } from './commands/events';
+import { GROUPS_COMMANDS } from './commands/groups';
 import { TOPICS_COMMANDS } from './commands/topics';
 import { commandHelp, EXIT_CODES, GLOBAL_OPTIONS, groupHelp, mainHelp, synopsis } from './help';
 
@@ -31,13 +33,14 @@ export interface CliIo {
    */
   readonly stdin?: string | AsyncIterable<string>;
   /**
-   * Ends `fetch --follow` (exit code 0) when aborted.
-   * @default - none: Ctrl-C ends the process as usual
+   * Ends the commands that run until interrupted (`fetch --follow`, `consume`: it leaves its group
+   * first) with exit code 0 when aborted. `main` aborts it on SIGINT and SIGTERM.
+   * @default - none
    */
   readonly signal?: AbortSignal;
 }
 
-const COMMANDS: readonly Command[] = [...TOPICS_COMMANDS, ...EVENT_COMMANDS];
+const COMMANDS: readonly Command[] = [...TOPICS_COMMANDS, ...EVENT_COMMANDS, consume, ...GROUPS_COMMANDS];
 
 export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
   const { stdout, stderr, env, createClient, stdin, signal }: CliIo = {
@@ -70,10 +73,46 @@ export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Pro
     endpoint = fromFlag ? (values.endpoint as string) : defaultEndpoint(env);
     const client = createClient(clientOptions(endpoint, fromFlag ? '--endpoint' : 'SLUICE_ENDPOINT', env, command));
     const stdinLines = () => (stdin === undefined ? processStdinLines() : typeof stdin === 'string' ? stringLines(stdin) : stdin);
-    await command.run({ client, args, options: values, json, stdout, stdinLines, signal });
+    await command.run({ client, args, options: values, json, stdout, stderr, stdinLines, signal });
     return EXIT_CODES.ok;
   } catch (err) {
     return report(err, { stderr, json, endpoint });
+  }
+}
+
+/**
+ * The executable's entry (bin/sluice.js): runs the command line and sets the exit code. For an
+ * interruptible command (`fetch`, `consume`), the first SIGINT or SIGTERM aborts `io.signal`, so
+ * it ends cleanly (a consumer leaves its group); a second one ends the process at once (130 or
+ * 143). Other commands keep the default: a signal ends the process.
+ */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  if (!isInterruptible(argv)) {
+    process.exitCode = await run(argv);
+    return;
+  }
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    process.exitCode = await run(argv, { signal: controller.signal });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Whether the command line selects a command that watches the signal (false when it does not parse). */
+export function isInterruptible(argv: readonly string[]): boolean {
+  try {
+    const { positionals, values } = parseCommandLine(argv);
+    return !values.help && selectCommand(positionals).command?.interruptible === true;
+  } catch {
+    return false;
   }
 }
 
@@ -271,4 +310,4 @@ function isMainModule(): boolean {
 }
 
 // `tsx cli/main.ts ...` (npm run sluice): run. Imported (bin/sluice.js, tests): do nothing.
-if (isMainModule()) process.exitCode = await run(process.argv.slice(2));
+if (isMainModule()) await main();

@@ -22,6 +22,13 @@ export interface RequestOptions {
   readonly query?: Readonly<Record<string, string | number | undefined>>;
   /** Time allowed for one attempt, in ms. @default the transport's `timeoutMs` */
   readonly timeoutMs?: number;
+  /** Overrides the transport's retry options for this request (`{ isRetriable: () => false }`: one attempt). */
+  readonly retry?: RetryOptions;
+  /**
+   * Abandons the request when aborted: it rejects with the signal's reason (not retried, not a
+   * SluiceError). @default - none
+   */
+  readonly signal?: AbortSignal;
 }
 
 export type HttpTransport = <T>(method: HttpMethod, path: string, body?: unknown, options?: RequestOptions) => Promise<T>;
@@ -41,9 +48,10 @@ export function createHttpTransport(config: HttpTransportConfig): HttpTransport 
     if (payload !== undefined) headers['content-type'] = 'application/json';
 
     return withRetries(async () => {
+      options.signal?.throwIfAborted();
       const sent = config.signer ? await config.signer({ method, url, headers, body: payload }) : headers;
-      return (await sendOnce(config, timeoutMs, method, url, withoutHost(sent), payload)) as T;
-    }, config.retry);
+      return (await sendOnce(config, timeoutMs, method, url, withoutHost(sent), payload, options.signal)) as T;
+    }, { ...config.retry, ...options.retry });
   };
 }
 
@@ -54,19 +62,22 @@ async function sendOnce(
   url: URL,
   headers: Record<string, string>,
   payload: string | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<unknown> {
   let status: number;
   let text: string;
   try {
+    const timeout = AbortSignal.timeout(timeoutMs);
     const response = await config.fetch(url, {
       method,
       headers,
       body: payload,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
     });
     status = response.status;
     text = await response.text();
   } catch (err) {
+    if (signal?.aborted) throw signal.reason;
     throw connectionError(config, timeoutMs, err);
   }
 

@@ -1,5 +1,25 @@
-/** The Sluice client: `new SluiceClient(options)`, its Producer, and the types and errors they speak. */
-export { SluiceClient, createClient, type FetchOffset, type FetchOptions } from './sluice-client';
+/** The Sluice client: `new SluiceClient(options)`, its Producer and Consumer, and the types and errors they speak. */
+export {
+  SluiceClient,
+  createClient,
+  type FetchOffset,
+  type FetchOptions,
+  type ListGroupsResponse,
+  type RecordsOptions,
+  type RecordsResponse,
+  type SeekResponse,
+  type TransactionResponse,
+} from './sluice-client';
+export { Consumer, type ConsumerClient, type RunConfig } from './consumer';
+export { CONSUMER_DEFAULTS, type ConsumerLogger, type ConsumerOptions } from './consumer-options';
+export type {
+  ConsumerTransaction,
+  EachBatchPayload,
+  EachMessagePayload,
+  Guarantee,
+} from './consumer-delivery';
+export type { TopicPartition } from './consumer-membership';
+export type { TopicPartitions } from './consumer-pauses';
 export {
   Producer,
   ProducerDisconnectedError,
@@ -22,6 +42,9 @@ export {
   RequestTooLargeError,
   TooManyHeadersError,
   KeyTooLargeError,
+  GroupNotFoundError,
+  FencedMemberError,
+  RebalanceInProgressError,
   RouteNotFoundError,
   MethodNotAllowedError,
   ThrottledError,
@@ -50,4 +73,19 @@ export {
   type ProduceEvent,
   type ProduceResult,
 } from '../api/events';
+export {
+  GROUP_DEFAULTS,
+  GROUP_LIMITS,
+  type Assignment,
+  type CommitRequest,
+  type GroupDescription,
+  type GroupPartitionState,
+  type HeartbeatResponse,
+  type JoinGroupRequest,
+  type MembershipResponse,
+  type OffsetReset,
+  type SeekRequest,
+  type TopicPartitionOffset,
+  type TransactionRequest,
+} from '../api/groups';
 export { partitionForKey } from '../api/partitioner';

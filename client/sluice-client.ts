@@ -1,11 +1,13 @@
 /**
- * The Sluice client: topic administration, produce and fetch over the HTTP API.
+ * The Sluice client: topic administration, produce and fetch, consumer groups and transactions
+ * over the HTTP API.
  *
  * ```ts
  * const sluice = new SluiceClient(); // the local platform, or SLUICE_ENDPOINT
  * await sluice.createTopic({ name: 'orders', partitions: 3 });
  * await sluice.produce('orders', [{ key: 'customer-1', value: { total: 42 } }]);
  * const { events, nextOffset } = await sluice.fetch('orders', 0, { offset: 'earliest' });
+ * const consumer = sluice.consumer({ groupId: 'billing' }); // see Consumer
  * ```
  *
  * Every method rejects with a typed error from api/errors (`TopicNotFoundError`, ...), a
@@ -15,6 +17,18 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidRequestError } from '../api/errors';
 import type { FetchResponse, ProduceEvent, ProduceResponse, ProduceResult } from '../api/events';
+import {
+  groupNameSchema,
+  memberIdSchema,
+  type CommitRequest,
+  type GroupDescription,
+  type HeartbeatResponse,
+  type JoinGroupRequest,
+  type MembershipResponse,
+  type SeekRequest,
+  type TopicPartitionOffset,
+  type TransactionRequest,
+} from '../api/groups';
 import {
   topicNameSchema,
   type CreateTopicRequest,
@@ -31,8 +45,12 @@ import {
   parseEndpoint,
   type SluiceClientOptions,
 } from './options';
+import { Consumer, type ConsumerOptions } from './consumer';
+import type { ListGroupsResponse, RecordsOptions, RecordsResponse, SeekResponse, TransactionResponse } from './group-types';
 import { Producer, type ProducerOptions } from './producer';
 import { createSigner, shouldSign } from './signing';
+
+export type { ListGroupsResponse, RecordsOptions, RecordsResponse, SeekResponse, TransactionResponse } from './group-types';
 
 /** Where a fetch starts: an offset, or the first (`'earliest'`) or next (`'latest'`) one. */
 export type FetchOffset = number | 'earliest' | 'latest';
@@ -148,6 +166,99 @@ export class SluiceClient {
   producer(options: ProducerOptions = {}): Producer {
     return new Producer(this, options);
   }
+
+  /** A group consumer on this client (KafkaJS's `kafka.consumer()`); see {@link Consumer}. */
+  consumer(options: ConsumerOptions): Consumer {
+    return new Consumer(this, options);
+  }
+
+  /**
+   * Joins (or rejoins) the group; answers the member's ID, the generation and its assignments. A
+   * request without `memberId` gets a random UUID before the first attempt, so a retry after a lost
+   * response rejoins the same member instead of adding a second one.
+   * @throws TopicNotFoundError, InvalidRequestError
+   */
+  async joinGroup(group: string, request: JoinGroupRequest): Promise<MembershipResponse> {
+    const body = { ...request, memberId: request.memberId ?? randomUUID() };
+    return this.#request('POST', `${groupPath(group)}/members`, body);
+  }
+
+  /**
+   * Keeps the member alive and answers its current generation and assignments; `rebalanced` is
+   * true when `generation` (the one the member last saw) is not the current one.
+   * @throws FencedMemberError when the member is no longer in the group: rejoin
+   */
+  async heartbeat(group: string, memberId: string, generation?: number): Promise<HeartbeatResponse> {
+    return this.#request('POST', `${memberPath(group, memberId)}/heartbeat`, generation === undefined ? {} : { generation });
+  }
+
+  /**
+   * Leaves the group at once (its partitions are reassigned).
+   * @throws FencedMemberError when the member is not in the group (also when a retry follows a
+   * leave that succeeded)
+   */
+  async leaveGroup(group: string, memberId: string): Promise<void> {
+    await this.#request('DELETE', memberPath(group, memberId));
+  }
+
+  listGroups(): Promise<ListGroupsResponse> {
+    return this.#request('GET', '/groups');
+  }
+
+  /** Members, generation and, per partition, owner, committed offset, high watermark and lag. */
+  async describeGroup(group: string): Promise<GroupDescription> {
+    return this.#request('GET', groupPath(group));
+  }
+
+  /**
+   * Reads the next records of the member's partitions from the position the server keeps for it;
+   * counts as a heartbeat. Never retried: the call moves the member's positions, so a retry after
+   * a lost response would answer the records after the lost ones. After a failure, rejoin under a
+   * new generation (leave, then join) to restart from the committed offsets.
+   * @throws FencedMemberError (rejoin), RebalanceInProgressError (with `commit`: nothing committed)
+   */
+  async records(group: string, memberId: string, options: RecordsOptions = {}): Promise<RecordsResponse> {
+    const { maxRecords, waitMs, commit, signal } = options;
+    return this.#request('GET', `${memberPath(group, memberId)}/records`, undefined, {
+      query: { maxRecords, waitMs, commit: commit === undefined ? undefined : String(commit) },
+      timeoutMs: this.#timeoutMs + Math.max(0, waitMs ?? 0),
+      retry: { isRetriable: () => false },
+      signal,
+    });
+  }
+
+  /**
+   * Commits offsets (each the next offset to read: last processed + 1), if the member is in the
+   * group at `generation` and owns every partition.
+   * @throws RebalanceInProgressError (stale generation), FencedMemberError (not a member, or not
+   * the owner); nothing is committed then
+   */
+  async commitOffsets(group: string, request: CommitRequest): Promise<void> {
+    await this.#request('POST', `${groupPath(group)}/offsets`, request);
+  }
+
+  /**
+   * Sets the group's committed offsets of a topic's partitions (all, or `partitions`) to the
+   * earliest, the latest, an offset or the first at a timestamp; members re-read from there.
+   * @throws OffsetOutOfRangeError, TopicNotFoundError
+   */
+  async seek(group: string, request: SeekRequest): Promise<SeekResponse> {
+    return this.#request('POST', `${groupPath(group)}/seek`, request);
+  }
+
+  /**
+   * Appends events to several topics and, optionally, commits a member's offsets, in one atomic
+   * step (read-process-write). Events without a `messageId` get a random UUID before the first
+   * attempt, so a retry dedupes.
+   * @throws FencedMemberError, RebalanceInProgressError (nothing written), the produce errors
+   */
+  async transaction(request: TransactionRequest): Promise<TransactionResponse> {
+    const produce = request.produce.map(({ topic, events }) => ({
+      topic,
+      events: events.map((event) => (event.messageId === undefined ? { ...event, messageId: randomUUID() } : event)),
+    }));
+    return this.#request('POST', '/transactions', { ...request, produce });
+  }
 }
 
 /** Same as `new SluiceClient(options)`. */
@@ -163,6 +274,23 @@ function topicPath(name: string): string {
   const result = topicNameSchema.safeParse(name);
   if (!result.success) throw invalidPath('path.topic', result.error.issues.map((issue) => issue.message));
   return `/topics/${encodeURIComponent(name)}`;
+}
+
+/** Group names and member IDs become path segments, checked like topic names (`.`, `..` too). */
+function groupPath(group: string): string {
+  return `/groups/${segment(groupNameSchema, group, 'path.group')}`;
+}
+
+function memberPath(group: string, memberId: string): string {
+  return `${groupPath(group)}/members/${segment(memberIdSchema, memberId, 'path.memberId')}`;
+}
+
+function segment(schema: typeof groupNameSchema, value: string, path: string): string {
+  const result = schema.safeParse(value);
+  const messages = result.success ? [] : result.error.issues.map((issue) => issue.message);
+  if (value === '.' || value === '..') messages.push('must not be "." or ".."');
+  if (messages.length > 0) throw invalidPath(path, messages);
+  return encodeURIComponent(value);
 }
 
 /** A partition number becomes a path segment: it must be a non-negative integer. */

@@ -77,6 +77,7 @@ const fetch: Command = {
   path: ['fetch'],
   args: ['topic'],
   summary: 'Print the events of one partition.',
+  interruptible: true,
   details: [
     'Reads from --from (or --timestamp) up to the end of the partition; with --follow, then waits for',
     'new events until Ctrl-C. Prints "<partition>/<offset> <key> <value>" lines: "-" for no key or',
