@@ -21,18 +21,19 @@ export const GROUP_LIMITS = {
   maxTopicsPerMember: 20,
 } as const;
 
-/** Like a topic name: the group is part of DynamoDB keys and URLs. */
-export const groupNameSchema = z
-  .string()
-  .min(1)
-  .max(249)
-  .regex(/^[a-zA-Z0-9._-]+$/, 'may contain only ASCII letters, digits, ".", "_" and "-"');
+/** A name that is safe in DynamoDB keys and as one URL path segment ("." and ".." are not). */
+const pathSafeName = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[a-zA-Z0-9._-]+$/, 'may contain only ASCII letters, digits, ".", "_" and "-"')
+    .refine((name) => name !== '.' && name !== '..', 'must not be "." or ".."');
 
-export const memberIdSchema = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[a-zA-Z0-9._-]+$/, 'may contain only ASCII letters, digits, ".", "_" and "-"');
+/** Like a topic name: the group is part of DynamoDB keys and URLs. */
+export const groupNameSchema = pathSafeName(249);
+
+export const memberIdSchema = pathSafeName(128);
 
 export const offsetResetSchema = z.enum(['earliest', 'latest']);
 export type OffsetReset = z.infer<typeof offsetResetSchema>;
@@ -57,6 +58,11 @@ export const recordsQuerySchema = z.strictObject({
   waitMs: nonNegativeIntString.pipe(z.number().int().max(FETCH_LIMITS.maxWaitMs)).optional(),
   /** `true`: commit the returned positions before answering (at-most-once). */
   commit: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  /**
+   * A client-chosen ID, the same on every retry of one call: a retried call (after a lost answer)
+   * returns the same records instead of skipping them.
+   */
+  requestId: z.string().min(1).max(64).regex(/^[\x21-\x7e]+$/).optional(),
 });
 
 export const topicPartitionOffsetSchema = z.strictObject({

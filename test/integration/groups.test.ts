@@ -104,6 +104,20 @@ describe('membership and assignment', () => {
     expect(again.assignments).toEqual(a.assignments);
   });
 
+  it('restarts a rejoining member ID from the committed offsets, not from what it read', async () => {
+    const t = await topic(1, 5);
+    const a = await join(t.name, { memberId: 'restarted' });
+    await groups.commit(group, { memberId: a.memberId, generation: a.generation, offsets: [{ topic: t.name, partition: 0, offset: 1 }] });
+    await groups.records(group, a.memberId, { maxRecords: 3 }); // read 1..3, crashed before committing
+    await join(t.name, { memberId: 'restarted' });
+    expect((await groups.records(group, a.memberId, { maxRecords: 10 })).records.map((r) => r.offset)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('answers GroupNotFound to a leave from an unknown group, and creates nothing', async () => {
+    await expect(groups.leave('never-was', 'm')).rejects.toBeInstanceOf(GroupNotFoundError);
+    expect(await groups.listGroups()).not.toContain('never-was');
+  });
+
   it('refuses unknown topics and unknown groups', async () => {
     await expect(groups.join(group, { topics: ['no-such-topic'] })).rejects.toBeInstanceOf(TopicNotFoundError);
     await expect(groups.describe('no-such-group')).rejects.toBeInstanceOf(GroupNotFoundError);
@@ -152,6 +166,15 @@ describe('records and commits', () => {
     await groups.leave(group, b.memberId);
     await expect(commit(b.memberId, b.generation + 1, 0)).rejects.toBeInstanceOf(FencedMemberError);
     expect((await groups.describe(group)).partitions.map((p) => p.committedOffset)).toEqual([null, null]);
+  });
+
+  it('returns the same records to a retried call (same requestId), then moves on', async () => {
+    const t = await topic(1, 6);
+    const a = await join(t.name);
+    const first = await groups.records(group, a.memberId, { maxRecords: 2, requestId: 'call-1' });
+    const retried = await groups.records(group, a.memberId, { maxRecords: 2, requestId: 'call-1' });
+    expect(retried.records.map((r) => r.offset)).toEqual(first.records.map((r) => r.offset));
+    expect((await groups.records(group, a.memberId, { maxRecords: 2, requestId: 'call-2' })).records.map((r) => r.offset)).toEqual([2, 3]);
   });
 
   it('commits on return with commit: true (at-most-once)', async () => {
@@ -206,6 +229,15 @@ describe('seek and lag', () => {
     expect((await groups.records(group, a.memberId, { maxRecords: 1 })).records[0]!.offset).toBe(7);
     await groups.seek(group, { topic: t.name, to: 'latest' });
     expect((await groups.records(group, a.memberId, { maxRecords: 1 })).records).toEqual([]);
+  });
+
+  it('lists and describes a group that only has offsets (reset before any member joined)', async () => {
+    const t = await topic(1, 3);
+    await groups.seek(group, { topic: t.name, to: { offset: 2 } });
+    expect(await groups.listGroups()).toContain(group);
+    expect(await groups.describe(group)).toMatchObject({ generation: 0, members: [], partitions: [{ committedOffset: 2, lag: 1 }] });
+    const a = await join(t.name);
+    expect((await groups.records(group, a.memberId, {})).records.map((r) => r.offset)).toEqual([2]);
   });
 
   it('lists groups', async () => {

@@ -93,8 +93,9 @@ export class DynamoDbGroupStore implements GroupStore {
         'ListGroups',
         new ScanCommand({
           TableName: this.table,
-          FilterExpression: 'sk = :m',
-          ExpressionAttributeValues: { ':m': MEMBERSHIP },
+          // A group exists while it has members or offsets (a reset with no member creates it).
+          FilterExpression: 'sk = :m OR begins_with(sk, :o)',
+          ExpressionAttributeValues: { ':m': MEMBERSHIP, ':o': 'offset#' },
           ProjectionExpression: '#g',
           ExpressionAttributeNames: { '#g': 'group' },
           ExclusiveStartKey: start,
@@ -103,7 +104,7 @@ export class DynamoDbGroupStore implements GroupStore {
       for (const item of out.Items ?? []) groups.push(String(item.group));
       start = out.LastEvaluatedKey;
     } while (start);
-    return groups.sort();
+    return [...new Set(groups)].sort();
   }
 
   async readOffsets(group: string): Promise<CommittedOffset[]> {
@@ -122,6 +123,7 @@ export class DynamoDbGroupStore implements GroupStore {
       offset: Number(i.offset),
       memberId: String(i.memberId),
       generation: Number(i.generation),
+      ...(i.requestId === undefined ? {} : { requestId: String(i.requestId), from: Number(i.from) }),
     }));
   }
 

@@ -90,6 +90,9 @@ export class GroupService {
       const same = previous && previous.topics.join() === member.topics.join();
       return { members: { ...members, [memberId]: member }, changed: !same };
     });
+    // A (re)joining member starts from the committed offsets, never from where an earlier process
+    // with its ID had read to without committing.
+    await this.groups.deletePositions(group, ownedBy(state, memberId));
     return this.membership(state, memberId);
   }
 
@@ -103,6 +106,7 @@ export class GroupService {
   }
 
   async leave(group: string, memberId: string): Promise<void> {
+    if (!(await this.groups.getGroup(group))) notFound(group);
     let found = false;
     await this.changeMembership(group, (members) => {
       found = memberId in members;
@@ -117,8 +121,14 @@ export class GroupService {
   }
 
   async describe(group: string): Promise<GroupDescription> {
-    const state = await this.liveGroup(group);
     const offsets = await this.liveOffsets(group);
+    const stored = await this.groups.getGroup(group);
+    // A group whose offsets were reset before any member joined exists, with no members.
+    const state: GroupState = stored
+      ? await this.withoutExpired(stored)
+      : offsets.length > 0
+        ? { group, generation: 0, version: 0, members: {}, owners: {} }
+        : notFound(group);
     const partitions: GroupDescription['partitions'][number][] = [];
     const topicNames = new Set([
       ...Object.values(state.members).flatMap((m) => m.topics),
@@ -164,7 +174,7 @@ export class GroupService {
   async records(
     group: string,
     memberId: string,
-    options: { maxRecords?: number; waitMs?: number; commit?: boolean } = {},
+    options: { maxRecords?: number; waitMs?: number; commit?: boolean; requestId?: string } = {},
   ): Promise<RecordsResponse> {
     const state = await this.liveGroup(group);
     const member = state.members[memberId];
@@ -173,10 +183,14 @@ export class GroupService {
     const maxRecords = options.maxRecords ?? GROUP_DEFAULTS.maxRecords;
     const deadline = this.now() + (options.waitMs ?? 0);
 
-    const positions = await this.startPositions(state, memberId, member, owned);
+    const positions = await this.startPositions(state, memberId, member, owned, options.requestId);
+    const starts = new Map(positions);
+    // Start at a different partition each call, so one backlog cannot starve the others.
+    const first = owned.length > 0 ? Math.floor(Math.random() * owned.length) : 0;
+    const order = [...owned.slice(first), ...owned.slice(0, first)];
     const records: FetchedEvent[] = [];
     for (;;) {
-      for (const tp of owned) {
+      for (const tp of order) {
         if (records.length >= maxRecords) break;
         const key = tpKey(tp.topic, tp.partition);
         const page = await this.fetchFrom(tp.topic, tp.partition, positions.get(key)!, maxRecords - records.length);
@@ -190,7 +204,12 @@ export class GroupService {
     const moved = owned.map((tp) => ({ ...tp, offset: positions.get(tpKey(tp.topic, tp.partition))! }));
     await this.groups.writePositions(
       group,
-      moved.map((p) => ({ ...p, memberId, generation: state.generation })),
+      moved.map((p) => ({
+        ...p,
+        memberId,
+        generation: state.generation,
+        ...(options.requestId ? { requestId: options.requestId, from: starts.get(tpKey(p.topic, p.partition))! } : {}),
+      })),
     );
     if (options.commit && moved.length > 0) {
       await this.commit(group, { memberId, generation: state.generation, offsets: moved });
@@ -271,11 +290,13 @@ export class GroupService {
 
   /** The group with expired members removed (and partitions reassigned if any were). */
   private async liveGroup(group: string): Promise<GroupState> {
-    const stored = await this.groups.getGroup(group);
-    if (!stored) throw new GroupNotFoundError(`Group "${group}" does not exist`, { details: { group } });
+    return this.withoutExpired((await this.groups.getGroup(group)) ?? notFound(group));
+  }
+
+  private async withoutExpired(stored: GroupState): Promise<GroupState> {
     const now = this.now();
     if (!Object.values(stored.members).some((m) => m.lastSeenMs + m.sessionTimeoutMs < now)) return stored;
-    return this.changeMembership(group, (members) => ({ members, changed: false }));
+    return this.changeMembership(stored.group, (members) => ({ members, changed: false }));
   }
 
   /**
@@ -344,6 +365,7 @@ export class GroupService {
     memberId: string,
     member: MemberState,
     owned: readonly { topic: string; partition: number }[],
+    requestId: string | undefined,
   ): Promise<Map<string, number>> {
     const [positions, committed] = await Promise.all([this.groups.readPositions(state.group), this.liveOffsets(state.group)]);
     const start = new Map<string, number>();
@@ -353,7 +375,8 @@ export class GroupService {
         (p) => tpKey(p.topic, p.partition) === key && p.memberId === memberId && p.generation === state.generation,
       );
       const done = committed.find((o) => tpKey(o.topic, o.partition) === key);
-      if (mine) start.set(key, mine.offset);
+      // A retry of the call that moved this position reads the same range again.
+      if (mine) start.set(key, requestId !== undefined && mine.requestId === requestId ? mine.from! : mine.offset);
       else if (done) start.set(key, done.offset);
       else {
         const bounds = await this.log.bounds(tp.topic, tp.partition);
@@ -393,6 +416,10 @@ function ownedBy(state: GroupState, memberId: string): { topic: string; partitio
       return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
     })
     .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+}
+
+function notFound(group: string): never {
+  throw new GroupNotFoundError(`Group "${group}" does not exist`, { details: { group } });
 }
 
 function fenced(group: string, memberId: string): FencedMemberError {

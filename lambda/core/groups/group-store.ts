@@ -32,9 +32,13 @@ export interface CommittedOffset {
 export interface Position {
   readonly topic: string;
   readonly partition: number;
+  /** Where the member reads next. */
   readonly offset: number;
   readonly memberId: string;
   readonly generation: number;
+  /** The records call that moved it here, and where that call started (so a retry can replay it). */
+  readonly requestId?: string;
+  readonly from?: number;
 }
 
 /** What a commit asserts about the group when it writes (checked in the same transaction). */
@@ -51,6 +55,7 @@ export interface GroupStore {
   putGroup(state: GroupState, next: Omit<GroupState, 'version'>): Promise<boolean>;
   /** Records a heartbeat; false when the member is no longer in the group. */
   touchMember(group: string, memberId: string, nowMs: number): Promise<boolean>;
+  /** Groups with a membership item or committed offsets. */
   listGroups(): Promise<string[]>;
   readOffsets(group: string): Promise<CommittedOffset[]>;
   readPositions(group: string): Promise<Position[]>;

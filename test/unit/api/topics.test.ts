@@ -38,3 +38,11 @@ describe('createTopicRequestSchema', () => {
     expect(createTopicRequestSchema.safeParse(body).success).toBe(false);
   });
 });
+
+describe('group names and member IDs', () => {
+  it.each([['.'], ['..'], [''], ['a b'], ['x'.repeat(250)]])('refuses %j', async (name) => {
+    const { groupNameSchema, memberIdSchema } = await import('../../../api/groups');
+    expect(groupNameSchema.safeParse(name).success).toBe(false);
+    expect(memberIdSchema.safeParse(name).success).toBe(false);
+  });
+});
