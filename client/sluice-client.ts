@@ -276,7 +276,7 @@ function topicPath(name: string): string {
   return `/topics/${encodeURIComponent(name)}`;
 }
 
-/** Group names and member IDs become path segments, checked like topic names (`.`, `..` too). */
+/** Group names and member IDs become path segments, checked by the same schemas as the server. */
 function groupPath(group: string): string {
   return `/groups/${segment(groupNameSchema, group, 'path.group')}`;
 }
@@ -287,9 +287,7 @@ function memberPath(group: string, memberId: string): string {
 
 function segment(schema: typeof groupNameSchema, value: string, path: string): string {
   const result = schema.safeParse(value);
-  const messages = result.success ? [] : result.error.issues.map((issue) => issue.message);
-  if (value === '.' || value === '..') messages.push('must not be "." or ".."');
-  if (messages.length > 0) throw invalidPath(path, messages);
+  if (!result.success) throw invalidPath(path, result.error.issues.map((issue) => issue.message));
   return encodeURIComponent(value);
 }
 
