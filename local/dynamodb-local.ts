@@ -51,22 +51,19 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   const port = options.port ?? (await freePort());
   const storage = options.dataDir ? ['-dbPath', options.dataDir] : ['-inMemory'];
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
-  const child = spawn(
-    'java',
-    [
-      `-Djava.library.path=${join(emulator, 'DynamoDBLocal_lib')}`,
-      '-jar',
-      join(emulator, 'DynamoDBLocal.jar'),
-      ...storage,
-      // One database for every access key and region, like a single AWS account.
-      '-sharedDb',
-      '-disableTelemetry',
-      '-port',
-      String(port),
-    ],
-    // cwd: DynamoDB Local writes a metadata file into its working directory.
-    { stdio: ['ignore', 'pipe', 'pipe'], cwd: emulator },
-  );
+  const javaArgs = [
+    `-Djava.library.path=${join(emulator, 'DynamoDBLocal_lib')}`,
+    '-jar',
+    join(emulator, 'DynamoDBLocal.jar'),
+    ...storage,
+    // One database for every access key and region, like a single AWS account.
+    '-sharedDb',
+    '-disableTelemetry',
+    '-port',
+    String(port),
+  ];
+  // cwd: DynamoDB Local writes a metadata file into its working directory.
+  const child = spawnTiedToThisProcess('java', javaArgs, emulator);
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -138,9 +135,22 @@ export async function ensureEmulator(cacheDir: string, logger: Logger): Promise<
   return target;
 }
 
+/**
+ * Starts a program that ends when this process ends, however it ends (a crash or SIGKILL included,
+ * when no exit handler runs): a shell runs it and kills it as soon as its stdin, a pipe from this
+ * process, closes. Without `sh` (Windows) the program is started directly.
+ */
+function spawnTiedToThisProcess(command: string, args: string[], cwd: string): ChildProcess {
+  if (process.platform === 'win32') return spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
+  // A background job's stdin is /dev/null unless redirected, hence the copy of stdin on fd 3.
+  const script = 'exec 3<&0; "$@" <&- 3<&- & child=$!; (cat <&3 >/dev/null; kill $child 2>/dev/null) & exec 3<&-; wait $child';
+  return spawn('sh', ['-c', script, 'sh', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd });
+}
+
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.stdin?.end(); // the shell's watchdog then stops the program
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;

@@ -63,12 +63,17 @@ async function main(): Promise<number> {
   );
 
   await new Promise<void>((resolve) => {
+    let stopping = false;
+    // Ctrl-C reaches every process of the terminal's group (npm, tsx, this one) and tsx relays it
+    // again: a second signal must not kill this process before it has stopped what it started.
     const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       process.stdout.write(`\n${signal}: stopping Sluice...\n`);
       resolve();
     };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
   });
   await platform.stop();
   process.stdout.write('Sluice stopped.\n');

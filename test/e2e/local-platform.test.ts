@@ -117,6 +117,42 @@ describe('npm start + sluice CLI', () => {
   });
 });
 
+describe('npm start leaves nothing behind', () => {
+  async function start() {
+    const child = spawn(process.execPath, [...TSX, 'local/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, SLUICE_PORT: '0', SLUICE_LOG_LEVEL: 'warn' },
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d));
+    child.stderr.on('data', (d: Buffer) => (output += d));
+    const ddb = await waitFor(async () => /DynamoDB Local: (\S+)/.exec(output)?.[1], {
+      timeoutMs: 120_000,
+      what: 'the local platform to start',
+      fatal: () => child.exitCode !== null,
+    });
+    return { child, ddb, output: () => output };
+  }
+  const refuses = (endpoint: string) =>
+    waitFor(async () => fetch(endpoint).then(() => false, () => true), { timeoutMs: 15_000, what: `${endpoint} to stop` });
+
+  it('stops cleanly when Ctrl-C arrives twice (the terminal and tsx both relay it)', async () => {
+    const { child, ddb, output } = await start();
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(output()).toContain('Sluice stopped.');
+    expect(await refuses(ddb)).toBe(true);
+  });
+
+  it('takes DynamoDB Local down with it even when killed outright (SIGKILL)', async () => {
+    const { child, ddb } = await start();
+    child.kill('SIGKILL');
+    expect(await refuses(ddb)).toBe(true);
+  });
+});
+
 describe('npm start without Java', () => {
   it('exits 1 and says what to install', async () => {
     // A PATH holding only node: `java` cannot be found.
