@@ -7,13 +7,12 @@
  * the group cleanly.
  */
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FetchedEvent } from '../../api/events';
 import { SluiceClient } from '../../client';
 import { waitFor } from '../../local/support';
+import { ROOT, startPlatformProcess } from '../support/platform-process';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const SESSION_TIMEOUT_MS = 3000;
 const GROUP = 'e2e-group';
 const children: ChildProcess[] = [];
@@ -56,25 +55,13 @@ async function produce(sluice: SluiceClient, count: number, from: number): Promi
 }
 
 describe('sluice consume: a group of processes, a crash, a newcomer', () => {
-  let platform: ChildProcessWithoutNullStreams;
-  let output = '';
   let endpoint: string;
   let sluice: SluiceClient;
 
   beforeAll(async () => {
-    platform = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, SLUICE_PORT: '0', SLUICE_LOG_LEVEL: 'warn' },
-    });
-    children.push(platform);
-    platform.stdout.on('data', (d: Buffer) => (output += d));
-    platform.stderr.on('data', (d: Buffer) => (output += d));
-    const ready = await waitFor(async () => /Sluice is ready at (\S+)/.exec(output) ?? undefined, {
-      timeoutMs: 120_000,
-      what: 'the local platform to print its endpoint',
-      fatal: () => platform.exitCode !== null,
-    });
-    endpoint = ready[1]!;
+    const platform = await startPlatformProcess();
+    children.push(platform.child);
+    endpoint = platform.endpoint;
     sluice = new SluiceClient({ endpoint });
   });
 

@@ -5,11 +5,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../local/support';
+import { ROOT, startPlatformProcess } from '../support/platform-process';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = ['--import', 'tsx'];
 
 interface Exit {
@@ -34,24 +34,13 @@ const sluice = (endpoint: string, ...args: string[]) => runProcess(['bin/sluice.
 
 describe('npm start + sluice CLI', () => {
   let platform: ChildProcessWithoutNullStreams;
-  let output = '';
+  let output: () => string;
   let endpoint: string;
   let dynamodbEndpoint: string;
 
   beforeAll(async () => {
-    platform = spawn(process.execPath, [...TSX, 'local/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, SLUICE_PORT: '0', SLUICE_LOG_LEVEL: 'warn' },
-    });
-    platform.stdout.on('data', (d: Buffer) => (output += d));
-    platform.stderr.on('data', (d: Buffer) => (output += d));
-    const ready = await waitFor(async () => /Sluice is ready at (\S+)/.exec(output) ?? undefined, {
-      timeoutMs: 120_000,
-      what: 'the local platform to print its endpoint',
-      fatal: () => platform.exitCode !== null,
-    });
-    endpoint = ready[1]!;
-    dynamodbEndpoint = /DynamoDB Local: (\S+)/.exec(output)![1]!;
+    const started = await startPlatformProcess();
+    ({ child: platform, output, endpoint, dynamodbEndpoint } = started);
   });
 
   afterAll(() => {
@@ -107,7 +96,7 @@ describe('npm start + sluice CLI', () => {
     const exited = new Promise<number | null>((r) => platform.once('exit', (code) => r(code)));
     platform.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(output).toContain('Sluice stopped.');
+    expect(output()).toContain('Sluice stopped.');
     // DynamoDB Local (a Java child process) is gone too.
     await expect(fetch(dynamodbEndpoint)).rejects.toThrow();
     // ...and the CLI now reports a connection error.
@@ -118,21 +107,10 @@ describe('npm start + sluice CLI', () => {
 });
 
 describe('npm start leaves nothing behind', () => {
-  async function start() {
-    const child = spawn(process.execPath, [...TSX, 'local/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, SLUICE_PORT: '0', SLUICE_LOG_LEVEL: 'warn' },
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d));
-    child.stderr.on('data', (d: Buffer) => (output += d));
-    const ddb = await waitFor(async () => /DynamoDB Local: (\S+)/.exec(output)?.[1], {
-      timeoutMs: 120_000,
-      what: 'the local platform to start',
-      fatal: () => child.exitCode !== null,
-    });
-    return { child, ddb, output: () => output };
-  }
+  const start = async () => {
+    const { child, dynamodbEndpoint: ddb, output } = await startPlatformProcess();
+    return { child, ddb, output };
+  };
   const refuses = (endpoint: string) =>
     waitFor(async () => fetch(endpoint).then(() => false, () => true), { timeoutMs: 15_000, what: `${endpoint} to stop` });
 

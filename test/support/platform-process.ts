@@ -1,0 +1,37 @@
+/** `npm start`'s entry point in a process of its own, for end-to-end tests. */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { resolve } from 'node:path';
+import { waitFor } from '../../local/support';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+export interface PlatformProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** The HTTP API, as printed when ready. */
+  readonly endpoint: string;
+  readonly dynamodbEndpoint: string;
+  /** Everything it printed so far (stdout and stderr). */
+  output(): string;
+}
+
+/** Starts the platform on a free port and resolves once it printed that it is ready. */
+export async function startPlatformProcess(): Promise<PlatformProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, SLUICE_PORT: '0', SLUICE_LOG_LEVEL: 'warn' },
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d));
+  child.stderr.on('data', (d: Buffer) => (output += d));
+  const ready = await waitFor(async () => /Sluice is ready at (\S+)/.exec(output) ?? undefined, {
+    timeoutMs: 120_000,
+    what: 'the local platform to print its endpoint',
+    fatal: () => child.exitCode !== null,
+  });
+  return {
+    child,
+    endpoint: ready[1]!,
+    dynamodbEndpoint: /DynamoDB Local: (\S+)/.exec(output)![1]!,
+    output: () => output,
+  };
+}
