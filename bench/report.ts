@@ -77,16 +77,11 @@ export function pool(runs: readonly Measurement[]): Measurement {
   };
 }
 
-export interface Row {
-  readonly kind: RowKind;
-  readonly scenario: string;
-  readonly eventsPerRequest: number | string;
-  readonly payload: string;
-  readonly payloadBytes: number;
-  readonly dedupe: 'on' | 'off' | '-';
-  readonly events: number;
-  readonly requests: number;
-  readonly seconds: number;
+export interface Row
+  extends Pick<
+    Measurement,
+    'kind' | 'scenario' | 'eventsPerRequest' | 'payload' | 'payloadBytes' | 'dedupe' | 'events' | 'requests' | 'seconds'
+  > {
   readonly eventsPerSecond: number;
   /** events/s of each repetition, and half their range as a share of eventsPerSecond. */
   readonly eventsPerSecondByRound: readonly number[];
