@@ -1,0 +1,189 @@
+/**
+ * The read side of the log: heads, the log start (first live event), timestamp seeks and reading
+ * events from an offset. Expiry is checked on every read, because DynamoDB's TTL deletes late.
+ */
+import { FETCH_LIMITS, type FetchedEvent } from '../../../api/events';
+import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
+import type { LogStore, PartitionHead, StoredBatch } from './log-store';
+import { decodeRecords, type StoredRecord } from './record-batch';
+
+export class LogReader {
+  /** First live offset per "<topicId>#<partition>", valid until that event expires. */
+  private readonly logStarts = new Map<string, { offset: number; validUntil: number; retentionMs: number }>();
+
+  constructor(
+    private readonly log: LogStore,
+    private readonly now: () => number,
+  ) {}
+
+  async readHead(config: TopicConfig, partition: number): Promise<PartitionHead> {
+    const heads = await this.log.readHeads(config.topicId, [partition]);
+    return heads.get(partition) ?? { nextOffset: 0, maxTimestamp: 0 };
+  }
+
+  /**
+   * First offset of a live event; the high watermark when none is live. Usually the first stored
+   * batch holds it (one read). When expired batches wait for TTL deletion (up to ~48 h of them),
+   * it jumps past them with the timestamp search instead of reading them one by one.
+   */
+  async logStartOffset(config: TopicConfig, partition: number, head: PartitionHead, now: number): Promise<number> {
+    if (head.nextOffset === 0) return 0;
+    const cacheKey = `${config.topicId}#${partition}`;
+    const cached = this.logStarts.get(cacheKey);
+    if (cached && cached.retentionMs === config.retentionMs && now < cached.validUntil) return cached.offset;
+
+    let [batch] = await this.log.readBatchesAfter(config.topicId, partition, -1, 1);
+    if (batch && config.retentionMs !== RETAIN_FOREVER && this.firstLive(config, batch, now) === undefined) {
+      const cutoff = now - config.retentionMs + 1;
+      const jump = await this.offsetForTimestamp(config, partition, cutoff, batch.baseOffset, head);
+      [batch] = jump >= head.nextOffset ? [] : [await this.log.readBatchAtOrBefore(config.topicId, partition, jump)];
+    }
+    // Past the jump, only batches TTL-expired under an older retention can still be dead: rare.
+    while (batch && batch.baseOffset < head.nextOffset) {
+      const live = this.firstLive(config, batch, now);
+      if (live) {
+        // The first live event stays first until it expires itself: remember it until then.
+        this.logStarts.set(cacheKey, { ...live, retentionMs: config.retentionMs });
+        return live.offset;
+      }
+      [batch] = await this.log.readBatchesAfter(config.topicId, partition, batch.baseOffset, 1);
+    }
+    return head.nextOffset;
+  }
+
+  /** The batch's first live event, and until when it stays live. */
+  private firstLive(config: TopicConfig, batch: StoredBatch, now: number): { offset: number; validUntil: number } | undefined {
+    if (isBatchExpired(config, batch, now)) return undefined;
+    const records = decodeRecords(batch);
+    const index = records.findIndex((r) => !isExpired(config, batch, r, now));
+    if (index < 0) return undefined;
+    const byRetention = config.retentionMs === RETAIN_FOREVER ? Infinity : records[index]!.t + config.retentionMs;
+    const byTtl = batch.expiresAt === undefined ? Infinity : batch.expiresAt * 1000;
+    return { offset: batch.baseOffset + index, validUntil: Math.min(byRetention, byTtl) };
+  }
+
+  /** Log start and high watermark of every partition of a topic (for describe). */
+  async partitionOffsets(config: TopicConfig): Promise<{ partition: number; logStartOffset: number; highWatermark: number }[]> {
+    const partitions = Array.from({ length: config.partitions }, (_, p) => p);
+    const heads = await this.log.readHeads(config.topicId, partitions);
+    const now = this.now();
+    const result = [];
+    // A few at a time: a describe of a wide topic must not burst hundreds of queries at once.
+    for (let i = 0; i < partitions.length; i += 16) {
+      result.push(
+        ...(await Promise.all(
+          partitions.slice(i, i + 16).map(async (partition) => {
+            const head = heads.get(partition) ?? { nextOffset: 0, maxTimestamp: 0 };
+            const logStartOffset = await this.logStartOffset(config, partition, head, now);
+            return { partition, logStartOffset, highWatermark: head.nextOffset };
+          }),
+        )),
+      );
+    }
+    return result;
+  }
+
+  /**
+   * The first offset whose timestamp is at or after `timestamp` (Kafka's ListOffsets): a binary
+   * search over batches by their running max timestamp, which only grows with the offset.
+   */
+  async offsetForTimestamp(
+    config: TopicConfig,
+    partition: number,
+    timestamp: number,
+    logStartOffset: number,
+    head: PartitionHead,
+  ): Promise<number> {
+    if (head.maxTimestamp < timestamp) return head.nextOffset;
+    let lo = logStartOffset;
+    let hi = head.nextOffset;
+    let found: StoredBatch | undefined;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const batch = await this.log.readBatchAtOrBefore(config.topicId, partition, mid);
+      if (!batch || batch.baseOffset + batch.count <= lo) {
+        lo = mid + 1; // nothing stored between lo and mid any more (expired and deleted)
+      } else if (batch.runningMaxTimestamp >= timestamp) {
+        found = batch;
+        hi = batch.baseOffset;
+      } else {
+        lo = batch.baseOffset + batch.count;
+      }
+    }
+    if (!found) return head.nextOffset;
+    const records = decodeRecords(found);
+    const index = records.findIndex((r, i) => r.t >= timestamp && found!.baseOffset + i >= logStartOffset);
+    return index < 0 ? found.baseOffset + found.count : found.baseOffset + index;
+  }
+
+  async readFrom(
+    config: TopicConfig,
+    partition: number,
+    start: number,
+    highWatermark: number,
+    limit: number,
+  ): Promise<{ events: FetchedEvent[]; nextOffset: number }> {
+    const events: FetchedEvent[] = [];
+    let nextOffset = start;
+    let bytes = 0;
+    if (start >= highWatermark) return { events, nextOffset };
+    const now = this.now();
+    const first = await this.log.readBatchAtOrBefore(config.topicId, partition, start);
+    let batches = first ? [first] : [];
+    let lastBase = first?.baseOffset ?? -1;
+    for (;;) {
+      for (const batch of batches) {
+        const records = decodeRecords(batch);
+        for (let i = 0; i < records.length; i++) {
+          const offset = batch.baseOffset + i;
+          if (offset < nextOffset) continue;
+          if (offset >= highWatermark || events.length >= limit) return { events, nextOffset };
+          const record = records[i]!;
+          if (!isExpired(config, batch, record, now)) {
+            const event = toFetchedEvent(config.name, partition, offset, record);
+            const size = Buffer.byteLength(JSON.stringify(event));
+            if (events.length > 0 && bytes + size > FETCH_LIMITS.maxResponseBytes) return { events, nextOffset };
+            bytes += size;
+            events.push(event);
+          }
+          nextOffset = offset + 1;
+        }
+      }
+      if (nextOffset >= highWatermark || events.length >= limit) return { events, nextOffset };
+      // Only the items holding offsets still wanted: a big batch past them would be billed in full.
+      const lastWanted = Math.min(highWatermark, nextOffset + (limit - events.length)) - 1;
+      batches = await this.log.readBatchesAfter(config.topicId, partition, lastBase, 100, lastWanted);
+      if (batches.length === 0) return { events, nextOffset };
+      lastBase = batches[batches.length - 1]!.baseOffset;
+    }
+  }
+
+}
+
+/** DynamoDB may not have deleted an expired item yet, so expiry is checked on every read. */
+function isBatchExpired(config: TopicConfig, batch: StoredBatch, now: number): boolean {
+  return batch.expiresAt !== undefined && now >= batch.expiresAt * 1000;
+}
+
+/**
+ * An event is gone when the topic's current retention has passed since its timestamp, or its item
+ * is past the TTL it was written with (a retention lengthened later does not bring it back).
+ */
+function isExpired(config: TopicConfig, batch: StoredBatch, record: StoredRecord, now: number): boolean {
+  if (isBatchExpired(config, batch, now)) return true;
+  return config.retentionMs !== RETAIN_FOREVER && now >= record.t + config.retentionMs;
+}
+
+function toFetchedEvent(topic: string, partition: number, offset: number, r: StoredRecord): FetchedEvent {
+  return {
+    topic,
+    partition,
+    offset,
+    key: r.k ?? null,
+    ...(r.v === undefined ? {} : { value: r.v }),
+    ...(r.b === undefined ? {} : { valueBase64: r.b }),
+    headers: r.h ?? {},
+    timestamp: r.t,
+    messageId: r.m,
+  };
+}
