@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ProduceEvent } from '../../../api/events';
 import { partitionForKey } from '../../../api/partitioner';
-import { EXIT_CODES, run, type CliIo } from '../../../cli/main';
-import { SluiceClient, type SluiceClientOptions } from '../../../client';
-import { fakeFetch, noWait, routedFetch, TOPIC, type RecordedRequest, type Reply } from '../client/fake-fetch';
+import { EXIT_CODES, type CliIo } from '../../../cli/main';
+import { fakeFetch, routedFetch, TOPIC, type RecordedRequest, type Reply } from '../client/fake-fetch';
 import { fakeLog } from '../client/fake-log';
-
-function output() {
-  let text = '';
-  return { writer: { write: (chunk: string) => (text += chunk) }, text: () => text };
-}
-
-/** Runs the CLI against a real SluiceClient whose requests `fetch` answers. */
-async function sluice(argv: string[], fetch: typeof globalThis.fetch, io: Partial<CliIo> = {}) {
-  const stdout = output();
-  const stderr = output();
-  const createClient = (options: SluiceClientOptions) =>
-    new SluiceClient({ ...options, fetch, retry: { ...noWait().retry, retries: 1 } });
-  const code = await run(argv, { stdout: stdout.writer, stderr: stderr.writer, env: {}, createClient, ...io });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+import { sluice } from './run-cli';
 
 /** `sluice produce` against a fake service holding the 3-partition topic `orders`. */
 async function produce(argv: string[], stdin: CliIo['stdin']) {

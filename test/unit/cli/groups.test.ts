@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { GroupDescription } from '../../../api/groups';
-import { EXIT_CODES, isInterruptible, run, type CliIo } from '../../../cli/main';
-import { SluiceClient, type SluiceClientOptions } from '../../../client';
-import { fakeFetch, noWait } from '../client/fake-fetch';
+import { EXIT_CODES, isInterruptible, type CliIo } from '../../../cli/main';
+import { fakeFetch } from '../client/fake-fetch';
 import { fakeGroup, GROUP, type FakeGroup } from '../client/fake-group';
-
-function output() {
-  let text = '';
-  return { writer: { write: (chunk: string) => (text += chunk) }, text: () => text };
-}
-
-/** Runs the CLI against a real SluiceClient whose requests `fetch` answers. */
-async function sluice(argv: string[], fetch: typeof globalThis.fetch, io: Partial<CliIo> = {}) {
-  const stdout = output();
-  const stderr = output();
-  const createClient = (options: SluiceClientOptions) => new SluiceClient({ ...options, fetch, retry: { ...noWait().retry, retries: 1 } });
-  const code = await run(argv, { stdout: stdout.writer, stderr: stderr.writer, env: {}, createClient, ...io });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
+import { sluice } from './run-cli';
 
 /** `sluice consume orders --group billing ...` against a fake group; ends when the consumer is idle. */
 async function consume(server: FakeGroup, argv: string[] = []) {
