@@ -134,11 +134,53 @@ export class ThrottledError extends SluiceError {
   override readonly retriable = true;
 }
 
-/** Something failed that the caller cannot fix; safe to retry, since nothing was half-written. */
+/**
+ * Something failed that the caller cannot fix but that may pass (a transient DynamoDB or SQS
+ * fault the SDK's own retries did not outlast on a read, or on a write known not to have been
+ * applied; a gateway 5xx); retriable. When a write may have been applied, the answer is
+ * OutcomeUnknownError instead.
+ */
 export class InternalError extends SluiceError {
-  override readonly code = 'InternalError';
+  override readonly code: string = 'InternalError';
   override readonly status = 500;
   override readonly retriable = true;
+}
+
+/**
+ * DynamoDB or SQS refused the call for a reason that sending it again will not change: a missing
+ * grant (AccessDenied), a missing table or queue (ResourceNotFound), rejected credentials, a
+ * request DynamoDB found invalid, an item collection over its size limit. Nothing was written; an
+ * operator must fix the deployment (or the data). Not retriable.
+ */
+export class DependencyFailedError extends SluiceError {
+  override readonly code = 'DependencyFailed';
+  override readonly status = 500;
+  override readonly retriable = false;
+}
+
+/**
+ * With ACLs on, the caller's principal may not perform `details.operation` on `details.resourceType`
+ * `details.resourceName`. Nothing was changed; not retriable until an operator grants it.
+ */
+export class AuthorizationFailedError extends SluiceError {
+  override readonly code = 'AuthorizationFailed';
+  override readonly status = 403;
+  override readonly retriable = false;
+}
+
+/**
+ * A write was sent to DynamoDB (or SQS) and no answer came back that says whether it was applied:
+ * a timeout, a reset connection, an aborted call, a server fault. It may have been applied, or may
+ * yet be applied. Retriable, but only with the same request: a produce or transaction retried with
+ * the same message IDs is appended at most once (dedupe), a commit or seek sets the same offsets
+ * again; events sent without message IDs may be appended twice.
+ *
+ * A kind of InternalError (code and meaning differ: InternalError now means nothing was changed),
+ * so a caller that handles InternalError handles this too. A gateway 5xx without a Sluice body
+ * (the function failed or timed out, perhaps in the middle of a write) is one as well.
+ */
+export class OutcomeUnknownError extends InternalError {
+  override readonly code: string = 'OutcomeUnknown';
 }
 
 /** The client could not reach the endpoint at all (connection refused, DNS, timeout). */
@@ -163,8 +205,11 @@ const byCode: Record<string, new (message: string, options?: SluiceErrorOptions)
   RebalanceInProgress: RebalanceInProgressError,
   NotFound: RouteNotFoundError,
   MethodNotAllowed: MethodNotAllowedError,
+  AuthorizationFailed: AuthorizationFailedError,
   Throttled: ThrottledError,
   InternalError,
+  OutcomeUnknown: OutcomeUnknownError,
+  DependencyFailed: DependencyFailedError,
 };
 
 /** Rebuild the typed error from an HTTP error body (used by the client). */
@@ -178,7 +223,14 @@ export function errorFromBody(status: number, body: unknown): SluiceError {
   }
   // API Gateway's own answers (Lambda throttled or timed out) carry no Sluice body; they are retriable.
   if (status === 429) return new ThrottledError(`HTTP 429 from the gateway`, { details: { status, body } });
-  if (status >= 500) return new InternalError(`HTTP ${status} from the gateway`, { details: { status, body } });
+  // The function failed or timed out, perhaps while a write was in flight: nobody can say what it did.
+  if (status >= 500) {
+    return new OutcomeUnknownError(
+      `HTTP ${status} from the gateway (the function failed or timed out): the outcome is unknown; retry the same ` +
+        'request, a produce or transaction only with the same message IDs',
+      { details: { status, body } },
+    );
+  }
   return new UnknownApiError(`HTTP ${status} without a Sluice error body`, { status, details: { status, body } });
 }
 

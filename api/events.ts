@@ -3,7 +3,7 @@
  * checked against before anything is written. docs/api.md describes them.
  */
 import { z } from 'zod';
-import { EventTooLargeError, KeyTooLargeError, TooManyHeadersError } from './errors';
+import { EventTooLargeError, KeyTooLargeError, RequestTooLargeError, TooManyHeadersError } from './errors';
 
 export const EVENT_LIMITS = {
   /** One event: key + value + header names and values, in bytes (UTF-8 / decoded base64). */
@@ -23,6 +23,12 @@ export const EVENT_LIMITS = {
   maxHeaders: 64,
   maxKeyBytes: 4 * 1024,
   maxMessageIdLength: 128,
+  /**
+   * Deepest nesting of arrays and objects in an event's JSON `value` (a string or number is 0,
+   * `[]` and `{"a":1}` are 1, `[[1]]` is 2). Checked iteratively, so no value can overflow the stack of the service or of
+   * the client that checks it.
+   */
+  maxValueDepth: 64,
 } as const;
 
 export const FETCH_LIMITS = {
@@ -30,6 +36,15 @@ export const FETCH_LIMITS = {
   maxLimit: 1000,
   /** Stop adding events to a response past this many bytes (at least one event is returned). */
   maxResponseBytes: 4 * 1024 * 1024,
+  /**
+   * Lambda answers at most 6 MB (6,291,456 bytes) counted as the serialized invocation result,
+   * whose `body` is the response JSON escaped once more: a `"` in a string value (`\"`, 2 bytes in
+   * the body) costs 4 bytes there, a control character (`\u0001`) 7. A response also stops taking
+   * events once their share of that result would pass this (6 MiB less a 256 KiB margin for the
+   * envelope, headers and fields); under the per-event limits one event takes at most about 1.8 MB
+   * there, so the first always fits.
+   */
+  maxLambdaResponseBytes: 6 * 1024 * 1024 - 256 * 1024,
   /** Longest long-poll, like SQS's 20 s. */
   maxWaitMs: 20_000,
 } as const;
@@ -45,10 +60,50 @@ const base64Schema = z
   .string()
   .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be standard base64');
 
+/**
+ * Where a JSON value breaks a rule: nested deeper than `maxDepth`, or holding something JSON cannot
+ * (a non-finite number, undefined, a function, a class instance). Walks the value with an explicit
+ * stack, never recursion, and stops at the first problem, so any input is checked in time linear
+ * in its size and constant stack depth.
+ */
+export function jsonValueProblem(value: unknown, maxDepth: number = EVENT_LIMITS.maxValueDepth): string | undefined {
+  const stack: { readonly value: unknown; readonly depth: number }[] = [{ value, depth: 1 }];
+  while (stack.length > 0) {
+    const { value: v, depth } = stack.pop()!;
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return 'must be JSON: numbers must be finite';
+      continue;
+    }
+    if (typeof v !== 'object') return `must be JSON: a ${typeof v} is not`;
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return 'must be JSON: only arrays and plain objects nest';
+    if (depth > maxDepth) return `must nest arrays and objects at most ${maxDepth} levels deep`;
+    const children = Array.isArray(v) ? v : Object.values(v);
+    for (const child of children) {
+      if (child !== null && typeof child === 'object' && depth + 1 > maxDepth) {
+        return `must nest arrays and objects at most ${maxDepth} levels deep`;
+      }
+      stack.push({ value: child, depth: depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Any JSON value nested at most `EVENT_LIMITS.maxValueDepth` levels. Replaces `z.json()`, whose
+ * recursive check overflows the stack on a value about 1,500 levels deep (a 500 instead of a 400).
+ * The value is passed through as it is, not copied.
+ */
+const jsonValueSchema = z.unknown().superRefine((value, ctx) => {
+  const problem = jsonValueProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 export const produceEventSchema = z
   .strictObject({
     key: z.string().nullable().optional(),
-    value: z.json().optional(),
+    value: jsonValueSchema.optional(),
     valueBase64: base64Schema.optional(),
     headers: z.record(z.string().min(1), z.string()).optional(),
     messageId: messageIdSchema.optional(),
@@ -62,8 +117,55 @@ export const produceEventSchema = z
 /** An event to produce; `value` is any JSON-serialisable value (checked at the edge). */
 export type ProduceEvent = Omit<z.infer<typeof produceEventSchema>, 'value'> & { readonly value?: unknown };
 
+/**
+ * A list of at most `max` items, refused from its length alone before any item is parsed (so an
+ * oversized list costs O(1) to refuse): the cap of every list in every request schema.
+ * docs/api.md's limits table lists them.
+ */
+export function boundedArray<T extends z.ZodType>(item: T, max: number, options: { min?: number; what?: string } = {}) {
+  const what = options.what ?? 'items';
+  const min = options.min ?? 0;
+  return z
+    .custom<unknown>((v) => !Array.isArray(v) || v.length <= max, { message: `must hold at most ${max} ${what}` })
+    .pipe(z.array(item).min(min, `must hold at least ${min} ${what}`).max(max, `must hold at most ${max} ${what}`));
+}
+
+/**
+ * The events of one append (a produce request, or one topic of a transaction). Their count and
+ * their header counts are checked from the raw list before any event is parsed, and answered with
+ * the documented errors (`413 RequestTooLarge`, `400 TooManyHeaders`): those are thrown from the
+ * schema (zod passes a thrown error through `safeParse`), so the HTTP layer answers with their own
+ * status and code. Everything else about an event is a validation issue (`400 InvalidRequest`).
+ */
+export const produceEventsSchema = z
+  .custom<unknown>((v) => {
+    if (!Array.isArray(v)) return true;
+    if (v.length > EVENT_LIMITS.maxEventsPerRequest) throw tooManyEvents(v.length);
+    v.forEach((event: unknown, index) => {
+      const headers = (event as { headers?: unknown } | null)?.headers;
+      if (headers === null || typeof headers !== 'object') return;
+      let count = 0;
+      for (const _ in headers) if (++count > EVENT_LIMITS.maxHeaders) break;
+      if (count > EVENT_LIMITS.maxHeaders) {
+        const actual = Object.keys(headers).length;
+        throw new TooManyHeadersError(`Event ${index} has ${actual} headers; at most ${EVENT_LIMITS.maxHeaders} are allowed`, {
+          details: { index, max: EVENT_LIMITS.maxHeaders, actual },
+        });
+      }
+    });
+    return true;
+  })
+  .pipe(z.array(produceEventSchema).min(1, 'must hold at least one event'));
+
+/** More events than one append may hold (a produce request, or all topics of a transaction). */
+export function tooManyEvents(actual: number): RequestTooLargeError {
+  return new RequestTooLargeError(`A request holds at most ${EVENT_LIMITS.maxEventsPerRequest} events, this one ${actual}`, {
+    details: { limit: 'maxEventsPerRequest', max: EVENT_LIMITS.maxEventsPerRequest, actual },
+  });
+}
+
 export const produceRequestSchema = z.strictObject({
-  events: z.array(produceEventSchema).min(1, 'must hold at least one event'),
+  events: produceEventsSchema,
 });
 export type ProduceRequest = z.infer<typeof produceRequestSchema>;
 
@@ -79,7 +181,16 @@ export interface ProduceResponse {
   readonly results: readonly ProduceResult[];
 }
 
-const nonNegativeIntString = z.string().regex(/^\d+$/, 'must be a non-negative integer').transform(Number);
+/**
+ * A non-negative integer in a path or query string. At most 16 digits and at most 2^53 - 1, so it
+ * is exact as a JSON number: a 400-digit offset is a 400, never `Infinity` (which JSON answers as
+ * `null`).
+ */
+export const nonNegativeIntString = z
+  .string()
+  .regex(/^\d{1,16}$/, 'must be a non-negative integer of at most 16 digits')
+  .transform(Number)
+  .refine((n) => Number.isSafeInteger(n), `must be at most ${Number.MAX_SAFE_INTEGER}`);
 
 export const fetchPathSchema = z.strictObject({
   topic: z.string(),

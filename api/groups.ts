@@ -3,8 +3,8 @@
  * docs/api.md describes it.
  */
 import { z } from 'zod';
-import { FETCH_LIMITS, produceEventSchema, type ProduceEvent } from './events';
-import { topicNameSchema } from './topics';
+import { boundedArray, FETCH_LIMITS, nonNegativeIntString, produceEventsSchema, type ProduceEvent } from './events';
+import { TOPIC_LIMITS, topicNameSchema } from './topics';
 
 export const GROUP_DEFAULTS = {
   /** Kafka's `session.timeout.ms` default. */
@@ -19,6 +19,23 @@ export const GROUP_LIMITS = {
   maxSessionTimeoutMs: 30 * 60 * 1000,
   maxRecords: 1000,
   maxTopicsPerMember: 20,
+} as const;
+
+/**
+ * Caps on the lists of group and transaction requests, refused (400 InvalidRequest) from their
+ * length alone, before any item is parsed or anything is read. No honest request comes near them:
+ * each is what one DynamoDB transaction (100 writes) or one topic (1000 partitions) can hold.
+ */
+export const REQUEST_LIMITS = {
+  /** Offsets in one commit (POST offsets, a transaction's commit): one write each. */
+  maxCommitOffsets: 100,
+  /** Partitions one seek names: a topic has at most this many. */
+  maxSeekPartitions: TOPIC_LIMITS.maxPartitions,
+  /**
+   * Produce entries of one transaction. Each topic written costs at least two of the
+   * transaction's 100 writes (a head and a batch), so more than 50 can never be written at once.
+   */
+  maxTransactionTopics: 50,
 } as const;
 
 /** A name that is safe in DynamoDB keys and as one URL path segment ("." and ".." are not). */
@@ -39,7 +56,8 @@ export const offsetResetSchema = z.enum(['earliest', 'latest']);
 export type OffsetReset = z.infer<typeof offsetResetSchema>;
 
 export const joinGroupRequestSchema = z.strictObject({
-  topics: z.array(topicNameSchema).min(1).max(GROUP_LIMITS.maxTopicsPerMember),
+  /** A topic named twice is subscribed once (the request's meaning is unambiguous). */
+  topics: boundedArray(topicNameSchema, GROUP_LIMITS.maxTopicsPerMember, { min: 1, what: 'topics' }),
   memberId: memberIdSchema.optional(),
   sessionTimeoutMs: z.number().int().min(GROUP_LIMITS.minSessionTimeoutMs).max(GROUP_LIMITS.maxSessionTimeoutMs).optional(),
   offsetReset: offsetResetSchema.optional(),
@@ -50,8 +68,6 @@ export const heartbeatRequestSchema = z.strictObject({
   /** The generation the member last saw; `rebalanced` says whether it changed. */
   generation: z.number().int().min(0).optional(),
 });
-
-const nonNegativeIntString = z.string().regex(/^\d+$/, 'must be a non-negative integer').transform(Number);
 
 export const recordsQuerySchema = z.strictObject({
   maxRecords: nonNegativeIntString.pipe(z.number().int().min(1).max(GROUP_LIMITS.maxRecords)).optional(),
@@ -72,17 +88,40 @@ export const topicPartitionOffsetSchema = z.strictObject({
 });
 export type TopicPartitionOffset = z.infer<typeof topicPartitionOffsetSchema>;
 
+/**
+ * The offsets of a commit, each partition at most once: two offsets for one partition have no
+ * single meaning (and would be two writes of one item in one DynamoDB transaction).
+ */
+const commitOffsetsSchema = boundedArray(topicPartitionOffsetSchema, REQUEST_LIMITS.maxCommitOffsets, { min: 1, what: 'offsets' }).superRefine(
+  (offsets, ctx) => {
+    const seen = new Set<string>();
+    offsets.forEach((o, i) => {
+      const key = `${o.topic}/${o.partition}`;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i], message: `names partition ${key} twice; commit each partition once` });
+      seen.add(key);
+    });
+  },
+);
+
 export const commitRequestSchema = z.strictObject({
   memberId: memberIdSchema,
   generation: z.number().int().min(0),
-  offsets: z.array(topicPartitionOffsetSchema).min(1).max(100),
+  offsets: commitOffsetsSchema,
 });
 export type CommitRequest = z.infer<typeof commitRequestSchema>;
 
 export const seekRequestSchema = z.strictObject({
   topic: topicNameSchema,
   /** Partitions to reset; all of the topic's when absent. */
-  partitions: z.array(z.number().int().min(0)).min(1).optional(),
+  partitions: boundedArray(z.number().int().min(0), REQUEST_LIMITS.maxSeekPartitions, { min: 1, what: 'partitions' })
+    .superRefine((partitions, ctx) => {
+      const seen = new Set<number>();
+      partitions.forEach((p, i) => {
+        if (seen.has(p)) ctx.addIssue({ code: 'custom', path: [i], message: `names partition ${p} twice; name each partition once` });
+        seen.add(p);
+      });
+    })
+    .optional(),
   to: z.union([
     z.literal('earliest'),
     z.literal('latest'),
@@ -92,12 +131,22 @@ export const seekRequestSchema = z.strictObject({
 });
 export type SeekRequest = z.infer<typeof seekRequestSchema>;
 
-export const transactionRequestSchema = z.strictObject({
-  produce: z
-    .array(z.strictObject({ topic: topicNameSchema, events: z.array(produceEventSchema).min(1) }))
-    .default([]),
-  commit: commitRequestSchema.extend({ group: groupNameSchema }).optional(),
-});
+/**
+ * A transaction: outputs to produce, a commit, or both; one that does neither (`{}`, a `null`
+ * body, `{"produce": []}`) is refused. Entries naming the same topic are merged by the service
+ * (their events appended as one request to that topic, in request order), so a message ID given
+ * twice is appended once and the second answer points at the first one's write.
+ */
+export const transactionRequestSchema = z
+  .strictObject({
+    produce: boundedArray(z.strictObject({ topic: topicNameSchema, events: produceEventsSchema }), REQUEST_LIMITS.maxTransactionTopics, {
+      what: 'produce entries',
+    }).default([]),
+    commit: commitRequestSchema.extend({ group: groupNameSchema }).optional(),
+  })
+  .refine((t) => t.produce.length > 0 || t.commit !== undefined, {
+    message: 'give produce entries, a commit, or both: an empty transaction does nothing',
+  });
 export type TransactionRequest = Omit<z.infer<typeof transactionRequestSchema>, 'produce'> & {
   readonly produce: readonly { readonly topic: string; readonly events: readonly ProduceEvent[] }[];
 };

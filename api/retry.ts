@@ -1,6 +1,8 @@
 /**
  * Retries with exponential backoff and full jitter, in one place (after KafkaJS's retrier). Used
- * by the client for retriable API errors and by the service for DynamoDB's unprocessed items.
+ * by the client for retriable API errors and by the service to pace re-sending DynamoDB's
+ * unprocessed items. The service never retries AWS errors with it: the SDK's retry strategy does
+ * that, once (lambda/core/aws/clients.ts).
  */
 import { SluiceError } from './errors';
 

@@ -1,7 +1,17 @@
 #!/usr/bin/env node
-// The `sluice` executable: runs the TypeScript CLI (cli/main.ts) through tsx's loader.
-import { register } from 'tsx/esm/api';
+// The `sluice` executable.
+// - Installed from the package: runs the compiled CLI, dist/cli/main.js (built by `npm run build`).
+// - In a checkout of this repository, where the TypeScript sources sit beside it: runs cli/main.ts
+//   through tsx's loader, so `npx sluice` always runs the current sources, never a stale build.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../cli/main.ts');
-await main(process.argv.slice(2));
+const source = new URL('../cli/main.ts', import.meta.url);
+let cli;
+if (existsSync(source)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  cli = await import(source.href);
+} else {
+  cli = await import('../dist/cli/main.js');
+}
+await cli.main(process.argv.slice(2));

@@ -15,6 +15,9 @@ export type SluiceApi = Pick<
   | 'listGroups'
   | 'describeGroup'
   | 'seek'
+  | 'createAcls'
+  | 'listAcls'
+  | 'deleteAcls'
 >;
 
 export interface Writer {

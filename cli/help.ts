@@ -46,7 +46,7 @@ export function mainHelp(commands: readonly Command[]): string {
   return [
     'Usage: sluice [--endpoint URL] [--json] <command> [arguments]',
     '',
-    'Administer Sluice topics; produce, fetch and consume events; manage consumer groups.',
+    'Administer Sluice topics; produce, fetch and consume events; manage consumer groups and ACLs.',
     '',
     'Commands:',
     ...twoColumns(commands.map((c) => [`${c.path.join(' ')}${c.args.map((a) => ` <${a}>`).join('')}`, c.summary])),

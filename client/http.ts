@@ -2,7 +2,7 @@
  * One JSON request to the Sluice API: sign (when it applies), send with a timeout, retry what is
  * retriable, and turn failures into the typed errors of api/errors.
  */
-import { ConnectionError, errorFromBody, UnknownApiError } from '../api/errors';
+import { ConnectionError, errorFromBody, InvalidRequestError, UnknownApiError } from '../api/errors';
 import { withRetries, type RetryOptions } from '../api/retry';
 import type { RequestSigner } from './signing';
 
@@ -43,7 +43,16 @@ export function createHttpTransport(config: HttpTransportConfig): HttpTransport 
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
     const timeoutMs = options.timeoutMs ?? config.timeoutMs;
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    let payload: string | undefined;
+    try {
+      payload = body === undefined ? undefined : JSON.stringify(body);
+    } catch (err) {
+      // Nested too deep for the stack (RangeError), circular, or holding a BigInt: a mistake of the
+      // caller's, typed as the service would answer it, and never sent.
+      return Promise.reject(
+        new InvalidRequestError(`The request body cannot be sent as JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err }),
+      );
+    }
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload !== undefined) headers['content-type'] = 'application/json';
 

@@ -49,6 +49,8 @@ export {
   MethodNotAllowedError,
   ThrottledError,
   InternalError,
+  OutcomeUnknownError,
+  DependencyFailedError,
   ConnectionError,
   UnknownApiError,
   type ErrorBody,

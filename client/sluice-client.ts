@@ -15,6 +15,7 @@
  * failures outlast the retry budget.
  */
 import { randomUUID } from 'node:crypto';
+import type { AclFilter, CreateAclsRequest, CreateAclsResponse, DeleteAclsResponse, ListAclsResponse } from '../api/acls';
 import { InvalidRequestError } from '../api/errors';
 import type { FetchResponse, ProduceEvent, ProduceResponse, ProduceResult } from '../api/events';
 import {
@@ -258,6 +259,24 @@ export class SluiceClient {
       events: events.map((event) => (event.messageId === undefined ? { ...event, messageId: randomUUID() } : event)),
     }));
     return this.#request('POST', '/transactions', { ...request, produce });
+  }
+
+  /**
+   * Creates ACLs (needs cluster alter when ACLs are on). Creating an ACL that exists changes nothing,
+   * so a retry is safe. Unset `patternType` is `literal`, unset `permission` is `allow`.
+   */
+  async createAcls(acls: CreateAclsRequest['acls']): Promise<CreateAclsResponse> {
+    return this.#request('POST', '/acls', { acls });
+  }
+
+  /** The ACLs matching every given field, declared in the stack and created here (needs cluster describe). */
+  async listAcls(filter: AclFilter = {}): Promise<ListAclsResponse> {
+    return this.#request('GET', '/acls', undefined, { query: { ...filter } });
+  }
+
+  /** Deletes the created ACLs matching every given field; at least one is required (needs cluster alter). */
+  async deleteAcls(filter: AclFilter): Promise<DeleteAclsResponse> {
+    return this.#request('DELETE', '/acls', undefined, { query: { ...filter } });
   }
 }
 

@@ -6,7 +6,22 @@
 import { QUEUES, type QueueName } from './queues';
 import { TABLES, type TableName } from './tables';
 
-export type TableAccess = 'read' | 'readWrite';
+/**
+ * The DynamoDB actions Sluice's code calls (`dynamodb:<action>` in IAM). A transaction needs the
+ * action of each of its items (PutItem, ConditionCheckItem, ...), not one of its own.
+ */
+export type DynamoDbAction =
+  | 'GetItem'
+  | 'PutItem'
+  | 'UpdateItem'
+  | 'DeleteItem'
+  | 'ConditionCheckItem'
+  | 'Query'
+  | 'Scan'
+  | 'BatchGetItem'
+  | 'BatchWriteItem';
+/** The exact actions a function calls on one table: the stack grants these and nothing else. */
+export type TableAccess = readonly DynamoDbAction[];
 export type QueueAccess = 'send' | 'consume';
 
 export interface FunctionDefinition {
@@ -14,7 +29,11 @@ export interface FunctionDefinition {
   readonly description: string;
   /** Handler module, relative to the repository root; it exports `handler`. */
   readonly entry: string;
-  /** Tables the function touches and how: the stack grants exactly this, nothing more. */
+  /**
+   * Tables the function touches and the exact actions it calls on each: the stack grants exactly
+   * these, nothing more, and the local platform's IAM refuses anything else (so a missing action
+   * fails the tests, and infra tests check nothing more is granted).
+   */
   readonly tables: Partial<Record<TableName, TableAccess>>;
   /** Queues the function touches and how. */
   readonly queues: Partial<Record<QueueName, QueueAccess>>;
@@ -29,21 +48,30 @@ export const FUNCTIONS = {
     name: 'topics',
     description: 'Topic administration: create, list, describe, update, delete.',
     entry: 'lambda/handlers/topics.ts',
-    tables: { topics: 'readWrite', log: 'read' },
+    tables: {
+      topics: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Scan'],
+      log: ['Query', 'BatchGetItem'],
+      acls: ['Scan'],
+    },
     queues: { topicPurge: 'send' },
   },
   produce: {
     name: 'produce',
     description: 'Appends events to a topic: partitions, gapless offsets, exactly-once by message ID.',
     entry: 'lambda/handlers/produce.ts',
-    tables: { topics: 'read', log: 'readWrite', dedupe: 'readWrite' },
+    tables: {
+      topics: ['GetItem'],
+      log: ['BatchGetItem', 'PutItem'],
+      dedupe: ['PutItem'],
+      acls: ['Scan'],
+    },
     queues: {},
   },
   fetch: {
     name: 'fetch',
     description: 'Reads events of one partition by offset or timestamp, long-polling up to 20 s.',
     entry: 'lambda/handlers/fetch.ts',
-    tables: { topics: 'read', log: 'read' },
+    tables: { topics: ['GetItem'], log: ['Query', 'BatchGetItem'], acls: ['Scan'] },
     queues: {},
     // Long polls last up to 20 s; API Gateway gives an integration 30 s.
     timeoutSeconds: 28,
@@ -52,7 +80,12 @@ export const FUNCTIONS = {
     name: 'groups',
     description: 'Consumer groups: membership, assignment, records, offset commits, seek.',
     entry: 'lambda/handlers/groups.ts',
-    tables: { topics: 'read', log: 'read', groups: 'readWrite' },
+    tables: {
+      topics: ['GetItem'],
+      log: ['Query', 'BatchGetItem'],
+      groups: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem', 'Query', 'Scan', 'BatchWriteItem'],
+      acls: ['Scan'],
+    },
     queues: {},
     // The records call long-polls up to 20 s.
     timeoutSeconds: 28,
@@ -61,17 +94,30 @@ export const FUNCTIONS = {
     name: 'transactions',
     description: 'Read-process-write: appends outputs and commits input offsets in one transaction.',
     entry: 'lambda/handlers/transactions.ts',
-    tables: { topics: 'read', log: 'readWrite', dedupe: 'readWrite', groups: 'readWrite' },
+    tables: {
+      topics: ['GetItem'],
+      log: ['Query', 'BatchGetItem', 'PutItem'],
+      dedupe: ['PutItem'],
+      groups: ['GetItem', 'PutItem', 'ConditionCheckItem', 'Query'],
+      acls: ['Scan'],
+    },
     queues: {},
   },
   topicPurge: {
     name: 'topic-purge',
     description: "Removes a deleted topic's log items.",
     entry: 'lambda/handlers/topic-purge.ts',
-    tables: { topics: 'read', log: 'readWrite' },
+    tables: { topics: ['GetItem'], log: ['Query', 'BatchWriteItem'] },
     queues: { topicPurge: 'consume' },
     trigger: { queue: 'topicPurge', batchSize: 1 },
     timeoutSeconds: 5 * 60,
+  },
+  acls: {
+    name: 'acls',
+    description: 'Access control lists: create, list and delete (cluster alter / describe).',
+    entry: 'lambda/handlers/acls.ts',
+    tables: { acls: ['Scan', 'BatchWriteItem'] },
+    queues: {},
   },
   fallback: {
     name: 'fallback',
@@ -110,13 +156,30 @@ export const ROUTES = [
   { method: 'POST', path: '/groups/{group}/offsets', function: 'groups' },
   { method: 'POST', path: '/groups/{group}/seek', function: 'groups' },
   { method: 'POST', path: '/transactions', function: 'transactions' },
+  { method: 'POST', path: '/acls', function: 'acls' },
+  { method: 'GET', path: '/acls', function: 'acls' },
+  { method: 'DELETE', path: '/acls', function: 'acls' },
 ] as const satisfies readonly RouteDefinition[];
 
 /** The function behind API Gateway's `$default` route: everything no route matches. */
 export const FALLBACK_FUNCTION: FunctionName = 'fallback';
 
-export function routeKey(route: Pick<RouteDefinition, 'method' | 'path'>): string {
-  return `${route.method} ${route.path}`;
+/** `"METHOD /path"`, as API Gateway spells a route key, of one route type. */
+type KeyOf<R> = R extends { readonly method: infer M extends string; readonly path: infer P extends string }
+  ? `${M} ${P}`
+  : never;
+
+/** Every route key of ROUTES, e.g. `"GET /topics/{topic}"`. */
+export type RouteKey = KeyOf<(typeof ROUTES)[number]>;
+
+/** The route keys of ROUTES served by function F (`never` for a function no route names). */
+export type RouteKeyOf<F extends FunctionName> = KeyOf<Extract<(typeof ROUTES)[number], { readonly function: F }>>;
+
+/** The functions that serve at least one route of ROUTES. */
+export type RoutedFunctionName = (typeof ROUTES)[number]['function'];
+
+export function routeKey<R extends Pick<RouteDefinition, 'method' | 'path'>>(route: R): KeyOf<R> {
+  return `${route.method} ${route.path}` as KeyOf<R>;
 }
 
 export interface RouteMatch {

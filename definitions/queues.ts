@@ -21,7 +21,9 @@ export const QUEUES = {
       "Deleted topics whose log items still need removing. A topic's events are keyed by its " +
       'topicId, so they are unreachable the moment the topic is deleted; this queue reclaims the storage.',
     fifo: false,
-    visibilityTimeoutSeconds: 6 * 60,
+    // At least 6× the consuming function's timeout (topic-purge: 300 s), AWS's guidance for SQS
+    // event sources, so a message is not handed out again while a retried batch may still run.
+    visibilityTimeoutSeconds: 6 * 5 * 60,
     maxReceiveCount: 5,
     envVar: 'SLUICE_TOPIC_PURGE_QUEUE_URL',
   },

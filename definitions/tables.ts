@@ -61,6 +61,15 @@ export const TABLES = {
     sortKey: { name: 'sk', type: 'S' },
     envVar: 'SLUICE_GROUPS_TABLE',
   },
+  acls: {
+    name: 'acls',
+    description:
+      'Access control lists (Kafka-style: principal, topic/group/cluster pattern, operation, allow or deny), ' +
+      'one item per ACL keyed by an ID derived from the ACL, read whole and cached by every routed function ' +
+      'when authorization is "acl".',
+    partitionKey: { name: 'id', type: 'S' },
+    envVar: 'SLUICE_ACLS_TABLE',
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof TABLES;

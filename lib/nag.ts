@@ -9,8 +9,10 @@
  * reasons live here, under code review, instead.
  */
 import { Validations, type Stage } from 'aws-cdk-lib';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { SluiceApi } from './sluice-api';
 import { SluiceFunctions } from './sluice-functions';
 
 export interface NagOptions {
@@ -38,6 +40,58 @@ export function acknowledgeSluiceFindings(scope: IConstruct): void {
         '(middy 6, AWS SDK v3) are built and tested for, and Lambda supports it until 2027. Moving to the ' +
         'newest runtime is a deliberate, tested change through the runtime prop, not a side effect of ' +
         'upgrading aws-cdk-lib.',
+    });
+  }
+  const apis = scope.node.findAll().filter((c): c is SluiceApi => c instanceof SluiceApi);
+  for (const api of apis) if (api.restApi) acknowledgeRestApiFindings(api.restApi);
+}
+
+/** REST mode (lib/sluice-rest-api.ts). The HTTP API mode has no finding to acknowledge. */
+function acknowledgeRestApiFindings(restApi: apigateway.RestApi): void {
+  Validations.of(restApi.node.defaultChild!).acknowledge({
+    id: 'AwsSolutions-APIG2',
+    reason:
+      'Every request is validated by its Lambda handler against the zod schemas in api/ (the same ones the ' +
+      'local platform and the HTTP API mode use), and answered with a 400 InvalidRequest that lists every ' +
+      'issue. API Gateway request validators would duplicate those rules in a second language, drift from ' +
+      'them, and answer in a different error format.',
+  });
+  // Every method of the API, the routes' and the fallback ANY methods alike.
+  for (const method of restApi.methods) {
+    Validations.of(method).acknowledge({
+      id: 'AwsSolutions-COG4',
+      reason:
+        'Every method uses IAM (SigV4) authorization instead of a Cognito user pool: Sluice is called by ' +
+        'services and Lambda functions with IAM credentials, and access is granted per route and per ' +
+        'topic path with execute-api:Invoke policies.',
+    });
+  }
+  const stage = restApi.deploymentStage;
+  Validations.of(stage).acknowledge({
+    id: 'AwsSolutions-APIG6',
+    reason:
+      'The stage writes an access log line for every request (status, error message, integration error ' +
+      'and latency, caller identity) to a log group with retention, and the functions log each request ' +
+      'with its outcome. Execution logs would go to a log group API Gateway creates outside the stack, ' +
+      'kept forever, and at INFO level would copy request bodies (event payloads) into it.',
+  });
+  Validations.of(stage).acknowledge({
+    id: 'AwsSolutions-APIG3',
+    reason:
+      'No WAF web ACL by default: every request must carry a valid SigV4 signature of an IAM principal, ' +
+      'which API Gateway checks before anything runs, and the stage is throttled. Operators who want WAF ' +
+      'rules (rate limits per IP, IP allow lists) can associate a web ACL with the stage; the HTTP API ' +
+      'mode cannot have one at all.',
+  });
+  const cloudWatchRole = restApi.node.tryFindChild('CloudWatchRole');
+  if (cloudWatchRole) {
+    Validations.of(cloudWatchRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      reason:
+        "API Gateway's account-level CloudWatch Logs role, which REST API access logging requires, uses " +
+        "AWS's managed policy AmazonAPIGatewayPushToCloudWatchLogs, made for exactly this: API Gateway " +
+        'writes the logs of every REST API in the account and Region with it, so it cannot be scoped to ' +
+        "Sluice's log group. Only apigateway.amazonaws.com can assume the role.",
     });
   }
 }

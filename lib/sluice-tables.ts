@@ -5,10 +5,10 @@
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import type { TableAccess } from '../definitions/functions';
+import type { DynamoDbAction, TableAccess } from '../definitions/functions';
 import { TABLES, TABLE_NAMES, type KeyAttribute, type TableName } from '../definitions/tables';
 import { pascalCase } from './names';
 import { removalPolicyRules, validateProps } from './validation';
@@ -101,20 +101,25 @@ export class SluiceTables extends Construct {
   }
 
   /**
-   * Grant exactly the access a function definition declares on one table: `read` is
-   * `grantReadData` (get, query, scan, describe), `readWrite` adds put, update, delete and batch
-   * writes. Neither includes the table's stream or any other table.
+   * Grant exactly the DynamoDB actions a function definition lists on one table (CDK's
+   * `grantReadData`/`grantReadWriteData` would add Scan, DeleteItem and more to functions that never
+   * call them), plus the KMS actions a customer managed key needs for them. Never the table's
+   * stream, its indexes or any other table.
    */
-  grantAccess(grantee: iam.IGrantable, name: TableName, access: TableAccess): iam.Grant {
+  grantAccess(grantee: iam.IGrantable, name: TableName, actions: TableAccess): iam.Grant {
     const table = this.tables[name];
-    switch (access) {
-      case 'read':
-        return table.grantReadData(grantee);
-      case 'readWrite':
-        return table.grantReadWriteData(grantee);
-    }
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: actions.map((a) => `dynamodb:${a}`),
+      resourceArns: [table.tableArn],
+    });
+    const writes = actions.some((a) => WRITE_ACTIONS.has(a));
+    table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:DescribeKey', ...(writes ? ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'] : []));
+    return grant;
   }
 }
+
+const WRITE_ACTIONS = new Set<DynamoDbAction>(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
 
 function attribute(key: KeyAttribute): dynamodb.Attribute {
   const type = { S: dynamodb.AttributeType.STRING, N: dynamodb.AttributeType.NUMBER, B: dynamodb.AttributeType.BINARY };

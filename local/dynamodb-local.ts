@@ -42,6 +42,8 @@ export interface DynamoDbLocalOptions {
 
 export interface DynamoDbLocal {
   readonly endpoint: string;
+  /** Settles when the emulator's process ends for any reason, with what it printed last. */
+  readonly exited: Promise<{ readonly code: number | null; readonly output: string }>;
   stop(): Promise<void>;
 }
 
@@ -90,8 +92,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions): Promise
   } finally {
     client.destroy();
   }
+  const exited = new Promise<{ code: number | null; output: string }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, output });
+    else child.once('exit', (code) => resolve({ code, output: output.slice(-2000) }));
+  });
   return {
     endpoint,
+    exited,
     async stop() {
       process.removeListener('exit', onExit);
       await stop();

@@ -1,7 +1,7 @@
 /**
  * `npm start`: runs the local platform until Ctrl-C or SIGTERM.
  *
- *   npm start [-- --port 4545] [-- --data-dir ./.sluice-data]
+ *   npm start [-- --port 4545] [-- --data-dir ./.sluice-data] [-- --api rest] [-- --assembly cdk.out]
  */
 import { parseArgs } from 'node:util';
 
@@ -9,23 +9,35 @@ import { parseArgs } from 'node:util';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { createJsonLogger } from '../lambda/core/logger';
 import { JavaMissingError } from './dynamodb-local';
-import { DEFAULT_PORT, startPlatform } from './platform';
+import { DEFAULT_PORT, parseApiType, startPlatform } from './platform';
 
-const USAGE = `Usage: npm start [-- --port <port>] [-- --data-dir <dir>]
+const USAGE = `Usage: npm start [-- --port <port>] [-- --data-dir <dir>] [-- --api http|rest] [-- --assembly <dir>]
 
-Runs Sluice locally: DynamoDB Local, the SQS server and the Lambda handlers behind
-an HTTP API on 127.0.0.1 (no AWS account needed).
+Runs Sluice locally, as synthesized for AWS: DynamoDB Local, the SQS server, and each
+Lambda function's bundle in environments of its own behind a local API Gateway on
+127.0.0.1 (no AWS account needed).
 
   --port <port>      HTTP port (default: SLUICE_PORT, else ${DEFAULT_PORT}; 0 picks a free one)
   --data-dir <dir>   keep tables on disk here (default: SLUICE_DATA_DIR, else in memory)
+  --api http|rest    the API the stack is synthesized with (default: SLUICE_API, else http)
+  --assembly <dir>   run the stack of this cloud assembly (cdk synth's output) instead
+                     (default: SLUICE_ASSEMBLY, else Sluice's own stack, synthesized now)
+  --quiet            do not print the functions' log lines
   -h, --help         show this help
 `;
 
 async function main(): Promise<number> {
-  let values: { port?: string; 'data-dir'?: string; help?: boolean };
+  let values: { port?: string; 'data-dir'?: string; api?: string; assembly?: string; quiet?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
-      options: { port: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        port: { type: 'string' },
+        'data-dir': { type: 'string' },
+        api: { type: 'string' },
+        assembly: { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     }));
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
@@ -41,12 +53,37 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  let api;
+  try {
+    api = parseApiType(values.api ?? process.env.SLUICE_API);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message.replace('SLUICE_API', '--api (or SLUICE_API)')}\n`);
+    return 2;
+  }
+
   const logger = createJsonLogger({ component: 'sluice.local' });
   const started = Date.now();
   process.stdout.write('Starting Sluice local platform (DynamoDB Local, SQS server, API)...\n');
+  // Listen before starting anything: a signal during start-up stops what has started by then.
+  // Ctrl-C reaches every process of the terminal's group (npm, tsx, this one) and tsx relays it
+  // again: a second signal must not kill this process before it has stopped what it started.
+  const stopRequested = new Promise<string>((resolve) => {
+    process.on('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+  });
+  let fatal: ((error: Error) => void) | undefined;
+  const failed = new Promise<Error>((resolve) => (fatal = resolve));
   let platform;
   try {
-    platform = await startPlatform({ port, dataDir: values['data-dir'], logger });
+    platform = await startPlatform({
+      port,
+      api,
+      assemblyDir: values.assembly,
+      dataDir: values['data-dir'],
+      logger,
+      functionLogs: values.quiet ? undefined : (_fn, line) => process.stdout.write(`${line}\n`),
+      onFatal: (error) => fatal?.(error),
+    });
   } catch (err) {
     if (err instanceof JavaMissingError) process.stderr.write(`${err.message}\n`);
     else process.stderr.write(`Sluice could not start: ${(err as Error).message}\n`);
@@ -56,25 +93,21 @@ async function main(): Promise<number> {
   const storage = values['data-dir'] ?? process.env.SLUICE_DATA_DIR ?? 'memory';
   process.stdout.write(
     `Sluice is ready at ${platform.endpoint} (in ${seconds}s)\n` +
+      `  API:            ${platform.twin.api.type === 'rest' ? 'REST API (payload 1.0)' : 'HTTP API (payload 2.0)'}, ${platform.twin.functions.size} functions from ${platform.twin.stack.assemblyDir}\n` +
       `  DynamoDB Local: ${platform.dynamodbEndpoint} (data: ${storage})\n` +
       `  SQS server:     ${platform.sqsEndpoint}\n` +
       `  try: curl -X POST -H 'content-type: application/json' ${platform.endpoint}/topics -d '{"name":"orders","partitions":3}'\n` +
       'Press Ctrl-C to stop.\n',
   );
 
-  await new Promise<void>((resolve) => {
-    let stopping = false;
-    // Ctrl-C reaches every process of the terminal's group (npm, tsx, this one) and tsx relays it
-    // again: a second signal must not kill this process before it has stopped what it started.
-    const shutdown = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      process.stdout.write(`\n${signal}: stopping Sluice...\n`);
-      resolve();
-    };
-    process.on('SIGINT', () => shutdown('SIGINT'));
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
-  });
+  const outcome = await Promise.race([stopRequested.then((signal) => ({ signal })), failed.then((error) => ({ error }))]);
+  if ('error' in outcome) {
+    process.stderr.write(`\nSluice is stopping: ${outcome.error.message}\n`);
+    await platform.stop();
+    process.stderr.write('Sluice stopped. Start it again with npm start.\n');
+    return 1;
+  }
+  process.stdout.write(`\n${outcome.signal}: stopping Sluice...\n`);
   await platform.stop();
   process.stdout.write('Sluice stopped.\n');
   return 0;

@@ -1,90 +1,122 @@
 /**
- * Creates the tables and queues of definitions/ on the local emulators, the way the CDK stack
- * creates them in AWS. Idempotent: what already exists (a kept data directory) is left alone.
+ * Creates DynamoDB tables and SQS queues on the local emulators. Two callers describe them: the
+ * template twin (local/template/twin.ts) from the synthesized stack's own resource properties, and
+ * tests of the core, from definitions/ directly. Idempotent: what already exists (a kept data
+ * directory) is left alone.
  */
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   DescribeTimeToLiveCommand,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
+  type AttributeDefinition,
   type DynamoDBClient,
+  type GlobalSecondaryIndex,
+  type KeySchemaElement,
   type StreamViewType,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { QUEUES, QUEUE_NAMES, deadLetterQueueName, type QueueDefinition, type QueueName } from '../definitions/queues';
-import { TABLES, TABLE_NAMES, type TableDefinition, type TableName } from '../definitions/tables';
+import { QUEUES, QUEUE_NAMES, deadLetterQueueName, type QueueName } from '../definitions/queues';
+import { TABLES, TABLE_NAMES, type TableName } from '../definitions/tables';
 
 export interface ProvisionedResources {
   readonly tables: Record<TableName, string>;
   readonly queues: Record<QueueName, string>;
 }
 
+/** A table as CreateTable and UpdateTimeToLive take it. */
+export interface TableSpec {
+  readonly tableName: string;
+  readonly keySchema: KeySchemaElement[];
+  readonly attributeDefinitions: AttributeDefinition[];
+  readonly streamViewType?: StreamViewType;
+  readonly timeToLiveAttribute?: string;
+  readonly globalSecondaryIndexes?: GlobalSecondaryIndex[];
+}
+
+/** A created table: its name, ARN and (when it has one) its stream's ARN. */
+export interface CreatedTable {
+  readonly tableName: string;
+  readonly tableArn: string;
+  readonly streamArn?: string;
+}
+
 /** Physical name of a resource on the local platform. */
 export const localName = (prefix: string, name: string) => `${prefix}-${name}`;
 
+/** The tables and queues of definitions/, for tests of the core services that need no functions. */
 export async function provision(
   clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient },
   prefix: string,
 ): Promise<ProvisionedResources> {
   const tables = {} as Record<TableName, string>;
-  for (const name of TABLE_NAMES) tables[name] = await createTable(clients.dynamodb, TABLES[name], localName(prefix, TABLES[name].name));
+  for (const name of TABLE_NAMES) {
+    const def = TABLES[name];
+    const keys = [def.partitionKey, ...('sortKey' in def ? [def.sortKey] : [])];
+    const created = await createTable(clients.dynamodb, {
+      tableName: localName(prefix, def.name),
+      keySchema: keys.map((k, i) => ({ AttributeName: k.name, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
+      attributeDefinitions: keys.map((k) => ({ AttributeName: k.name, AttributeType: k.type })),
+      streamViewType: 'stream' in def ? def.stream : undefined,
+      timeToLiveAttribute: 'timeToLiveAttribute' in def ? def.timeToLiveAttribute : undefined,
+    });
+    tables[name] = created.tableName;
+  }
   const queues = {} as Record<QueueName, string>;
-  for (const name of QUEUE_NAMES) queues[name] = await createQueue(clients.sqs, QUEUES[name], localName(prefix, QUEUES[name].name));
+  for (const name of QUEUE_NAMES) {
+    const def = QUEUES[name];
+    const base = localName(prefix, def.name);
+    const fifo: Record<string, string> = def.fifo ? { FifoQueue: 'true' } : {};
+    const dlq = await createQueue(clients.sqs, deadLetterQueueName(base, def.fifo), fifo);
+    const queue = await createQueue(clients.sqs, def.fifo ? `${base}.fifo` : base, {
+      ...fifo,
+      VisibilityTimeout: String(def.visibilityTimeoutSeconds),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: def.maxReceiveCount }),
+    });
+    queues[name] = queue.url;
+  }
   return { tables, queues };
 }
 
-async function createTable(client: DynamoDBClient, def: TableDefinition, tableName: string): Promise<string> {
-  const keys = [def.partitionKey, ...(def.sortKey ? [def.sortKey] : [])];
+export async function createTable(client: DynamoDBClient, spec: TableSpec): Promise<CreatedTable> {
   try {
     await client.send(
       new CreateTableCommand({
-        TableName: tableName,
+        TableName: spec.tableName,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: keys.map((k) => ({ AttributeName: k.name, AttributeType: k.type })),
-        KeySchema: keys.map((k, i) => ({ AttributeName: k.name, KeyType: i === 0 ? 'HASH' : 'RANGE' })),
-        StreamSpecification: def.stream
-          ? { StreamEnabled: true, StreamViewType: def.stream as StreamViewType }
-          : undefined,
+        AttributeDefinitions: spec.attributeDefinitions,
+        KeySchema: spec.keySchema,
+        GlobalSecondaryIndexes: spec.globalSecondaryIndexes,
+        StreamSpecification: spec.streamViewType ? { StreamEnabled: true, StreamViewType: spec.streamViewType } : undefined,
       }),
     );
   } catch (err) {
     if (!(err instanceof ResourceInUseException)) throw err;
   }
-  if (def.timeToLiveAttribute) {
-    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+  if (spec.timeToLiveAttribute) {
+    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: spec.tableName }));
     if (ttl.TimeToLiveDescription?.TimeToLiveStatus !== 'ENABLED') {
       await client.send(
         new UpdateTimeToLiveCommand({
-          TableName: tableName,
-          TimeToLiveSpecification: { AttributeName: def.timeToLiveAttribute, Enabled: true },
+          TableName: spec.tableName,
+          TimeToLiveSpecification: { AttributeName: spec.timeToLiveAttribute, Enabled: true },
         }),
       );
     }
   }
-  return tableName;
+  const { Table } = await client.send(new DescribeTableCommand({ TableName: spec.tableName }));
+  return { tableName: spec.tableName, tableArn: Table?.TableArn ?? '', streamArn: Table?.LatestStreamArn };
 }
 
-async function createQueue(client: SQSClient, def: QueueDefinition, baseName: string): Promise<string> {
-  const fifo = def.fifo ? { FifoQueue: 'true' } : {};
-  const dlq = await client.send(
-    new CreateQueueCommand({ QueueName: deadLetterQueueName(baseName, def.fifo), Attributes: { ...fifo } }),
-  );
-  const dlqArn = await client.send(
-    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  const queue = await client.send(
-    new CreateQueueCommand({
-      QueueName: def.fifo ? `${baseName}.fifo` : baseName,
-      Attributes: {
-        ...fifo,
-        VisibilityTimeout: String(def.visibilityTimeoutSeconds),
-        RedrivePolicy: JSON.stringify({
-          deadLetterTargetArn: dlqArn.Attributes?.QueueArn,
-          maxReceiveCount: def.maxReceiveCount,
-        }),
-      },
-    }),
-  );
-  if (!queue.QueueUrl) throw new Error(`CreateQueue ${baseName} returned no URL`);
-  return queue.QueueUrl;
+/** Creates a queue (or finds it, with the same attributes) and returns its URL and ARN. */
+export async function createQueue(
+  client: SQSClient,
+  queueName: string,
+  attributes: Record<string, string>,
+): Promise<{ readonly url: string; readonly arn: string }> {
+  const queue = await client.send(new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }));
+  if (!queue.QueueUrl) throw new Error(`CreateQueue ${queueName} returned no URL`);
+  const attrs = await client.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }));
+  return { url: queue.QueueUrl, arn: attrs.Attributes?.QueueArn ?? '' };
 }

@@ -1,20 +1,22 @@
 /**
- * The local stand-in for a Lambda SQS event source mapping with ReportBatchItemFailures: long-polls
- * the queue, invokes the handler with an SQSEvent, deletes what succeeded and leaves the failures
- * to reappear after the visibility timeout (and reach the DLQ after maxReceiveCount).
+ * The local stand-in for a Lambda SQS event source mapping: long-polls the queue with the
+ * function's own role (as Lambda's poller does, so a missing consume grant fails here too),
+ * invokes the function with an SQSEvent, deletes what succeeded and leaves the failures to
+ * reappear after the visibility timeout (and reach the DLQ after maxReceiveCount). A partial
+ * batch response counts only when the mapping has ReportBatchItemFailures, as on AWS.
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { FunctionName } from '../definitions/functions';
 import type { Logger } from '../lambda/core/logger';
-import { invoke } from './lambda-runtime';
+import type { FunctionPool } from './lambda/function-pool';
 
 export interface SqsPollerOptions {
   readonly client: SQSClient;
   readonly queueUrl: string;
   readonly queueArn: string;
-  readonly function: FunctionName;
+  readonly function: FunctionPool;
   readonly batchSize: number;
+  readonly reportBatchItemFailures: boolean;
   readonly logger: Logger;
 }
 
@@ -59,11 +61,12 @@ async function pollOnce(options: SqsPollerOptions, signal: AbortSignal): Promise
   const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options.queueArn)) };
   let failed: Set<string>;
   try {
-    const response = (await invoke(options.function, event)) as SQSBatchResponse | undefined;
+    const { payload } = await options.function.invoke(event);
+    const response = options.reportBatchItemFailures ? (JSON.parse(payload) as SQSBatchResponse | null) : null;
     failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
   } catch (error) {
     // A thrown error fails the whole batch, as in Lambda.
-    options.logger.warn('SQS handler threw; batch will be retried', { function: options.function, error });
+    options.logger.warn('SQS handler failed; batch will be retried', { function: options.function.name, error });
     return;
   }
   const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));

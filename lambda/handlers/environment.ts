@@ -1,66 +1,150 @@
 /**
  * Reads the physical table and queue names a function was given (see definitions/functions.ts)
  * and builds the services, once per cold start.
+ *
+ * Each builder reads exactly the variables of the tables and queues its services touch, and no
+ * more: the stack gives a function only the variables of what its definition lists, so a builder
+ * that asked for more would throw at cold start on AWS. The read side of the log (fetch, describe
+ * offsets, group records) is built from the topics and log tables only; only produce and
+ * transactions build the full LogService, which needs the dedupe table. A unit test
+ * (test/unit/lambda/function-environment.test.ts) builds every function from exactly its
+ * definition's environment.
+ *
+ * SDK clients are created once per process and shared by every store (a Lambda execution
+ * environment runs one function, so "per process" is "per cold start").
  */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { QUEUES, type QueueName } from '../../definitions/queues';
 import { TABLES, type TableName } from '../../definitions/tables';
 import { createDocumentClient, createSqsClient } from '../core/aws/clients';
 import { DynamoDbGroupStore } from '../core/groups/dynamodb-group-store';
 import { GroupService } from '../core/groups/group-service';
-import { DynamoDbLogStore } from '../core/log/dynamodb-log-store';
+import { DynamoDbLogReadStore, DynamoDbLogStore } from '../core/log/dynamodb-log-store';
+import { LogReadService } from '../core/log/log-read-service';
 import { LogService } from '../core/log/log-service';
 import { DynamoDbTopicStore } from '../core/topics/dynamodb-topic-store';
 import { SqsPurgeQueue } from '../core/topics/purge-queue';
 import { TopicService } from '../core/topics/topic-service';
 import { TransactionService } from '../core/transactions/transaction-service';
+import { AUTHORIZATION_ENV, type AuthorizationMode } from '../../definitions/authorization';
+import { AclService } from '../core/acls/acl-service';
+import { Authorizer } from '../core/acls/authorizer';
+import { decodeDeclaredAcls } from '../core/acls/declared';
+import { DynamoDbAclStore } from '../core/acls/dynamodb-acl-store';
 
-function requireEnv(name: string, env: NodeJS.ProcessEnv): string {
+/** The environment a function reads its configuration from (`process.env` in Lambda). */
+export type FunctionEnv = Readonly<Record<string, string | undefined>>;
+
+function requireEnv(name: string, env: FunctionEnv): string {
   const value = env[name];
   if (!value) throw new Error(`Environment variable ${name} is not set; the stack or local platform must set it`);
   return value;
 }
 
-export const tableFromEnv = (table: TableName, env = process.env) => requireEnv(TABLES[table].envVar, env);
-export const queueFromEnv = (queue: QueueName, env = process.env) => requireEnv(QUEUES[queue].envVar, env);
+export const tableFromEnv = (table: TableName, env: FunctionEnv = process.env) => requireEnv(TABLES[table].envVar, env);
+export const queueFromEnv = (queue: QueueName, env: FunctionEnv = process.env) => requireEnv(QUEUES[queue].envVar, env);
 
-function topicStoreFromEnv(env: NodeJS.ProcessEnv): DynamoDbTopicStore {
+let documentClient: DynamoDBDocumentClient | undefined;
+let sqsClient: SQSClient | undefined;
+
+/** The process's one DynamoDB document client, created on first use and shared by every store. */
+export function sharedDocumentClient(): DynamoDBDocumentClient {
+  return (documentClient ??= createDocumentClient());
+}
+
+/** The process's one SQS client, created on first use. */
+export function sharedSqsClient(): SQSClient {
+  return (sqsClient ??= createSqsClient());
+}
+
+/** Needs the topics and log tables. */
+function topicStoreFromEnv(env: FunctionEnv): DynamoDbTopicStore {
   return new DynamoDbTopicStore({
-    client: createDocumentClient(),
+    client: sharedDocumentClient(),
     topicsTable: tableFromEnv('topics', env),
     logTable: tableFromEnv('log', env),
   });
 }
 
-export function logServiceFromEnv(env = process.env): LogService {
+/** Fetch, partition bounds and offsets: needs the topics and log tables only. */
+export function logReadServiceFromEnv(env: FunctionEnv = process.env, topics = topicStoreFromEnv(env)): LogReadService {
+  return new LogReadService({
+    topics,
+    log: new DynamoDbLogReadStore({ client: sharedDocumentClient(), logTable: tableFromEnv('log', env) }),
+  });
+}
+
+/** Produce (and fetch): needs the topics, log and dedupe tables. */
+export function logServiceFromEnv(env: FunctionEnv = process.env, topics = topicStoreFromEnv(env)): LogService {
   return new LogService({
-    topics: topicStoreFromEnv(env),
+    topics,
     log: new DynamoDbLogStore({
-      client: createDocumentClient(),
+      client: sharedDocumentClient(),
       logTable: tableFromEnv('log', env),
       dedupeTable: tableFromEnv('dedupe', env),
     }),
   });
 }
 
-export function topicServiceFromEnv(env = process.env): TopicService {
+/** Topic administration and purge: needs the topics and log tables and the purge queue. */
+export function topicServiceFromEnv(env: FunctionEnv = process.env): TopicService {
+  const store = topicStoreFromEnv(env);
   return new TopicService({
-    store: topicStoreFromEnv(env),
-    offsets: logServiceFromEnv(env),
-    purgeQueue: new SqsPurgeQueue(createSqsClient(), queueFromEnv('topicPurge', env)),
+    store,
+    offsets: logReadServiceFromEnv(env, store),
+    purgeQueue: new SqsPurgeQueue(sharedSqsClient(), queueFromEnv('topicPurge', env)),
   });
 }
 
-export function groupServiceFromEnv(env = process.env): GroupService {
+/** Consumer groups: needs the topics, log and groups tables. */
+export function groupServiceFromEnv(env: FunctionEnv = process.env): GroupService {
+  const topics = topicStoreFromEnv(env);
   return new GroupService({
-    groups: new DynamoDbGroupStore(createDocumentClient(), tableFromEnv('groups', env)),
-    topics: topicStoreFromEnv(env),
-    log: logServiceFromEnv(env),
+    groups: new DynamoDbGroupStore(sharedDocumentClient(), tableFromEnv('groups', env)),
+    topics,
+    log: logReadServiceFromEnv(env, topics),
   });
 }
 
-export function transactionServiceFromEnv(env = process.env): TransactionService {
-  const groupStore = new DynamoDbGroupStore(createDocumentClient(), tableFromEnv('groups', env));
-  const log = logServiceFromEnv(env);
-  const groups = new GroupService({ groups: groupStore, topics: topicStoreFromEnv(env), log });
+/** Read-process-write: needs the topics, log, dedupe and groups tables. */
+export function transactionServiceFromEnv(env: FunctionEnv = process.env): TransactionService {
+  const topics = topicStoreFromEnv(env);
+  const groupStore = new DynamoDbGroupStore(sharedDocumentClient(), tableFromEnv('groups', env));
+  const log = logServiceFromEnv(env, topics);
+  const groups = new GroupService({ groups: groupStore, topics, log });
   return new TransactionService(log, groups, groupStore);
+}
+
+/** The `acls` table's store: every routed function is granted it (definitions/functions.ts). */
+function aclStoreFromEnv(env: FunctionEnv): DynamoDbAclStore {
+  return new DynamoDbAclStore({ client: sharedDocumentClient(), table: tableFromEnv('acls', env) });
+}
+
+/**
+ * The authorizer of a routed function. The `acls` table's name is always read (every routed
+ * function is given it); the checks are on only when the stack set SLUICE_AUTHORIZATION=acl
+ * (the `authorization` prop of `Sluice`), with the ACLs it declared in SLUICE_DECLARED_ACLS.
+ */
+export function authorizerFromEnv(env: FunctionEnv = process.env, store: DynamoDbAclStore = aclStoreFromEnv(env)): Authorizer {
+  const raw = env[AUTHORIZATION_ENV.mode];
+  if (raw !== undefined && raw !== 'acl' && raw !== 'iam-only') {
+    throw new Error(`Environment variable ${AUTHORIZATION_ENV.mode} must be "acl" or "iam-only"; got "${raw}"`);
+  }
+  const mode: AuthorizationMode = raw === 'acl' ? 'acl' : 'iam-only';
+  if (mode !== 'acl') return Authorizer.off();
+  const declared = env[AUTHORIZATION_ENV.declaredAcls];
+  const ttl = env[AUTHORIZATION_ENV.cacheTtlMs];
+  const cacheTtlMs = ttl === undefined || ttl === '' ? undefined : Number(ttl);
+  if (cacheTtlMs !== undefined && !(Number.isInteger(cacheTtlMs) && cacheTtlMs >= 0)) {
+    throw new Error(`Environment variable ${AUTHORIZATION_ENV.cacheTtlMs} must be a whole number of ms; got "${ttl}"`);
+  }
+  return new Authorizer({ mode, store, declared: declared ? decodeDeclaredAcls(declared) : [], cacheTtlMs });
+}
+
+/** ACL administration: needs the acls table (read and write). */
+export function aclServiceFromEnv(env: FunctionEnv = process.env): { service: AclService; authorizer: Authorizer } {
+  const store = aclStoreFromEnv(env);
+  const authorizer = authorizerFromEnv(env, store);
+  return { service: new AclService(store, authorizer), authorizer };
 }

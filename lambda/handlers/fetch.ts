@@ -1,27 +1,30 @@
 /** Lambda entry point for GET /topics/{topic}/partitions/{partition}/events. */
 import { fetchPathSchema, fetchQuerySchema } from '../../api/events';
 import { topicNameSchema } from '../../api/topics';
-import type { LogService } from '../core/log/log-service';
+import { Authorizer } from '../core/acls/authorizer';
+import type { LogReadService } from '../core/log/log-read-service';
 import type { Logger } from '../core/logger';
 import { httpHandler } from '../middleware/http-handler';
 import { jsonResponse } from '../middleware/responses';
 import { validate } from '../middleware/validate';
-import { logServiceFromEnv } from './environment';
+import { authorizerFromEnv, logReadServiceFromEnv } from './environment';
 import { lazy, loggerFor } from './runtime';
 
 const pathSchema = fetchPathSchema.extend({ topic: topicNameSchema });
 
-export function createFetchHandler(service: LogService, logger: Logger) {
+export function createFetchHandler(service: LogReadService, logger: Logger, authorizer = Authorizer.off()) {
   return httpHandler(
+    'fetch',
     {
       'GET /topics/{topic}/partitions/{partition}/events': async (event) => {
         const { topic, partition } = validate(pathSchema, event.pathParameters, 'path');
-        const query = validate(fetchQuerySchema, event.queryStringParameters, 'query');
+        const query = validate(fetchQuerySchema, event.query, 'query');
         return jsonResponse(200, await service.fetch(topic, partition, query));
       },
     },
     logger,
+    { authorizer },
   );
 }
 
-export const handler = lazy(() => createFetchHandler(logServiceFromEnv(), loggerFor('fetch')));
+export const handler = lazy((env) => createFetchHandler(logReadServiceFromEnv(env), loggerFor('fetch'), authorizerFromEnv(env)));

@@ -8,25 +8,42 @@ import {
   memberIdSchema,
   recordsQuerySchema,
   seekRequestSchema,
+  type GroupDescription,
 } from '../../api/groups';
+import { Authorizer } from '../core/acls/authorizer';
 import type { GroupService } from '../core/groups/group-service';
 import type { Logger } from '../core/logger';
 import { httpHandler } from '../middleware/http-handler';
 import { jsonResponse, noContent } from '../middleware/responses';
 import { validate } from '../middleware/validate';
-import { groupServiceFromEnv } from './environment';
+import { inServiceCheck, visibleTo } from './authorization';
+import { authorizerFromEnv, groupServiceFromEnv } from './environment';
 import { lazy, loggerFor } from './runtime';
 
 const groupPath = z.strictObject({ group: groupNameSchema });
 const memberPath = z.strictObject({ group: groupNameSchema, memberId: memberIdSchema });
 
-export function createGroupsHandler(service: GroupService, logger: Logger) {
+export function createGroupsHandler(service: GroupService, logger: Logger, authorizer = Authorizer.off()) {
   return httpHandler(
+    'groups',
     {
-      'GET /groups': async () => jsonResponse(200, { groups: await service.listGroups() }),
+      'GET /groups': async (event) =>
+        jsonResponse(200, { groups: await visibleTo(authorizer, event, await service.listGroups(), (g) => g) }),
       'GET /groups/{group}': async (event) => {
         const { group } = validate(groupPath, event.pathParameters, 'path');
-        return jsonResponse(200, await service.describe(group));
+        const description = await service.describe(group);
+        if (!authorizer.enabled) return jsonResponse(200, description);
+        // Only the topics the caller may describe: a group must not reveal the others.
+        const shown = new Set(await visibleTo(authorizer, event, topicsOf(description), (t) => t));
+        return jsonResponse(200, {
+          ...description,
+          members: description.members.map((m) => ({
+            ...m,
+            topics: m.topics.filter((t) => shown.has(t)),
+            assignments: m.assignments.filter((a) => shown.has(a.topic)),
+          })),
+          partitions: description.partitions.filter((p) => shown.has(p.topic)),
+        });
       },
       'POST /groups/{group}/members': async (event) => {
         const { group } = validate(groupPath, event.pathParameters, 'path');
@@ -44,8 +61,9 @@ export function createGroupsHandler(service: GroupService, logger: Logger) {
       },
       'GET /groups/{group}/members/{memberId}/records': async (event) => {
         const { group, memberId } = validate(memberPath, event.pathParameters, 'path');
-        const query = validate(recordsQuerySchema, event.queryStringParameters, 'query');
-        return jsonResponse(200, await service.records(group, memberId, query));
+        const query = validate(recordsQuerySchema, event.query, 'query');
+        const authorizeTopics = authorizer.enabled ? inServiceCheck(authorizer, event) : undefined;
+        return jsonResponse(200, await service.records(group, memberId, authorizeTopics ? { ...query, authorizeTopics } : query));
       },
       'POST /groups/{group}/offsets': async (event) => {
         const { group } = validate(groupPath, event.pathParameters, 'path');
@@ -58,7 +76,12 @@ export function createGroupsHandler(service: GroupService, logger: Logger) {
       },
     },
     logger,
+    { authorizer },
   );
 }
 
-export const handler = lazy(() => createGroupsHandler(groupServiceFromEnv(), loggerFor('groups')));
+function topicsOf(group: GroupDescription): string[] {
+  return [...new Set([...group.members.flatMap((m) => m.topics), ...group.partitions.map((p) => p.topic)])];
+}
+
+export const handler = lazy((env) => createGroupsHandler(groupServiceFromEnv(env), loggerFor('groups'), authorizerFromEnv(env)));

@@ -2,15 +2,17 @@
 import { produceRequestSchema } from '../../api/events';
 import { topicPathSchema } from '../../api/topics';
 import type { LogService } from '../core/log/log-service';
+import { Authorizer } from '../core/acls/authorizer';
 import type { Logger } from '../core/logger';
 import { httpHandler } from '../middleware/http-handler';
 import { jsonResponse } from '../middleware/responses';
 import { validate } from '../middleware/validate';
-import { logServiceFromEnv } from './environment';
+import { authorizerFromEnv, logServiceFromEnv } from './environment';
 import { lazy, loggerFor } from './runtime';
 
-export function createProduceHandler(service: LogService, logger: Logger) {
+export function createProduceHandler(service: LogService, logger: Logger, authorizer = Authorizer.off()) {
   return httpHandler(
+    'produce',
     {
       'POST /topics/{topic}/events': async (event) => {
         const { topic } = validate(topicPathSchema, event.pathParameters, 'path');
@@ -20,7 +22,8 @@ export function createProduceHandler(service: LogService, logger: Logger) {
       },
     },
     logger,
+    { authorizer },
   );
 }
 
-export const handler = lazy(() => createProduceHandler(logServiceFromEnv(), loggerFor('produce')));
+export const handler = lazy((env) => createProduceHandler(logServiceFromEnv(env), loggerFor('produce'), authorizerFromEnv(env)));

@@ -6,11 +6,13 @@ import middy from '@middy/core';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Logger } from '../core/logger';
 import type { TopicService } from '../core/topics/topic-service';
+import { lambdaContext } from '../middleware/lambda-logger';
 import { topicServiceFromEnv } from './environment';
 import { lazy, loggerFor } from './runtime';
 
 export function createTopicPurgeHandler(service: TopicService, logger: Logger) {
-  return middy<SQSEvent, SQSBatchResponse>().handler(async (event) => {
+  // Every line of this invocation carries the Lambda context (request ID, cold start, function).
+  return middy<SQSEvent, SQSBatchResponse>().use(lambdaContext(logger)).handler(async (event) => {
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of event.Records) {
       try {
@@ -25,4 +27,4 @@ export function createTopicPurgeHandler(service: TopicService, logger: Logger) {
   });
 }
 
-export const handler = lazy(() => createTopicPurgeHandler(topicServiceFromEnv(), loggerFor('topic-purge')));
+export const handler = lazy((env) => createTopicPurgeHandler(topicServiceFromEnv(env), loggerFor('topic-purge')));

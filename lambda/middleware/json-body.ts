@@ -1,27 +1,28 @@
 /**
  * Parses the JSON body of POST, PUT and PATCH requests (other methods take none, so theirs is
  * ignored). Malformed JSON is the caller's mistake, so it is a 400 InvalidRequest (middy's own
- * parser answers 415, which is not Sluice's contract).
+ * parser answers 415, which is not Sluice's contract). Runs on the normalized request.
  */
 import type { MiddlewareObj } from '@middy/core';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { InvalidRequestError } from '../../api/errors';
+import type { SluiceRequest } from './request';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
-export type JsonEvent = Omit<APIGatewayProxyEventV2, 'body'> & { body: unknown };
+/** A request whose body is parsed JSON (`undefined` when there was none or the method takes none). */
+export type JsonRequest = SluiceRequest<unknown>;
 
-export function jsonBody(): MiddlewareObj<APIGatewayProxyEventV2> {
-  const jsonBodyBefore: MiddlewareObj<APIGatewayProxyEventV2>['before'] = (request) => {
-    const { body, isBase64Encoded } = request.event;
-    const method = request.event.requestContext?.http?.method ?? '';
-    if (!BODY_METHODS.has(method) || body === undefined || body === null || body === '') {
-      (request.event as unknown as JsonEvent).body = undefined;
+export function jsonBody(): MiddlewareObj<SluiceRequest<unknown>> {
+  const jsonBodyBefore: MiddlewareObj<SluiceRequest<unknown>>['before'] = (request) => {
+    const event = request.event as { -readonly [K in keyof JsonRequest]: JsonRequest[K] };
+    const body = event.body;
+    if (!BODY_METHODS.has(event.method) || typeof body !== 'string' || body === '') {
+      event.body = undefined;
       return;
     }
-    const text = isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+    const text = event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
     try {
-      (request.event as unknown as JsonEvent).body = JSON.parse(text);
+      event.body = JSON.parse(text);
     } catch (err) {
       throw new InvalidRequestError(`Request body is not valid JSON: ${(err as Error).message}`);
     }

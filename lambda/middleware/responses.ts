@@ -1,9 +1,11 @@
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { HttpResult } from './request';
 
-export function jsonResponse(statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+/** A JSON answer, valid for API Gateway payload formats 1.0 and 2.0. */
+export function jsonResponse(statusCode: number, body: unknown): HttpResult {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), isBase64Encoded: false };
 }
 
-export function noContent(): APIGatewayProxyStructuredResultV2 {
-  return { statusCode: 204 };
+/** 204 with an empty body (payload 1.0 wants a string body even when there is none). */
+export function noContent(): HttpResult {
+  return { statusCode: 204, headers: {}, body: '', isBase64Encoded: false };
 }

@@ -7,7 +7,7 @@
  * the group cleanly.
  */
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { FetchedEvent } from '../../api/events';
 import { SluiceClient } from '../../client';
 import { waitFor } from '../../local/support';
@@ -59,7 +59,7 @@ describe('sluice consume: a group of processes, a crash, a newcomer', () => {
   let sluice: SluiceClient;
 
   beforeAll(async () => {
-    const platform = await startPlatformProcess();
+    const platform = await startPlatformProcess({ assemblyDir: inject('assemblies').http });
     children.push(platform.child);
     endpoint = platform.endpoint;
     sluice = new SluiceClient({ endpoint });

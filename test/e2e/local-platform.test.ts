@@ -6,7 +6,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../../local/support';
 import { ROOT, startPlatformProcess } from '../support/platform-process';
 
@@ -32,14 +32,15 @@ function runProcess(args: string[], env: NodeJS.ProcessEnv = process.env): Promi
 
 const sluice = (endpoint: string, ...args: string[]) => runProcess(['bin/sluice.js', '--endpoint', endpoint, ...args]);
 
-describe('npm start + sluice CLI', () => {
+// As a user runs it: `npm start` (or `SLUICE_API=rest npm start`) synthesizes the stack itself.
+describe.each(['http', 'rest'] as const)('npm start with the %s API + sluice CLI', (api) => {
   let platform: ChildProcessWithoutNullStreams;
   let output: () => string;
   let endpoint: string;
   let dynamodbEndpoint: string;
 
   beforeAll(async () => {
-    const started = await startPlatformProcess();
+    const started = await startPlatformProcess({ api });
     ({ child: platform, output, endpoint, dynamodbEndpoint } = started);
   });
 
@@ -108,7 +109,7 @@ describe('npm start + sluice CLI', () => {
 
 describe('npm start leaves nothing behind', () => {
   const start = async () => {
-    const { child, dynamodbEndpoint: ddb, output } = await startPlatformProcess();
+    const { child, dynamodbEndpoint: ddb, output } = await startPlatformProcess({ assemblyDir: inject('assemblies').http });
     return { child, ddb, output };
   };
   const refuses = (endpoint: string) =>
@@ -140,5 +141,43 @@ describe('npm start without Java', () => {
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('default-jre-headless');
     expect(res.stderr).toContain('java');
+  });
+});
+
+describe('npm start when DynamoDB Local fails', () => {
+  /** The PID of the Java process serving this DynamoDB Local endpoint. */
+  const javaPid = async (ddbEndpoint: string) => {
+    const port = new URL(ddbEndpoint).port;
+    const res = await runProcess(['-e', `
+      const { execSync } = require('node:child_process');
+      const out = execSync('ps -eo pid=,args=').toString().split('\\n')
+        .filter((l) => l.includes('DynamoDBLocal.jar') && l.includes('-port ${port}') && !l.includes(' sh -c '));
+      process.stdout.write(out.map((l) => l.trim().split(/\\s+/)[0]).join(' '));
+    `]);
+    const pids = res.stdout.trim().split(' ').filter(Boolean).map(Number);
+    expect(pids.length).toBe(1);
+    return pids[0]!;
+  };
+
+  it.each([
+    ['is killed', 'SIGKILL', /DynamoDB Local exited unexpectedly/],
+    ['stops answering (a paused JVM)', 'SIGSTOP', /DynamoDB Local at \S+ has not answered for \d+ s/],
+  ] as const)('stops with exit code 1 and says why when the emulator %s', async (_what, signal, message) => {
+    const { child, dynamodbEndpoint: ddb, endpoint, output } = await startPlatformProcess({ assemblyDir: inject('assemblies').http });
+    const pid = await javaPid(ddb);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    process.kill(pid, signal);
+    try {
+      expect(await exited).toBe(1);
+      expect(output()).toMatch(message);
+      expect(output()).toContain('Sluice stopped.');
+      await expect(fetch(endpoint)).rejects.toThrow();
+    } finally {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   });
 });

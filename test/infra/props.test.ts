@@ -76,6 +76,13 @@ describe('props validation', () => {
     expect(() => new SluiceApi(stack, 'Api', { functions: importedFunctions(stack), throttle })).toThrow(message);
   });
 
+  it('SluiceApi rejects an API type other than http or rest', () => {
+    const stack = stackWith();
+    expect(() => new SluiceApi(stack, 'Api', { functions: importedFunctions(stack), type: 'soap' as 'rest' })).toThrow(
+      /type must be 'http' or 'rest'; got "soap"/,
+    );
+  });
+
   it('SluiceApi warns, without failing, when access logs are kept forever', () => {
     const stack = stackWith();
     new SluiceApi(stack, 'Api', { functions: importedFunctions(stack), accessLogRetention: logs.RetentionDays.INFINITE });
@@ -94,8 +101,13 @@ describe('props validation', () => {
       expect(definitionRules(FUNCTIONS, QUEUES).filter((r) => r.condition)).toEqual([]);
     });
 
+    it('accepts a visibility timeout of exactly 6× the function timeout (AWS guidance for SQS event sources)', () => {
+      const sixTimes = { queues: { q: 'consume' }, trigger: { queue: 'q', batchSize: 1 }, timeoutSeconds: 10 };
+      expect(problems(fn(sixTimes as Partial<FunctionDefinition>))).toEqual([]);
+    });
+
     it.each([
-      ['a visibility timeout shorter than the function timeout', { queues: { q: 'consume' }, trigger: { queue: 'q', batchSize: 1 }, timeoutSeconds: 61 }, /visibility timeout of 60 s, shorter than the function timeout of 61 s/],
+      ['a visibility timeout under 6× the function timeout', { queues: { q: 'consume' }, trigger: { queue: 'q', batchSize: 1 }, timeoutSeconds: 11 }, /visibility timeout of 60 s; it must be at least 6× the function timeout of 11 s \(66 s\)/],
       ['consuming without a trigger', { queues: { q: 'consume' } }, /consumes queue q but has no trigger/],
       ['a trigger without consume access', { queues: { q: 'send' }, trigger: { queue: 'q', batchSize: 1 } }, /does not declare it as 'consume'/],
       ['a batch size over 10', { queues: { q: 'consume' }, trigger: { queue: 'q', batchSize: 11 } }, /batchSize must be 1 to 10/],

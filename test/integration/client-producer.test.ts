@@ -3,17 +3,16 @@
  * SQS server): batching, ordering and gapless offsets, exactly-once retries, long polls.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { partitionForKey } from '../../api/partitioner';
 import { SluiceClient, type FetchedEvent, type ProduceResult } from '../../client';
-import { startPlatform, type Platform } from '../../local/platform';
-import { uniquePrefix } from '../support/emulators';
+import type { Platform } from '../../local/platform';
+import { startTestPlatform } from '../support/emulators';
 
 let platform: Platform;
 let client: SluiceClient;
 
 beforeAll(async () => {
-  platform = await startPlatform({ port: 0, prefix: uniquePrefix('client'), emulators: inject('emulators') });
+  platform = await startTestPlatform('client');
   client = new SluiceClient({ endpoint: platform.endpoint });
 });
 

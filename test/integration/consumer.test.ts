@@ -3,12 +3,12 @@
  * Local): assignment across members, rebalancing when one leaves, resuming from committed offsets
  * in a new consumer, and an exactly-once copy from one topic to another.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FetchedEvent } from '../../api/events';
 import { Consumer, SluiceClient, type ConsumerOptions, type RunConfig, type TopicPartition } from '../../client';
-import { startPlatform, type Platform } from '../../local/platform';
+import type { Platform } from '../../local/platform';
 import { waitFor } from '../../local/support';
-import { uniquePrefix } from '../support/emulators';
+import { startTestPlatform } from '../support/emulators';
 
 let platform: Platform;
 let sluice: SluiceClient;
@@ -58,7 +58,7 @@ async function produceSpread(topic: string, count: number, from = 0): Promise<Se
 }
 
 beforeAll(async () => {
-  platform = await startPlatform({ port: 0, prefix: uniquePrefix('consumer'), emulators: inject('emulators') });
+  platform = await startTestPlatform('consumer');
   sluice = new SluiceClient({ endpoint: platform.endpoint });
 });
 

@@ -3,10 +3,9 @@
  * with its status and code, and writes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { EVENT_LIMITS, FETCH_LIMITS } from '../../api/events';
-import { startPlatform, type Platform } from '../../local/platform';
-import { uniquePrefix } from '../support/emulators';
+import type { Platform } from '../../local/platform';
+import { startTestPlatform } from '../support/emulators';
 
 let platform: Platform;
 
@@ -25,7 +24,7 @@ const highWatermarks = async (topic: string) =>
   ((await call('GET', `/topics/${topic}`)).body.partitionOffsets as { highWatermark: number }[]).map((p) => p.highWatermark);
 
 beforeAll(async () => {
-  platform = await startPlatform({ port: 0, prefix: uniquePrefix('events'), emulators: inject('emulators') });
+  platform = await startTestPlatform('events');
   await call('POST', '/topics', { name: 'orders', partitions: 3 });
   await call('POST', '/topics', { name: 'single', partitions: 1 });
   await call('POST', '/topics', { name: 'wide', partitions: 60 });

@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient as DocClient, TransactWriteCommand, type DynamoD
 import { randomBytes } from 'node:crypto';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InternalError, OffsetOutOfRangeError, ThrottledError } from '../../api/errors';
+import { InternalError, OffsetOutOfRangeError, OutcomeUnknownError, ThrottledError } from '../../api/errors';
 import type { ProduceEvent } from '../../api/events';
 import { partitionForKey } from '../../api/partitioner';
 import type { TopicConfig } from '../../api/topics';
@@ -265,7 +265,13 @@ describe('exactly-once by message ID', () => {
       return outcome;
     };
     const svc = service({ log: losing });
-    const { results } = await svc.produce(config.name, [{ value: 1, messageId: 'lost-1' }, { value: 2, messageId: 'lost-2' }]);
+    const events = [{ value: 1, messageId: 'lost-1' }, { value: 2, messageId: 'lost-2' }];
+    // The service does not retry it (the SDK is the one retry layer): the caller gets a retriable
+    // error and its retry, with the same message IDs, finds them taken.
+    const lost = await svc.produce(config.name, events).catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(InternalError);
+    expect((lost as InternalError).retriable).toBe(true);
+    const { results } = await svc.produce(config.name, events);
     expect(results.map((r) => [r.offset, r.duplicate])).toEqual([
       [0, true],
       [1, true],
@@ -303,7 +309,8 @@ describe('atomicity', () => {
     const err = await broken
       .produce(config.name, [{ key: 'a', value: 'x', messageId: 'new-1' }, { key: 'b', value: 'y', messageId: 'new-2' }])
       .catch((e) => e);
-    expect(err).toBeInstanceOf(InternalError);
+    // A 5xx on a write: the service cannot know whether it was applied, so it says so (here it was not).
+    expect(err).toBeInstanceOf(OutcomeUnknownError);
 
     const after = await Promise.all([0, 1].map((p) => fetchAll(svc, config.name, p)));
     expect(after.flatMap((a) => a.events.map((e) => e.value))).toEqual(['before']);

@@ -4,12 +4,11 @@
  */
 import { QueryCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { TOPIC_DEFAULTS } from '../../api/topics';
 import { HEAD_OFFSET, logPartitionKey } from '../../lambda/core/topics/dynamodb-topic-store';
-import { startPlatform, type Platform } from '../../local/platform';
+import type { Platform } from '../../local/platform';
 import { waitFor } from '../../local/support';
-import { emulatorClients, uniquePrefix } from '../support/emulators';
+import { emulatorClients, startTestPlatform } from '../support/emulators';
 
 let platform: Platform;
 const clients = emulatorClients();
@@ -26,14 +25,19 @@ async function call(method: string, path: string, body?: unknown, raw?: string) 
 
 const topicNames = async () => ((await call('GET', '/topics')).body.topics as { name: string }[]).map((t) => t.name);
 
+afterAll(() => {
+  clients.dynamodb.destroy();
+  clients.sqs.destroy();
+});
+
+// The same topic administration through both APIs the stack can be synthesized with.
+describe.each(['http', 'rest'] as const)('over the %s API', (api) => {
 beforeAll(async () => {
-  platform = await startPlatform({ port: 0, prefix: uniquePrefix('api'), emulators: inject('emulators') });
+  platform = await startTestPlatform('api', { api });
 });
 
 afterAll(async () => {
   await platform?.stop();
-  clients.dynamodb.destroy();
-  clients.sqs.destroy();
 });
 
 describe('POST /topics', () => {
@@ -246,4 +250,5 @@ describe('bodies on routes that take none', () => {
     const res = await call(method, path, undefined, '{');
     expect(res.status).toBe(status);
   });
+});
 });

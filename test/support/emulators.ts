@@ -5,6 +5,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/support';
+import type { SluiceApiType } from '../../lib/sluice-api';
+import { startPlatform, type PlatformOptions } from '../../local/platform';
 import { provision, type ProvisionedResources } from '../../local/provision';
 
 export function emulatorClients() {
@@ -25,4 +27,18 @@ export async function provisionIsolated(label: string): Promise<ProvisionedResou
   dynamodb.destroy();
   sqs.destroy();
   return { ...resources, prefix };
+}
+
+/**
+ * The local platform on the shared emulators, running the stack synthesized once for this test
+ * run (`inject('assemblies')`), with its own table and queue prefix.
+ */
+export async function startTestPlatform(label: string, options: Omit<PlatformOptions, 'emulators' | 'assemblyDir'> & { api?: SluiceApiType } = {}) {
+  return startPlatform({
+    port: 0,
+    prefix: uniquePrefix(label),
+    emulators: inject('emulators'),
+    assemblyDir: inject('assemblies')[options.api ?? 'http'],
+    ...options,
+  });
 }

@@ -14,11 +14,30 @@ export interface PlatformProcess {
   output(): string;
 }
 
+export interface PlatformProcessOptions {
+  /** SLUICE_API: the API type `npm start` synthesizes the stack with. @default 'http' */
+  readonly api?: 'http' | 'rest';
+  /**
+   * SLUICE_ASSEMBLY: run this already synthesized cloud assembly (faster) instead of synthesizing.
+   * @default synthesize, as a user's `npm start` does
+   */
+  readonly assemblyDir?: string;
+  /** SLUICE_DATA_DIR: keep DynamoDB's tables in this folder. @default in memory */
+  readonly dataDir?: string;
+}
+
 /** Starts the platform on a free port and resolves once it printed that it is ready. */
-export async function startPlatformProcess(): Promise<PlatformProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+export async function startPlatformProcess(options: PlatformProcessOptions = {}): Promise<PlatformProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', '--quiet'], {
     cwd: ROOT,
-    env: { ...process.env, SLUICE_PORT: '0', SLUICE_LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      SLUICE_PORT: '0',
+      SLUICE_LOG_LEVEL: 'warn',
+      SLUICE_API: options.api ?? 'http',
+      SLUICE_ASSEMBLY: options.assemblyDir ?? '',
+      SLUICE_DATA_DIR: options.dataDir ?? '',
+    },
   });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d));

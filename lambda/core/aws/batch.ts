@@ -1,6 +1,11 @@
 /**
  * BatchGetItem and BatchWriteItem over any number of keys: chunked to DynamoDB's limits, with the
- * unprocessed remainder retried with backoff (what DynamoDB hands back under load).
+ * unprocessed remainder sent again with backoff (what DynamoDB hands back under load).
+ *
+ * The loops below are not a second retry layer around the SDK's (clients.ts): a batch call that
+ * returns UnprocessedKeys/UnprocessedItems *succeeded*, so the SDK has nothing to retry, and only
+ * the caller can send the part DynamoDB did not get to. A call that fails is not looped here: its
+ * error (after the SDK's retries) goes to the caller.
  */
 import {
   BatchGetCommand,
@@ -9,6 +14,7 @@ import {
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
+import { ThrottledError } from '../../../api/errors';
 import { RETRY_DEFAULTS, backoffDelay } from '../../../api/retry';
 import { toSluiceError } from './errors';
 
@@ -26,7 +32,7 @@ export async function batchGetAll(client: DynamoDBDocumentClient, table: string,
     for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
       let pending: Key[] | undefined = keys.slice(i, i + BATCH_GET_MAX);
       for (let round = 0; pending && pending.length > 0; round++) {
-        if (round === MAX_ROUNDS) throw new Error('BatchGetItem kept returning UnprocessedKeys');
+        if (round === MAX_ROUNDS) throw new ThrottledError(`${operation}: BatchGetItem kept returning UnprocessedKeys; retry with backoff`);
         if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
         const out: BatchGetCommandOutput = await client.send(
           new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
@@ -51,13 +57,13 @@ export async function batchWriteAll(
     for (let i = 0; i < requests.length; i += BATCH_WRITE_MAX) {
       let pending = requests.slice(i, i + BATCH_WRITE_MAX);
       for (let round = 0; pending.length > 0; round++) {
-        if (round === MAX_ROUNDS) throw new Error('BatchWriteItem kept returning UnprocessedItems');
+        if (round === MAX_ROUNDS) throw new ThrottledError(`${operation}: BatchWriteItem kept returning UnprocessedItems; retry with backoff`);
         if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
         const out: BatchWriteCommandOutput = await client.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
         pending = (out.UnprocessedItems?.[table] ?? []) as WriteRequest[];
       }
     }
   } catch (err) {
-    throw toSluiceError(err, operation);
+    throw toSluiceError(err, operation, { write: true });
   }
 }

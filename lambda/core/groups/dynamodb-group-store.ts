@@ -62,7 +62,7 @@ export class DynamoDbGroupStore implements GroupStore {
       return true;
     } catch (err) {
       if (isConditionalCheckFailed(err)) return false;
-      throw toSluiceError(err, 'PutGroup');
+      throw toSluiceError(err, 'PutGroup', { write: true });
     }
   }
 
@@ -81,7 +81,7 @@ export class DynamoDbGroupStore implements GroupStore {
       return true;
     } catch (err) {
       if (isConditionalCheckFailed(err)) return false;
-      throw toSluiceError(err, 'Heartbeat');
+      throw toSluiceError(err, 'Heartbeat', { write: true });
     }
   }
 
@@ -162,7 +162,7 @@ export class DynamoDbGroupStore implements GroupStore {
         const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
         if (reasons[0]?.Code === 'ConditionalCheckFailed') throw new CommitFenced();
       }
-      throw toSluiceError(err, 'CommitOffsets');
+      throw toSluiceError(err, 'CommitOffsets', { write: true });
     }
   }
 

@@ -29,7 +29,8 @@ import {
 } from '../../../api/groups';
 import { RETRY_DEFAULTS } from '../../../api/retry';
 import type { TopicConfig } from '../../../api/topics';
-import type { LogService } from '../log/log-service';
+import type { LogReadService } from '../log/log-read-service';
+import { ResponseBudget } from '../log/response-budget';
 import type { TopicStore } from '../topics/topic-store';
 import { assign, tpKey } from './assignor';
 import { CommitFenced, type CommitFence, type CommittedOffset, type GroupState, type GroupStore, type MemberState } from './group-store';
@@ -37,7 +38,8 @@ import { CommitFenced, type CommitFence, type CommittedOffset, type GroupState, 
 export interface GroupServiceOptions {
   readonly groups: GroupStore;
   readonly topics: TopicStore;
-  readonly log: LogService;
+  /** The read side of the log only: groups never append (transactions do, through LogService). */
+  readonly log: LogReadService;
   /** @default Date.now */
   readonly now?: () => number;
   /** @default crypto.randomUUID */
@@ -59,7 +61,7 @@ export interface RecordsResponse {
 export class GroupService {
   private readonly groups: GroupStore;
   private readonly topics: TopicStore;
-  private readonly log: LogService;
+  private readonly log: LogReadService;
   private readonly now: () => number;
   private readonly newMemberId: () => string;
   private readonly pollIntervalMs: number;
@@ -174,12 +176,24 @@ export class GroupService {
   async records(
     group: string,
     memberId: string,
-    options: { maxRecords?: number; waitMs?: number; commit?: boolean; requestId?: string } = {},
+    options: {
+      maxRecords?: number;
+      waitMs?: number;
+      commit?: boolean;
+      requestId?: string;
+      /**
+       * Called with the topics of the member's partitions before anything is read or written for
+       * this call; it throws to refuse (ACLs: topic read, see definitions/authorization.ts).
+       */
+      authorizeTopics?: (topics: string[]) => Promise<void>;
+    } = {},
   ): Promise<RecordsResponse> {
     const state = await this.liveGroup(group);
     const member = state.members[memberId];
-    if (!member || !(await this.groups.touchMember(group, memberId, this.now()))) throw fenced(group, memberId);
+    if (!member) throw fenced(group, memberId);
     const owned = ownedBy(state, memberId);
+    await options.authorizeTopics?.([...new Set(owned.map((tp) => tp.topic))]);
+    if (!(await this.groups.touchMember(group, memberId, this.now()))) throw fenced(group, memberId);
     const maxRecords = options.maxRecords ?? GROUP_DEFAULTS.maxRecords;
     const deadline = this.now() + (options.waitMs ?? 0);
 
@@ -189,11 +203,13 @@ export class GroupService {
     const first = owned.length > 0 ? Math.floor(Math.random() * owned.length) : 0;
     const order = [...owned.slice(first), ...owned.slice(0, first)];
     const records: FetchedEvent[] = [];
+    // One size budget for the whole answer, whichever partitions its events come from.
+    const budget = new ResponseBudget();
     for (;;) {
       for (const tp of order) {
-        if (records.length >= maxRecords) break;
+        if (records.length >= maxRecords || budget.full) break;
         const key = tpKey(tp.topic, tp.partition);
-        const page = await this.fetchFrom(tp.topic, tp.partition, positions.get(key)!, maxRecords - records.length);
+        const page = await this.fetchFrom(tp.topic, tp.partition, positions.get(key)!, maxRecords - records.length, budget);
         records.push(...page.events);
         positions.set(key, page.nextOffset);
       }
@@ -307,6 +323,9 @@ export class GroupService {
     group: string,
     change: (members: Readonly<Record<string, MemberState>>) => { members: Record<string, MemberState>; changed: boolean },
   ): Promise<GroupState> {
+    // Optimistic concurrency, not a retry of AWS errors: putGroup answers false when another
+    // member's write won (its condition on `version` failed), and the change is recomputed from
+    // the newer state. Any error putGroup throws (already retried by the SDK) ends the loop.
     for (let attempt = 0; attempt < MAX_MEMBERSHIP_ATTEMPTS; attempt++) {
       const state = (await this.groups.getGroup(group)) ?? { group, generation: 0, version: 0, members: {}, owners: {} };
       const now = this.now();
@@ -387,13 +406,13 @@ export class GroupService {
   }
 
   /** Reads from an offset; one that fell out of the retained log restarts at the log start. */
-  private async fetchFrom(topic: string, partition: number, offset: number, limit: number) {
+  private async fetchFrom(topic: string, partition: number, offset: number, limit: number, budget: ResponseBudget) {
     try {
-      return await this.log.fetch(topic, partition, { offset, limit });
+      return await this.log.fetch(topic, partition, { offset, limit }, budget);
     } catch (err) {
       if (!(err instanceof OffsetOutOfRangeError)) throw err;
       const { logStartOffset, highWatermark } = err.details as { logStartOffset: number; highWatermark: number };
-      return this.log.fetch(topic, partition, { offset: offset < logStartOffset ? logStartOffset : highWatermark, limit });
+      return this.log.fetch(topic, partition, { offset: offset < logStartOffset ? logStartOffset : highWatermark, limit }, budget);
     }
   }
 

@@ -25,29 +25,32 @@ import {
   type AppendOutcome,
   type AppendPlan,
   type DedupeRecord,
+  type LogReadStore,
   type LogStore,
   type PartitionHead,
   type StoredBatch,
 } from './log-store';
 import type { Codec } from './record-batch';
 
-export interface DynamoDbLogStoreOptions {
+export interface DynamoDbLogReadStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly logTable: string;
+}
+
+export interface DynamoDbLogStoreOptions extends DynamoDbLogReadStoreOptions {
   readonly dedupeTable: string;
 }
 
 type Action = { kind: 'head' } | { kind: 'batch' } | { kind: 'dedupe'; key: string } | { kind: 'alsoWrite' };
 
-export class DynamoDbLogStore implements LogStore {
-  private readonly client: DynamoDBDocumentClient;
-  private readonly logTable: string;
-  private readonly dedupeTable: string;
+/** The read side: the log table only (fetch, describe, group records, the purge function). */
+export class DynamoDbLogReadStore implements LogReadStore {
+  protected readonly client: DynamoDBDocumentClient;
+  protected readonly logTable: string;
 
-  constructor(options: DynamoDbLogStoreOptions) {
+  constructor(options: DynamoDbLogReadStoreOptions) {
     this.client = options.client;
     this.logTable = options.logTable;
-    this.dedupeTable = options.dedupeTable;
   }
 
   async readHeads(topicId: string, partitions: readonly number[]): Promise<Map<number, PartitionHead>> {
@@ -59,6 +62,66 @@ export class DynamoDbLogStore implements LogStore {
       heads.set(partition, { nextOffset: Number(item.nextOffset), maxTimestamp: Number(item.maxTimestamp ?? 0) });
     }
     return heads;
+  }
+
+  async readBatchAtOrBefore(topicId: string, partition: number, offset: number): Promise<StoredBatch | undefined> {
+    const out = await this.query('ReadBatch', {
+      KeyConditionExpression: 'pk = :pk AND #offset BETWEEN :zero AND :offset',
+      ExpressionAttributeValues: { ':pk': logPartitionKey(topicId, partition), ':zero': 0, ':offset': offset },
+      ScanIndexForward: false,
+      Limit: 1,
+    });
+    const item = out[0];
+    return item ? toStoredBatch(partition, item) : undefined;
+  }
+
+  async readBatchesAfter(
+    topicId: string,
+    partition: number,
+    afterOffset: number,
+    maxBatches: number,
+    upToOffset = Number.MAX_SAFE_INTEGER,
+  ): Promise<StoredBatch[]> {
+    if (upToOffset <= afterOffset) return [];
+    const out = await this.query('ReadBatches', {
+      KeyConditionExpression: 'pk = :pk AND #offset BETWEEN :from AND :to',
+      ExpressionAttributeValues: {
+        ':pk': logPartitionKey(topicId, partition),
+        ':from': Math.max(afterOffset, HEAD_OFFSET) + 1,
+        ':to': upToOffset,
+      },
+      Limit: maxBatches,
+    });
+    return out.map((item) => toStoredBatch(partition, item));
+  }
+
+  private async query(
+    operation: string,
+    input: Pick<ConstructorParameters<typeof QueryCommand>[0], 'KeyConditionExpression' | 'ExpressionAttributeValues' | 'ScanIndexForward' | 'Limit'>,
+  ): Promise<Record<string, unknown>[]> {
+    try {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.logTable,
+          ConsistentRead: true,
+          ExpressionAttributeNames: { '#offset': 'offset' },
+          ...input,
+        }),
+      );
+      return out.Items ?? [];
+    } catch (err) {
+      throw toSluiceError(err, operation);
+    }
+  }
+}
+
+/** The whole log: the read side plus the dedupe table and appends (produce, transactions). */
+export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
+  private readonly dedupeTable: string;
+
+  constructor(options: DynamoDbLogStoreOptions) {
+    super(options);
+    this.dedupeTable = options.dedupeTable;
   }
 
   async readDedupe(topicId: string, messageIds: readonly string[]): Promise<Map<string, DedupeRecord>> {
@@ -135,57 +198,7 @@ export class DynamoDbLogStore implements LogStore {
       const units = (out.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.WriteCapacityUnits ?? c.CapacityUnits ?? 0), 0);
       return { consumedWriteUnits: out.ConsumedCapacity ? units : undefined };
     } catch (err) {
-      throw toConflict(err, actions) ?? toSluiceError(err, 'Append');
-    }
-  }
-
-  async readBatchAtOrBefore(topicId: string, partition: number, offset: number): Promise<StoredBatch | undefined> {
-    const out = await this.query('ReadBatch', {
-      KeyConditionExpression: 'pk = :pk AND #offset BETWEEN :zero AND :offset',
-      ExpressionAttributeValues: { ':pk': logPartitionKey(topicId, partition), ':zero': 0, ':offset': offset },
-      ScanIndexForward: false,
-      Limit: 1,
-    });
-    const item = out[0];
-    return item ? toStoredBatch(partition, item) : undefined;
-  }
-
-  async readBatchesAfter(
-    topicId: string,
-    partition: number,
-    afterOffset: number,
-    maxBatches: number,
-    upToOffset = Number.MAX_SAFE_INTEGER,
-  ): Promise<StoredBatch[]> {
-    if (upToOffset <= afterOffset) return [];
-    const out = await this.query('ReadBatches', {
-      KeyConditionExpression: 'pk = :pk AND #offset BETWEEN :from AND :to',
-      ExpressionAttributeValues: {
-        ':pk': logPartitionKey(topicId, partition),
-        ':from': Math.max(afterOffset, HEAD_OFFSET) + 1,
-        ':to': upToOffset,
-      },
-      Limit: maxBatches,
-    });
-    return out.map((item) => toStoredBatch(partition, item));
-  }
-
-  private async query(
-    operation: string,
-    input: Pick<ConstructorParameters<typeof QueryCommand>[0], 'KeyConditionExpression' | 'ExpressionAttributeValues' | 'ScanIndexForward' | 'Limit'>,
-  ): Promise<Record<string, unknown>[]> {
-    try {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.logTable,
-          ConsistentRead: true,
-          ExpressionAttributeNames: { '#offset': 'offset' },
-          ...input,
-        }),
-      );
-      return out.Items ?? [];
-    } catch (err) {
-      throw toSluiceError(err, operation);
+      throw toConflict(err, actions) ?? toSluiceError(err, 'Append', { write: true });
     }
   }
 }
@@ -234,6 +247,12 @@ function toConflict(err: unknown, actions: readonly Action[]): AppendConflict | 
   let otherFailure = false;
   reasons.forEach((reason, i) => {
     if (!reason.Code || reason.Code === 'None') return;
+    // Another transaction held one of these items at the same moment: a race lost like a moved
+    // head, so the caller re-plans (the SDK does not retry a cancelled transaction).
+    if (reason.Code === 'TransactionConflict') {
+      moved++;
+      return;
+    }
     const action = actions[i];
     if (reason.Code !== 'ConditionalCheckFailed' || !action) {
       otherFailure = true;
@@ -244,7 +263,7 @@ function toConflict(err: unknown, actions: readonly Action[]): AppendConflict | 
     else if (action.kind === 'dedupe' && reason.Item) taken.set(action.key, toDedupeRecord(unmarshall(reason.Item)));
     else otherFailure = true;
   });
-  // Throttling or a concurrent transaction on the same items: let the caller map it as retriable.
+  // Throttling or a rejected item (size, validation): toSluiceError decides whether it is retriable.
   if (otherFailure || (moved === 0 && taken.size === 0 && !alsoWriteFailed)) return undefined;
   return new AppendConflict(moved, taken, alsoWriteFailed);
 }

@@ -2,17 +2,18 @@
  * The read side of the log: heads, the log start (first live event), timestamp seeks and reading
  * events from an offset. Expiry is checked on every read, because DynamoDB's TTL deletes late.
  */
-import { FETCH_LIMITS, type FetchedEvent } from '../../../api/events';
+import type { FetchedEvent } from '../../../api/events';
 import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
-import type { LogStore, PartitionHead, StoredBatch } from './log-store';
+import type { LogReadStore, PartitionHead, StoredBatch } from './log-store';
 import { decodeRecords, type StoredRecord } from './record-batch';
+import { ResponseBudget } from './response-budget';
 
 export class LogReader {
   /** First live offset per "<topicId>#<partition>", valid until that event expires. */
   private readonly logStarts = new Map<string, { offset: number; validUntil: number; retentionMs: number }>();
 
   constructor(
-    private readonly log: LogStore,
+    private readonly log: LogReadStore,
     private readonly now: () => number,
   ) {}
 
@@ -116,17 +117,21 @@ export class LogReader {
     return index < 0 ? found.baseOffset + found.count : found.baseOffset + index;
   }
 
+  /**
+   * Live events from `start`, at most `limit`, stopping before the first one `budget` refuses
+   * (the answer's size; see response-budget.ts). `nextOffset` is where the next read continues.
+   */
   async readFrom(
     config: TopicConfig,
     partition: number,
     start: number,
     highWatermark: number,
     limit: number,
+    budget: ResponseBudget = new ResponseBudget(),
   ): Promise<{ events: FetchedEvent[]; nextOffset: number }> {
     const events: FetchedEvent[] = [];
     let nextOffset = start;
-    let bytes = 0;
-    if (start >= highWatermark) return { events, nextOffset };
+    if (start >= highWatermark || budget.full) return { events, nextOffset };
     const now = this.now();
     const first = await this.log.readBatchAtOrBefore(config.topicId, partition, start);
     let batches = first ? [first] : [];
@@ -141,9 +146,8 @@ export class LogReader {
           const record = records[i]!;
           if (!isExpired(config, batch, record, now)) {
             const event = toFetchedEvent(config.name, partition, offset, record);
-            const size = Buffer.byteLength(JSON.stringify(event));
-            if (events.length > 0 && bytes + size > FETCH_LIMITS.maxResponseBytes) return { events, nextOffset };
-            bytes += size;
+            // The answer is full: stop before this event, so the next fetch starts at it.
+            if (!budget.take(event)) return { events, nextOffset };
             events.push(event);
           }
           nextOffset = offset + 1;

@@ -1,5 +1,6 @@
 /**
- * Produce and fetch: the rules of the partitioned log. Knows nothing about Lambda or HTTP.
+ * Produce (and, through LogReadService, fetch): the rules of the partitioned log. Knows nothing
+ * about Lambda or HTTP.
  *
  * - Offsets start at 0 per partition and have no gaps: an append is planned against the
  *   partition heads it read and commits only if they have not moved (else it re-plans).
@@ -9,48 +10,25 @@
  * - Retention: every read hides events older than the topic's retention (log-reader.ts).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  EventTooLargeError,
-  OffsetOutOfRangeError,
-  PartitionNotFoundError,
-  RequestTooLargeError,
-  SluiceError,
-  ThrottledError,
-  TopicNotFoundError,
-} from '../../../api/errors';
-import {
-  EVENT_LIMITS,
-  FETCH_LIMITS,
-  checkEventLimits,
-  type FetchQuery,
-  type FetchResponse,
-  type ProduceEvent,
-  type ProduceResult,
-} from '../../../api/events';
+import { EventTooLargeError, RequestTooLargeError, ThrottledError } from '../../../api/errors';
+import { EVENT_LIMITS, checkEventLimits, tooManyEvents, type ProduceEvent, type ProduceResult } from '../../../api/events';
 import { partitionForKey } from '../../../api/partitioner';
-import { RETRY_DEFAULTS, backoffDelay } from '../../../api/retry';
+import { backoffDelay } from '../../../api/retry';
 import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
-import type { TopicStore } from '../topics/topic-store';
+import { LogReadService, type LogReadServiceOptions } from './log-read-service';
 import { AppendConflict, type AppendPlan, type DedupeRecord, type LogStore, type StoredBatch } from './log-store';
-import { LogReader } from './log-reader';
 import { encodeRecords, type StoredRecord } from './record-batch';
 
 /** Largest encoded batch stored in one item, leaving room under DynamoDB's 400 KB for attributes. */
 export const MAX_BATCH_DATA_BYTES = 380_000;
 
-export interface LogServiceOptions {
-  readonly topics: TopicStore;
+export interface LogServiceOptions extends LogReadServiceOptions {
+  /** The whole log, dedupe table included (the read side needs only the log table). */
   readonly log: LogStore;
-  /** @default Date.now */
-  readonly now?: () => number;
   /** @default crypto.randomUUID */
   readonly newMessageId?: () => string;
   /** Appends re-planned after losing a race before giving up with a retriable 429. @default 10 */
   readonly maxAppendAttempts?: number;
-  /** Pause between head reads while long-polling, in ms. @default 100 */
-  readonly pollIntervalMs?: number;
-  /** @default setTimeout */
-  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ProduceOutcome {
@@ -71,27 +49,18 @@ interface Prepared {
   readonly callerId: boolean;
 }
 
-export class LogService {
-  private readonly topics: TopicStore;
+export class LogService extends LogReadService {
   private readonly log: LogStore;
-  private readonly now: () => number;
   private readonly newMessageId: () => string;
   private readonly maxAppendAttempts: number;
-  private readonly pollIntervalMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly reader: LogReader;
   /** Next partition for keyless requests, per topic: round robin from a random start. */
   private readonly keyless = new Map<string, number>();
 
   constructor(options: LogServiceOptions) {
-    this.topics = options.topics;
+    super(options);
     this.log = options.log;
-    this.now = options.now ?? Date.now;
     this.newMessageId = options.newMessageId ?? randomUUID;
     this.maxAppendAttempts = options.maxAppendAttempts ?? 10;
-    this.pollIntervalMs = options.pollIntervalMs ?? 100;
-    this.sleep = options.sleep ?? RETRY_DEFAULTS.sleep;
-    this.reader = new LogReader(this.log, this.now);
   }
 
   async produce(topicName: string, events: readonly ProduceEvent[]): Promise<ProduceOutcome> {
@@ -109,10 +78,28 @@ export class LogService {
     alsoWrite?: { readonly actions: readonly unknown[]; readonly onFenced: () => Promise<Error> },
   ): Promise<{ outcomes: ProduceResult[][]; consumedWriteUnits?: number }> {
     const now = this.now();
+    // Requests naming the same topic are one append to it: their events in request order, as if
+    // sent in one produce request. Planned separately they would write one head or one message
+    // ID's dedupe record twice in one transaction (which DynamoDB refuses), or answer a message ID
+    // as a duplicate of a write that never happened.
+    const byTopic = new Map<string, { events: ProduceEvent[]; slots: [request: number, index: number][] }>();
+    let eventCount = 0;
+    requests.forEach((request, r) => {
+      let merged = byTopic.get(request.topic);
+      if (!merged) byTopic.set(request.topic, (merged = { events: [], slots: [] }));
+      request.events.forEach((event, i) => {
+        merged.events.push(event);
+        merged.slots.push([r, i]);
+      });
+      eventCount += request.events.length;
+    });
+    // The limits hold for the whole atomic append, whatever topics its events go to.
+    if (eventCount > EVENT_LIMITS.maxEventsPerRequest) throw tooManyEvents(eventCount);
+    const budget = { bytes: 0 };
     const work = [];
-    for (const request of requests) {
-      const config = await this.requireTopic(request.topic);
-      const prepared = this.prepare(config, request.events, now);
+    for (const [topic, merged] of byTopic) {
+      const config = await this.requireTopic(topic);
+      const prepared = this.prepare(config, merged.events, now, budget);
       const dedupe = config.dedupeWindowMs > 0;
       // A message ID repeated within the request is a duplicate of its first occurrence.
       const firstById = new Map<string, number>();
@@ -122,15 +109,18 @@ export class LogService {
         firstById.set(p.record.m, p.index);
         pending.push(p);
       }
-      work.push({ config, prepared, firstById, pending, results: new Array<ProduceResult | undefined>(prepared.length) });
+      work.push({ config, prepared, slots: merged.slots, firstById, pending, results: new Array<ProduceResult | undefined>(prepared.length) });
     }
 
     let consumed: number | undefined;
-    let lastFailure: SluiceError | undefined;
     let extraDone = alsoWrite === undefined;
+    // Optimistic concurrency on the partition heads, not a retry of AWS errors: each round plans
+    // offsets from the heads it reads, and a round that lost the race to another producer (heads
+    // moved, message IDs taken) is planned again from the new heads. AWS errors are retried once,
+    // by the SDK (lambda/core/aws/clients.ts); whatever it gives up on goes straight to the caller.
     for (let attempt = 0; !extraDone || work.some((w) => w.pending.length > 0); attempt++) {
       if (attempt >= this.maxAppendAttempts) {
-        throw lastFailure ?? new ThrottledError(`Appends lost a race ${attempt} times (contended partitions); retry with backoff`);
+        throw new ThrottledError(`Appends lost a race ${attempt} times (contended partitions); retry with backoff`);
       }
       const plans = await Promise.all(work.filter((w) => w.pending.length > 0).map(async (w) => ({ w, ...(await this.plan(w.config, w.pending, now)) })));
       const actions = plans.reduce((n, p) => n + p.actions, 0) + (alsoWrite?.actions.length ?? 0);
@@ -147,109 +137,40 @@ export class LogService {
         }
         extraDone = true;
       } catch (err) {
-        if (err instanceof AppendConflict) {
-          lastFailure = undefined;
-          if (err.alsoWriteFailed && alsoWrite) throw await alsoWrite.onFenced();
-          for (const w of work) {
-            w.pending = w.pending.filter((p) => {
-              const original = err.takenMessageIds.get(`${w.config.topicId}#${p.record.m}`);
-              if (!original || original.untilMs <= now) return true;
-              w.results[p.index] = duplicateOf(original);
-              return false;
-            });
-          }
-          if (err.movedHeads > 0) await this.sleep(backoffDelay(attempt, { initialDelayMs: 10, maxDelayMs: 500 }));
-        } else if (err instanceof SluiceError && err.retriable) {
-          lastFailure = err;
-          await this.sleep(backoffDelay(attempt, { initialDelayMs: 20, maxDelayMs: 1000 }));
-        } else {
-          throw err;
+        if (!(err instanceof AppendConflict)) throw err;
+        if (err.alsoWriteFailed && alsoWrite) throw await alsoWrite.onFenced();
+        for (const w of work) {
+          w.pending = w.pending.filter((p) => {
+            const original = err.takenMessageIds.get(`${w.config.topicId}#${p.record.m}`);
+            if (!original || original.untilMs <= now) return true;
+            w.results[p.index] = duplicateOf(original);
+            return false;
+          });
         }
+        if (err.movedHeads > 0) await this.sleep(backoffDelay(attempt, { initialDelayMs: 10, maxDelayMs: 500 }));
       }
     }
 
-    const outcomes = work.map((w) =>
-      w.prepared.map((p) => w.results[p.index] ?? { ...w.results[w.firstById.get(p.record.m)!]!, duplicate: true }),
-    );
+    const outcomes: ProduceResult[][] = requests.map((r) => new Array<ProduceResult>(r.events.length));
+    for (const w of work) {
+      for (const p of w.prepared) {
+        const [r, i] = w.slots[p.index]!;
+        outcomes[r]![i] = w.results[p.index] ?? { ...w.results[w.firstById.get(p.record.m)!]!, duplicate: true };
+      }
+    }
     return { outcomes, consumedWriteUnits: consumed };
   }
 
-  async fetch(topicName: string, partition: number, query: FetchQuery): Promise<FetchResponse> {
-    const config = await this.requireTopic(topicName);
-    this.requirePartition(config, partition);
-    const now = this.now();
-    let head = await this.reader.readHead(config, partition);
-    const logStartOffset = await this.reader.logStartOffset(config, partition, head, now);
-
-    let start: number;
-    if (query.timestamp !== undefined) {
-      start = await this.reader.offsetForTimestamp(config, partition, query.timestamp, logStartOffset, head);
-    } else if (query.offset === 'latest') {
-      start = head.nextOffset;
-    } else if (query.offset === undefined || query.offset === 'earliest') {
-      start = logStartOffset;
-    } else {
-      start = query.offset;
-      if (start < logStartOffset || start > head.nextOffset) {
-        throw new OffsetOutOfRangeError(
-          `Offset ${start} is outside partition ${partition} of "${topicName}": ` +
-            `log start ${logStartOffset}, high watermark ${head.nextOffset}`,
-          { details: { offset: start, logStartOffset, highWatermark: head.nextOffset } },
-        );
-      }
-    }
-
-    if (start >= head.nextOffset && query.waitMs) {
-      const deadline = this.now() + query.waitMs;
-      while (head.nextOffset <= start && this.now() < deadline) {
-        await this.sleep(Math.min(this.pollIntervalMs, Math.max(0, deadline - this.now())));
-        head = await this.reader.readHead(config, partition);
-      }
-    }
-
-    const read = await this.reader.readFrom(config, partition, start, head.nextOffset, query.limit ?? FETCH_LIMITS.defaultLimit);
-    return { events: read.events, nextOffset: read.nextOffset, highWatermark: head.nextOffset, logStartOffset };
-  }
-
-  /** The topic's ID and the partition's log start and high watermark, now. */
-  async bounds(topicName: string, partition: number): Promise<{ topicId: string; logStartOffset: number; highWatermark: number }> {
-    const config = await this.requireTopic(topicName);
-    this.requirePartition(config, partition);
-    const head = await this.reader.readHead(config, partition);
-    const logStartOffset = await this.reader.logStartOffset(config, partition, head, this.now());
-    return { topicId: config.topicId, logStartOffset, highWatermark: head.nextOffset };
-  }
-
-  /** Log start and high watermark of every partition of a topic (for describe). */
-  partitionOffsets(config: TopicConfig): Promise<{ partition: number; logStartOffset: number; highWatermark: number }[]> {
-    return this.reader.partitionOffsets(config);
-  }
-
-  /** The first offset at or after `timestamp` (the high watermark when there is none). */
-  async offsetForTime(topicName: string, partition: number, timestamp: number): Promise<number> {
-    const config = await this.requireTopic(topicName);
-    this.requirePartition(config, partition);
-    const head = await this.reader.readHead(config, partition);
-    const logStartOffset = await this.reader.logStartOffset(config, partition, head, this.now());
-    return this.reader.offsetForTimestamp(config, partition, timestamp, logStartOffset, head);
-  }
-
   /** Checks every limit and fills in message IDs, timestamps and partitions, before any write. */
-  private prepare(config: TopicConfig, events: readonly ProduceEvent[], now: number): Prepared[] {
-    if (events.length > EVENT_LIMITS.maxEventsPerRequest) {
-      throw new RequestTooLargeError(
-        `A request holds at most ${EVENT_LIMITS.maxEventsPerRequest} events, this one ${events.length}`,
-        { details: { limit: 'maxEventsPerRequest', max: EVENT_LIMITS.maxEventsPerRequest, actual: events.length } },
-      );
-    }
+  private prepare(config: TopicConfig, events: readonly ProduceEvent[], now: number, budget: { bytes: number }): Prepared[] {
+    if (events.length > EVENT_LIMITS.maxEventsPerRequest) throw tooManyEvents(events.length);
     let keylessPartition: number | undefined;
-    let total = 0;
     return events.map((event, index) => {
       const size = checkEventLimits(event, index);
       const headers = event.headers ?? {};
       const headerCount = Object.keys(headers).length;
-      total += size;
-      if (total > EVENT_LIMITS.maxRequestBytes) {
+      budget.bytes += size;
+      if (budget.bytes > EVENT_LIMITS.maxRequestBytes) {
         throw new RequestTooLargeError(`The events of a request may total at most ${EVENT_LIMITS.maxRequestBytes} bytes`, {
           details: { limit: 'maxRequestBytes', max: EVENT_LIMITS.maxRequestBytes },
         });
@@ -334,20 +255,6 @@ export class LogService {
     return { append, offsets, actions };
   }
 
-  private async requireTopic(name: string): Promise<TopicConfig> {
-    const config = await this.topics.getTopic(name);
-    if (!config) throw new TopicNotFoundError(`Topic "${name}" does not exist`, { details: { topic: name } });
-    return config;
-  }
-
-  private requirePartition(config: TopicConfig, partition: number): void {
-    if (partition >= config.partitions) {
-      throw new PartitionNotFoundError(
-        `Topic "${config.name}" has partitions 0 to ${config.partitions - 1}; there is no partition ${partition}`,
-        { details: { topic: config.name, partition, partitions: config.partitions } },
-      );
-    }
-  }
 }
 
 function tooManyActions(actions: number): RequestTooLargeError {

@@ -54,7 +54,8 @@ export interface AppendOutcome {
 }
 
 /**
- * The append lost a race and wrote nothing: another producer moved heads, some message IDs were
+ * The append lost a race and wrote nothing: another producer moved heads (or a concurrent
+ * transaction held one of the items: `movedHeads` counts those too), some message IDs were
  * already taken (their records are given, keyed "<topicId>#<messageId>"), or the items written
  * alongside (`alsoWrite`) failed their condition.
  */
@@ -69,14 +70,12 @@ export class AppendConflict extends Error {
   }
 }
 
-export interface LogStore {
+/**
+ * The read side of the log: heads and batches of the log table only. Fetch, describe and group
+ * records need nothing more, so the functions serving them are given only the log table.
+ */
+export interface LogReadStore {
   readHeads(topicId: string, partitions: readonly number[]): Promise<Map<number, PartitionHead>>;
-  readDedupe(topicId: string, messageIds: readonly string[]): Promise<Map<string, DedupeRecord>>;
-  /**
-   * Writes every head, batch and dedupe record of the plans, and the `alsoWrite` transaction items
-   * of another store, or none of them (throws AppendConflict on a lost race).
-   */
-  append(plans: readonly AppendPlan[], alsoWrite?: readonly unknown[]): Promise<AppendOutcome>;
   /** The batch holding `offset`, or the last one before it. */
   readBatchAtOrBefore(topicId: string, partition: number, offset: number): Promise<StoredBatch | undefined>;
   /** Batches with a base offset above `afterOffset` (and at most `upToOffset`), ascending, at most `maxBatches`. */
@@ -87,4 +86,14 @@ export interface LogStore {
     maxBatches: number,
     upToOffset?: number,
   ): Promise<StoredBatch[]>;
+}
+
+/** The whole log: the read side plus appends and the dedupe table (produce and transactions). */
+export interface LogStore extends LogReadStore {
+  readDedupe(topicId: string, messageIds: readonly string[]): Promise<Map<string, DedupeRecord>>;
+  /**
+   * Writes every head, batch and dedupe record of the plans, and the `alsoWrite` transaction items
+   * of another store, or none of them (throws AppendConflict on a lost race).
+   */
+  append(plans: readonly AppendPlan[], alsoWrite?: readonly unknown[]): Promise<AppendOutcome>;
 }

@@ -57,7 +57,7 @@ export class DynamoDbTopicStore implements TopicStore {
       if (isConditionalCheckFailed(err)) {
         throw new TopicAlreadyExistsError(`Topic "${config.name}" already exists`, { details: { topic: config.name } });
       }
-      throw toSluiceError(err, 'CreateTopic');
+      throw toSluiceError(err, 'CreateTopic', { write: true });
     }
   }
 
@@ -112,7 +112,7 @@ export class DynamoDbTopicStore implements TopicStore {
       if (isConditionalCheckFailed(err)) {
         throw new TopicNotFoundError(`Topic "${name}" does not exist`, { details: { topic: name } });
       }
-      throw toSluiceError(err, 'UpdateTopic');
+      throw toSluiceError(err, 'UpdateTopic', { write: true });
     }
   }
 
@@ -131,7 +131,7 @@ export class DynamoDbTopicStore implements TopicStore {
       if (isConditionalCheckFailed(err)) {
         throw new TopicNotFoundError(`Topic "${name}" does not exist`, { details: { topic: name } });
       }
-      throw toSluiceError(err, 'DeleteTopic');
+      throw toSluiceError(err, 'DeleteTopic', { write: true });
     }
   }
 
@@ -162,7 +162,7 @@ export class DynamoDbTopicStore implements TopicStore {
         start = page.LastEvaluatedKey;
       } while (start);
     } catch (err) {
-      throw toSluiceError(err, 'PurgePartition');
+      throw toSluiceError(err, 'PurgePartition', { write: true });
     }
     return deleted;
   }

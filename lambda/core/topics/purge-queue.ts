@@ -36,6 +36,9 @@ export class SqsPurgeQueue implements PurgeQueue {
         }),
       );
     } catch (err) {
+      // Not a write whose outcome matters to the caller: the job is sent before the topic is
+      // deleted, and a job for a topic that still exists is refused by the purger, so a send that
+      // may have landed changed nothing the caller can see.
       throw toSluiceError(err, 'EnqueueTopicPurge');
     }
   }

@@ -48,6 +48,9 @@ async function sluiceWithFake(argv: string[]) {
       throw new Error('not used');
     }),
     seek: vi.fn<SluiceApi['seek']>(async () => ({ offsets: [] })),
+    createAcls: vi.fn<SluiceApi['createAcls']>(async () => ({ acls: [] })),
+    listAcls: vi.fn<SluiceApi['listAcls']>(async () => ({ acls: [] })),
+    deleteAcls: vi.fn<SluiceApi['deleteAcls']>(async () => ({ deleted: [] })),
   };
   const stdout = output();
   const stderr = output();

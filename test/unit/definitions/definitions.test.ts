@@ -39,11 +39,11 @@ describe('FUNCTIONS', () => {
 
   it('gives a function the names of exactly the tables and queues it was granted', () => {
     const env = functionEnvironment(FUNCTIONS.topics, {
-      tables: { topics: 'T', log: 'L', dedupe: 'D', groups: 'G' },
+      tables: { topics: 'T', log: 'L', dedupe: 'D', groups: 'G', acls: 'A' },
       queues: { topicPurge: 'Q' },
     });
-    expect(env).toEqual({ [TABLES.topics.envVar]: 'T', [TABLES.log.envVar]: 'L', [QUEUES.topicPurge.envVar]: 'Q' });
-    expect(functionEnvironment(FUNCTIONS.fallback, { tables: { topics: 'T', log: 'L', dedupe: 'D', groups: 'G' }, queues: { topicPurge: 'Q' } })).toEqual({});
+    expect(env).toEqual({ [TABLES.topics.envVar]: 'T', [TABLES.log.envVar]: 'L', [TABLES.acls.envVar]: 'A', [QUEUES.topicPurge.envVar]: 'Q' });
+    expect(functionEnvironment(FUNCTIONS.fallback, { tables: { topics: 'T', log: 'L', dedupe: 'D', groups: 'G', acls: 'A' }, queues: { topicPurge: 'Q' } })).toEqual({});
   });
 
   it('gives every SQS-triggered function a timeout below its queue visibility timeout', () => {

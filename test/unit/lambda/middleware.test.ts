@@ -7,24 +7,25 @@ import { jsonResponse } from '../../../lambda/middleware/responses';
 import { validate } from '../../../lambda/middleware/validate';
 import { httpEvent, lambdaContext } from '../../support/events';
 
-const echo = httpHandler({ 'POST /echo': async (event) => jsonResponse(200, { got: event.body }) }, silentLogger);
+const echo = httpHandler('transactions', { 'POST /transactions': async (event) => jsonResponse(200, { got: event.body }) }, silentLogger);
 
 describe('httpHandler', () => {
   it('parses a JSON body, also when API Gateway base64-encoded it', async () => {
-    const event = { ...httpEvent('POST /echo'), body: Buffer.from('{"a":1}').toString('base64'), isBase64Encoded: true };
+    const event = { ...httpEvent('POST /transactions'), body: Buffer.from('{"a":1}').toString('base64'), isBase64Encoded: true };
     const res = await echo(event, lambdaContext);
     expect(JSON.parse(res.body!)).toEqual({ got: { a: 1 } });
   });
 
   it('answers malformed JSON with 400 InvalidRequest, not 415', async () => {
-    const res = await echo(httpEvent('POST /echo', { body: '{nope' }), lambdaContext);
+    const res = await echo(httpEvent('POST /transactions', { body: '{nope' }), lambdaContext);
     expect(res.statusCode).toBe(400);
     expect(JSON.parse(res.body!).error.code).toBe('InvalidRequest');
   });
 
   it('ignores the body of a GET, which takes none', async () => {
-    const get = httpHandler({ 'GET /x': async (event) => jsonResponse(200, { body: event.body ?? null }) }, silentLogger);
-    const res = await get(httpEvent('GET /x', { body: '{not json' }), lambdaContext);
+    const route = 'GET /topics/{topic}/partitions/{partition}/events';
+    const get = httpHandler('fetch', { [route]: async (event) => jsonResponse(200, { body: event.body ?? null }) }, silentLogger);
+    const res = await get(httpEvent(route, { body: '{not json' }), lambdaContext);
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body!)).toEqual({ body: null });
   });
@@ -37,15 +38,16 @@ describe('httpHandler', () => {
   it('logs one structured line per request, failures included', async () => {
     const lines: string[] = [];
     const logged = httpHandler(
-      { 'POST /echo': async () => jsonResponse(200, {}) },
+      'transactions',
+      { 'POST /transactions': async () => jsonResponse(200, {}) },
       createJsonLogger({ component: 'test', level: 'info', write: (l) => lines.push(l) }),
     );
-    await logged(httpEvent('POST /echo', { body: '{}' }), lambdaContext);
-    await logged(httpEvent('POST /echo', { body: '{' }), lambdaContext);
+    await logged(httpEvent('POST /transactions', { body: '{}' }), lambdaContext);
+    await logged(httpEvent('POST /transactions', { body: '{' }), lambdaContext);
     const records = lines.map((l) => JSON.parse(l));
     expect(records.map((r) => [r.component, r.message, r.route, r.status])).toEqual([
-      ['test', 'request', 'POST /echo', 200],
-      ['test', 'request', 'POST /echo', 400],
+      ['test', 'request', 'POST /transactions', 200],
+      ['test', 'request', 'POST /transactions', 400],
     ]);
   });
 });

@@ -1,0 +1,17 @@
+/**
+ * Sluice's CDK constructs, the package's main entry (`import { Sluice } from 'sluice'`):
+ *
+ *   new Sluice(this, 'Events', { api: 'http' });   // in any stack of your app
+ *   new SluiceStack(app, 'Sluice');                 // or a stack of its own
+ *   applyNagChecks(app);                            // cdk-nag with Sluice's accepted findings
+ *
+ * The building blocks are exported too, for apps that compose them differently.
+ */
+export { Sluice, DECLARED_ACLS_MAX_BYTES, type ConsumeGrant, type ResourcePattern, type SluiceProps } from './sluice';
+export { SluiceStack, type SluiceStackProps } from './sluice-stack';
+export { SluiceTables, type SluiceTablesProps } from './sluice-tables';
+export { SluiceQueues, type SluiceQueue, type SluiceQueuesProps } from './sluice-queues';
+export { SluiceFunctions, type SluiceFunctionsProps } from './sluice-functions';
+export { SluiceApi, type SluiceApiProps, type SluiceApiType } from './sluice-api';
+export { applyNagChecks, acknowledgeSluiceFindings, type NagOptions } from './nag';
+export { SluicePropsError } from './validation';

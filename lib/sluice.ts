@@ -1,0 +1,335 @@
+/**
+ * One Sluice installation as a construct, for any stack: tables, queues, functions and the API.
+ * `SluiceStack` is this construct in a stack of its own; users put it in their own CDK apps:
+ *
+ *   const events = new Sluice(this, 'Events', { api: 'rest' });
+ *   events.functions.functions.produce; events.api.url;
+ */
+import { Duration, Lazy, Stack, type RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ANY_RESOURCE, CLUSTER_RESOURCE_NAME, type AclBinding, type Operation, type ResourceType } from '../api/acls';
+import { AUTHORIZATION_ENV, encodeDeclaredAcls, type AuthorizationMode } from '../definitions/authorization';
+import { FALLBACK_FUNCTION, ROUTES, type FunctionName, type RouteKey } from '../definitions/functions';
+import { SluiceApi, type SluiceApiType } from './sluice-api';
+import { SluiceFunctions } from './sluice-functions';
+import { SluiceQueues } from './sluice-queues';
+import { SluiceTables } from './sluice-tables';
+import { validateProps } from './validation';
+
+/**
+ * How much of a function's environment (Lambda allows 4 KB of variables in all) the ACLs declared
+ * in CDK may take; the rest holds the table names and Sluice's other variables.
+ */
+export const DECLARED_ACLS_MAX_BYTES = 3_000;
+/** What an unresolved token (a role ARN known only at deploy time) is counted as: a role ARN with a long name. */
+const TOKEN_ESTIMATE_BYTES = 100;
+
+/** A topic or group named exactly, or every one whose name starts with `prefix`. */
+export type ResourcePattern = string | { readonly prefix: string };
+
+export interface ConsumeGrant {
+  /** The topic (or topics, by prefix) the grantee reads. */
+  readonly topic: ResourcePattern;
+  /** The consumer group (or groups, by prefix) it reads through; none for plain fetches. @default - no group */
+  readonly group?: ResourcePattern;
+}
+
+export interface SluiceProps {
+  /**
+   * Which API Gateway API fronts the functions: `'http'` (an HTTP API, $1.00 per million
+   * requests) or `'rest'` (a REST API, $3.50 per million, the only kind LocalStack's free plan
+   * emulates). Both use IAM (SigV4) auth on every route and serve the same routes and answers.
+   *
+   * @default 'http'
+   */
+  readonly api?: SluiceApiType;
+
+  /**
+   * What happens to the DynamoDB tables, and the events in them, when they leave the stack or the
+   * stack is deleted: `RETAIN`, `RETAIN_ON_UPDATE_OR_DELETE` or `DESTROY` (for throw-away stacks).
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Turn on DynamoDB deletion protection for every table.
+   *
+   * @default false
+   */
+  readonly deletionProtection?: boolean;
+
+  /**
+   * A customer managed KMS key for the tables and queues.
+   *
+   * @default - AWS managed key `aws/dynamodb` for tables, SQS-managed encryption for queues
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * How long CloudWatch keeps function logs and API access logs; one of `logs.RetentionDays`.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Lambda runtime of every function: Node.js 22 or newer.
+   *
+   * @default lambda.Runtime.NODEJS_22_X
+   */
+  readonly runtime?: lambda.Runtime;
+
+  /**
+   * Memory of every function in MB, 128 to 10240.
+   *
+   * @default 256
+   */
+  readonly memorySize?: number;
+
+  /**
+   * Request limits of the API's stage: `rateLimit` requests per second (up to 10,000) and
+   * `burstLimit` (a whole number up to 5,000).
+   *
+   * @default { rateLimit: 1000, burstLimit: 2000 }
+   */
+  readonly throttle?: apigwv2.ThrottleSettings;
+
+  /**
+   * Who may do what inside Sluice, beyond calling its API:
+   * - `'iam-only'`: IAM on the API is the only check. A principal allowed to call a route may act on
+   *   any topic or group the request names, including the topics named in request bodies (group
+   *   joins, commits, seeks, transactions), and listings show everything. How deployments before
+   *   ACLs existed behave.
+   * - `'acl'`: every request is also checked against Kafka-style ACLs (per topic, per group, the
+   *   cluster): those declared here with `grantProduce`/`grantConsume`/`grantAdmin`/`addAcl` and
+   *   those created with `POST /acls` (`sluice acls create`). A request the ACLs do not allow is
+   *   answered `403 AuthorizationFailed` and changes nothing; listings show only what the caller
+   *   may describe. Create the ACLs your clients need (or grant them here) before you switch it on.
+   *
+   * @default 'iam-only'
+   */
+  readonly authorization?: AuthorizationMode;
+
+  /**
+   * With `authorization: 'acl'`, how long a function keeps the ACLs it read from the `acls` table:
+   * a change made with `POST /acls` or `DELETE /acls` takes effect within this time. Whole
+   * milliseconds, 0 to 5 minutes. ACLs declared in CDK take effect when the stack deploys.
+   *
+   * @default Duration.seconds(5)
+   */
+  readonly aclCacheTtl?: Duration;
+}
+
+/** A complete Sluice installation inside any stack: `new Sluice(this, 'Events')`. */
+export class Sluice extends Construct {
+  readonly tables: SluiceTables;
+  readonly queues: SluiceQueues;
+  readonly functions: SluiceFunctions;
+  readonly api: SluiceApi;
+  /** Whether ACLs are checked (`authorization` prop). */
+  readonly authorization: AuthorizationMode;
+  /** The ACLs declared in CDK so far (grants and `addAcl`); they reach the functions at deploy time. */
+  private readonly declaredAcls: AclBinding[] = [];
+
+  constructor(scope: Construct, id: string, props: SluiceProps = {}) {
+    super(scope, id);
+    this.authorization = props.authorization ?? 'iam-only';
+    const cacheTtlMs = (props.aclCacheTtl ?? Duration.seconds(5)).toMilliseconds();
+    validateProps(this, [
+      {
+        condition: this.authorization !== 'iam-only' && this.authorization !== 'acl',
+        message: `authorization must be 'iam-only' or 'acl'; got ${JSON.stringify(this.authorization)}`,
+      },
+      {
+        condition: !(Number.isInteger(cacheTtlMs) && cacheTtlMs >= 0 && cacheTtlMs <= 5 * 60_000),
+        message: `aclCacheTtl must be a whole number of milliseconds from 0 to 5 minutes; got ${cacheTtlMs} ms`,
+      },
+    ]);
+    this.tables = new SluiceTables(this, 'Tables', {
+      removalPolicy: props.removalPolicy,
+      deletionProtection: props.deletionProtection,
+      encryptionKey: props.encryptionKey,
+    });
+    this.queues = new SluiceQueues(this, 'Queues', { encryptionKey: props.encryptionKey });
+    this.functions = new SluiceFunctions(this, 'Functions', {
+      tables: this.tables,
+      queues: this.queues,
+      runtime: props.runtime,
+      memorySize: props.memorySize,
+      logRetention: props.logRetention,
+    });
+    this.api = new SluiceApi(this, 'Api', {
+      type: props.api,
+      functions: this.functions.functions,
+      throttle: props.throttle,
+      accessLogRetention: props.logRetention,
+    });
+
+    if (this.authorization === 'acl') {
+      // The declared ACLs are read when the template is synthesized, so grants made after this
+      // constructor (in the app's own code) are included. Role ARNs stay tokens and resolve at deploy.
+      const declared = Lazy.string({ produce: () => Stack.of(this).toJsonString(encodeDeclaredAcls(this.declaredAcls)) });
+      for (const name of routedFunctions()) {
+        const fn = this.functions.functions[name];
+        fn.addEnvironment(AUTHORIZATION_ENV.mode, 'acl');
+        fn.addEnvironment(AUTHORIZATION_ENV.declaredAcls, declared);
+        fn.addEnvironment(AUTHORIZATION_ENV.cacheTtlMs, String(cacheTtlMs));
+      }
+    }
+  }
+
+  /**
+   * Lets `grantee` produce to a topic (or every topic with a prefix): IAM `execute-api:Invoke` on
+   * `POST /topics/{topic}/events` and `GET /topics/{topic}` (and, with ACLs on, `GET /topics` and
+   * `POST /transactions`, whose topics only ACLs can check), and the ACL (grantee, topic, write).
+   */
+  grantProduce(grantee: iam.IGrantable, topic: ResourcePattern): iam.Grant {
+    const t = pathName(topic);
+    this.addAclsFor(grantee, [['topic', topic, 'write']]);
+    return this.grantInvoke(grantee, [
+      ['POST /topics/{topic}/events', { topic: t }],
+      ['GET /topics/{topic}', { topic: t }],
+      ...this.aclOnly(['GET /topics', {}], ['POST /transactions', {}]),
+    ]);
+  }
+
+  /**
+   * Lets `grantee` consume a topic (or every topic with a prefix), through a consumer group if one
+   * is given: IAM `execute-api:Invoke` on the topic's describe and fetch routes and on every route
+   * of the group (join, heartbeat, leave, records, commit, seek, describe), with ACLs on also the
+   * listings and `POST /transactions`; and the ACLs (grantee, topic, read) and (grantee, group, read).
+   *
+   * With `authorization: 'iam-only'`, IAM cannot see the topics a group join, commit or seek names
+   * in its body: a grantee allowed a group's routes can join it with any topic. Turn ACLs on to
+   * scope consumers to their topics.
+   */
+  grantConsume(grantee: iam.IGrantable, options: ConsumeGrant): iam.Grant {
+    const t = pathName(options.topic);
+    const acls: [ResourceType, ResourcePattern, Exclude<Operation, 'all'>][] = [['topic', options.topic, 'read']];
+    const routes: [RouteKey, Record<string, string>][] = [
+      ['GET /topics/{topic}', { topic: t }],
+      ['GET /topics/{topic}/partitions/{partition}/events', { topic: t }],
+      ...this.aclOnly(['GET /topics', {}], ['POST /transactions', {}]),
+    ];
+    if (options.group !== undefined) {
+      const g = pathName(options.group);
+      acls.push(['group', options.group, 'read']);
+      routes.push(
+        ...(ROUTES.filter((r) => r.path.startsWith('/groups/{group}')).map((r) => [`${r.method} ${r.path}` as RouteKey, { group: g }]) as [
+          RouteKey,
+          Record<string, string>,
+        ][]),
+        ...this.aclOnly(['GET /groups', {}]),
+      );
+    }
+    this.addAclsFor(grantee, acls);
+    return this.grantInvoke(grantee, routes);
+  }
+
+  /**
+   * Lets `grantee` do everything (Kafka's super user): IAM `execute-api:Invoke` on every route, and
+   * the ACLs (grantee, all) on the cluster, every topic and every group.
+   */
+  grantAdmin(grantee: iam.IGrantable): iam.Grant {
+    const principal = principalArnOf(grantee);
+    this.addAcl({ principal, resourceType: 'cluster', patternType: 'literal', resourceName: CLUSTER_RESOURCE_NAME, operation: 'all', permission: 'allow' });
+    this.addAcl({ principal, resourceType: 'topic', patternType: 'literal', resourceName: ANY_RESOURCE, operation: 'all', permission: 'allow' });
+    this.addAcl({ principal, resourceType: 'group', patternType: 'literal', resourceName: ANY_RESOURCE, operation: 'all', permission: 'allow' });
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.executeApiArn()] });
+  }
+
+  /**
+   * Declares an ACL in the stack (checked when `authorization` is `'acl'`). `principal` may be a
+   * token (a role's ARN), resolved at deploy time. Declared ACLs travel in the functions'
+   * environment, which Lambda caps at 4 KB: declare a handful (prefixes help), and create the rest
+   * with `POST /acls`.
+   */
+  addAcl(acl: AclBinding): void {
+    this.declaredAcls.push(acl);
+    const size = estimatedBytes(JSON.stringify(encodeDeclaredAcls(this.declaredAcls)));
+    validateProps(this, [
+      {
+        condition: this.authorization === 'acl' && size > DECLARED_ACLS_MAX_BYTES,
+        message:
+          `the ACLs declared in CDK (${this.declaredAcls.length}, with grantProduce/grantConsume/grantAdmin/addAcl) take about ` +
+          `${size} bytes of every function's environment, more than ${DECLARED_ACLS_MAX_BYTES} (Lambda allows 4 KB of ` +
+          'variables in all); use prefixed grants, or create ACLs with POST /acls (`sluice acls create`)',
+      },
+    ]);
+  }
+
+  /** The ACLs declared in CDK so far. */
+  get acls(): readonly AclBinding[] {
+    return [...this.declaredAcls];
+  }
+
+  /** The base URL of the API, ending in `/`. */
+  get url(): string {
+    return this.api.url;
+  }
+
+  private addAclsFor(grantee: iam.IGrantable, acls: readonly [ResourceType, ResourcePattern, Exclude<Operation, 'all'>][]): void {
+    const principal = principalArnOf(grantee);
+    for (const [resourceType, pattern, operation] of acls) {
+      this.addAcl({
+        principal,
+        resourceType,
+        patternType: typeof pattern === 'string' ? 'literal' : 'prefixed',
+        resourceName: typeof pattern === 'string' ? pattern : pattern.prefix,
+        operation,
+        permission: 'allow',
+      });
+    }
+  }
+
+  /** Routes granted only when ACLs are on: their bodies or answers name topics IAM cannot scope. */
+  private aclOnly(...routes: [RouteKey, Record<string, string>][]): [RouteKey, Record<string, string>][] {
+    return this.authorization === 'acl' ? routes : [];
+  }
+
+  private grantInvoke(grantee: iam.IGrantable, routes: readonly [RouteKey, Record<string, string>][]): iam.Grant {
+    const resourceArns = routes.map(([key, params]) => {
+      const [method, path] = key.split(' ') as [string, string];
+      return this.executeApiArn(method, path.replace(/\{(\w+)\}/g, (_, name: string) => params[name] ?? '*'));
+    });
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [...new Set(resourceArns)] });
+  }
+
+  /** The execute-api ARN of a route on any stage (`{api}/<any stage>/{method}{path}`); every route when no method is given. */
+  private executeApiArn(method?: string, path?: string): string {
+    const api = this.api.httpApi ?? this.api.restApi;
+    if (!api) throw new Error('Sluice has no API');
+    return api.arnForExecuteApi(method, path, '*');
+  }
+}
+
+/** The functions ROUTES names: each checks ACLs itself (the fallback answers 404/405 and touches nothing). */
+function routedFunctions(): FunctionName[] {
+  return [...new Set(ROUTES.map((r) => r.function as FunctionName))].filter((f) => f !== FALLBACK_FUNCTION);
+}
+
+/** A pattern as one path segment of an execute-api ARN (`*` matches the rest of a prefix). */
+function pathName(pattern: ResourcePattern): string {
+  return typeof pattern === 'string' ? pattern : `${pattern.prefix}*`;
+}
+
+/** The IAM ARN of a grantee (a role, a user, or anything whose principal is one): the ACLs' principal. */
+function principalArnOf(grantee: iam.IGrantable): string {
+  const principal = grantee.grantPrincipal as iam.IPrincipal & { roleArn?: string; userArn?: string };
+  if (typeof principal.roleArn === 'string') return principal.roleArn;
+  if (typeof principal.userArn === 'string') return principal.userArn;
+  const aws = principal.policyFragment.principalJson.AWS;
+  if (Array.isArray(aws) && aws.length === 1 && typeof aws[0] === 'string') return aws[0];
+  throw new Error('Sluice grants need an IAM role or user as grantee (ACLs name IAM principals)');
+}
+
+/** Bytes of a JSON string once its tokens resolve, each counted as TOKEN_ESTIMATE_BYTES. */
+function estimatedBytes(json: string): number {
+  return Buffer.byteLength(json.replace(/\$\{Token\[[^\]]*\]\}/g, 'x'.repeat(TOKEN_ESTIMATE_BYTES)));
+}

@@ -1,0 +1,54 @@
+/** One DynamoDB document client and one SQS client per process, shared by every store. */
+import { describe, expect, it, vi } from 'vitest';
+import { FUNCTIONS, functionEnvironment } from '../../../definitions/functions';
+import * as clients from '../../../lambda/core/aws/clients';
+import { SDK_RETRY_DEFAULTS } from '../../../lambda/core/aws/clients';
+import {
+  groupServiceFromEnv,
+  logReadServiceFromEnv,
+  sharedDocumentClient,
+  sharedSqsClient,
+  topicServiceFromEnv,
+  transactionServiceFromEnv,
+} from '../../../lambda/handlers/environment';
+
+vi.mock('../../../lambda/core/aws/clients', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../../lambda/core/aws/clients')>();
+  return { ...actual, createDocumentClient: vi.fn(actual.createDocumentClient), createSqsClient: vi.fn(actual.createSqsClient) };
+});
+
+const physical = {
+  tables: { topics: 'topics', log: 'log', dedupe: 'dedupe', groups: 'groups', acls: 'acls' },
+  queues: { topicPurge: 'https://sqs.eu-west-1.amazonaws.com/123456789012/purge' },
+} as const;
+const envOf = (fn: keyof typeof FUNCTIONS) => ({ ...functionEnvironment(FUNCTIONS[fn], physical), AWS_REGION: 'eu-west-1' });
+
+/** The private `client` field of a store (what it sends its commands with). */
+const clientOf = (store: unknown) => (store as { client: unknown }).client;
+
+describe('SDK clients', () => {
+  it('are created once per process, however many services and stores are built', () => {
+    const tx = transactionServiceFromEnv(envOf('transactions'));
+    groupServiceFromEnv(envOf('groups'));
+    topicServiceFromEnv(envOf('topics'));
+    logReadServiceFromEnv(envOf('fetch'));
+    expect(clients.createDocumentClient).toHaveBeenCalledTimes(1);
+    expect(clients.createSqsClient).toHaveBeenCalledTimes(1);
+
+    // The transactions function's stores (log, topics, groups) all send through the one client.
+    const internals = tx as unknown as { log: { log: unknown; topics: unknown }; groupStore: unknown };
+    const shared = sharedDocumentClient();
+    expect(clientOf(internals.log.log)).toBe(shared);
+    expect(clientOf(internals.log.topics)).toBe(shared);
+    expect(clientOf(internals.groupStore)).toBe(shared);
+    expect(sharedSqsClient()).toBe(sharedSqsClient());
+  });
+
+  it('carry the one retry configuration of the server', async () => {
+    const config = sharedDocumentClient().config;
+    expect(await config.maxAttempts()).toBe(SDK_RETRY_DEFAULTS.maxAttempts);
+    const mode = config.retryMode as unknown;
+    expect(typeof mode === 'function' ? await (mode as () => Promise<string>)() : mode).toBe(SDK_RETRY_DEFAULTS.retryMode);
+    expect(await sharedSqsClient().config.maxAttempts()).toBe(SDK_RETRY_DEFAULTS.maxAttempts);
+  });
+});
