@@ -183,6 +183,35 @@ export class OutcomeUnknownError extends InternalError {
   override readonly code: string = 'OutcomeUnknown';
 }
 
+/**
+ * The request has a body whose `content-type` is not JSON (`application/json` or
+ * `application/<something>+json`, parameters allowed, a charset only UTF-8). Nothing was done;
+ * send the same body as JSON. Not retriable.
+ */
+export class UnsupportedMediaTypeError extends SluiceError {
+  override readonly code = 'UnsupportedMediaType';
+  override readonly status = 415;
+  override readonly retriable = false;
+}
+
+/** No subscription of that name on that topic (in the table or declared in the stack). */
+export class SubscriptionNotFoundError extends SluiceError {
+  override readonly code = 'SubscriptionNotFound';
+  override readonly status = 404;
+}
+
+/** The topic already has a subscription of that name (created through the API or declared in CDK). */
+export class SubscriptionAlreadyExistsError extends SluiceError {
+  override readonly code = 'SubscriptionAlreadyExists';
+  override readonly status = 409;
+}
+
+/** The subscription is declared in the stack (CDK): change or delete it there. Nothing was changed. */
+export class SubscriptionReadOnlyError extends SluiceError {
+  override readonly code = 'SubscriptionReadOnly';
+  override readonly status = 409;
+}
+
 /** The client could not reach the endpoint at all (connection refused, DNS, timeout). */
 export class ConnectionError extends SluiceError {
   override readonly code = 'ConnectionError';
@@ -206,6 +235,10 @@ const byCode: Record<string, new (message: string, options?: SluiceErrorOptions)
   NotFound: RouteNotFoundError,
   MethodNotAllowed: MethodNotAllowedError,
   AuthorizationFailed: AuthorizationFailedError,
+  UnsupportedMediaType: UnsupportedMediaTypeError,
+  SubscriptionNotFound: SubscriptionNotFoundError,
+  SubscriptionAlreadyExists: SubscriptionAlreadyExistsError,
+  SubscriptionReadOnly: SubscriptionReadOnlyError,
   Throttled: ThrottledError,
   InternalError,
   OutcomeUnknown: OutcomeUnknownError,

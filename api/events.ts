@@ -56,6 +56,25 @@ const messageIdSchema = z
   .max(EVENT_LIMITS.maxMessageIdLength)
   .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
+/**
+ * Header names to string values. Checked in place and passed through as they came, not copied:
+ * `z.record` builds a new object and skips a `__proto__` key, which is data here (a header name
+ * like any other, as `JSON.parse` keeps it: an own property), so it would be dropped silently.
+ * Nothing below copies headers by assignment (`obj[name] = value` would set a prototype instead).
+ */
+const headersSchema = z.unknown().superRefine((value, ctx) => {
+  const proto: unknown = value !== null && typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+  if (Array.isArray(value) || (proto !== Object.prototype && proto !== null)) {
+    ctx.addIssue({ code: 'custom', message: 'must be an object of header names to string values' });
+    return;
+  }
+  for (const name of Object.keys(value as object)) {
+    if (name === '') ctx.addIssue({ code: 'custom', path: [name], message: 'header names must not be empty' });
+    const v = Object.getOwnPropertyDescriptor(value, name)?.value as unknown;
+    if (typeof v !== 'string') ctx.addIssue({ code: 'custom', path: [name], message: `must be a string, not ${v === null ? 'null' : typeof v}` });
+  }
+}) as unknown as z.ZodType<Readonly<Record<string, string>>>;
+
 const base64Schema = z
   .string()
   .regex(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, 'must be standard base64');
@@ -105,7 +124,7 @@ export const produceEventSchema = z
     key: z.string().nullable().optional(),
     value: jsonValueSchema.optional(),
     valueBase64: base64Schema.optional(),
-    headers: z.record(z.string().min(1), z.string()).optional(),
+    headers: headersSchema.optional(),
     messageId: messageIdSchema.optional(),
     partition: z.number().int().min(0).optional(),
     /** Event time in epoch milliseconds; defaults to the time of the append. */

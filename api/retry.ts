@@ -7,13 +7,13 @@
 import { SluiceError } from './errors';
 
 export interface RetryOptions {
-  /** Attempts after the first. @default 5 */
+  /** Attempts after the first. @default 10 */
   readonly retries?: number;
-  /** Delay before the first retry, in ms. @default 100 */
+  /** Delay before the first retry, in ms. @default 250 */
   readonly initialDelayMs?: number;
   /** Each delay is the previous one times this. @default 2 */
   readonly multiplier?: number;
-  /** Upper bound of one delay, in ms. @default 5000 */
+  /** Upper bound of one delay, in ms. @default 8000 */
   readonly maxDelayMs?: number;
   /** Decides whether an error is worth another attempt. @default retriable SluiceErrors */
   readonly isRetriable?: (err: unknown) => boolean;
@@ -23,11 +23,17 @@ export interface RetryOptions {
   readonly random?: () => number;
 }
 
+/**
+ * The client's defaults ride through a restart of the local platform (6–10 s) or a regional blip,
+ * as KafkaJS's do: the delays' caps add up to about 48 s, so with full jitter a caller keeps
+ * trying for about 24 s on average before giving up (it was about 1.5 s, and gave up mid-restart).
+ * Server-side loops pass their own, much shorter, options.
+ */
 export const RETRY_DEFAULTS = {
-  retries: 5,
-  initialDelayMs: 100,
+  retries: 10,
+  initialDelayMs: 250,
   multiplier: 2,
-  maxDelayMs: 5000,
+  maxDelayMs: 8000,
   isRetriable: (err: unknown) => err instanceof SluiceError && err.retriable,
   sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
   random: Math.random,

@@ -5,8 +5,9 @@
  *   dist/handlers/<function>/index.mjs   every Lambda handler, prebuilt (build/handlers.ts)
  *   dist/lib/index.js                    the CDK constructs      (`import { Sluice } from 'sluice'`)
  *   dist/client/index.js                 the TypeScript client   (`import { SluiceClient } from 'sluice/client'`)
+ *   dist/lambda/subscriber/index.js      the subscriber middleware (`import { sluiceSubscriber } from 'sluice/subscriber'`)
  *   dist/cli/main.js                     the CLI, run by bin/sluice.js
- *   dist/**\/*.d.ts                       type declarations of lib/, definitions/, api/, client/, cli/
+ *   dist/**\/*.d.ts                       type declarations of lib/, definitions/, api/, client/, cli/, lambda/subscriber/
  *
  * The sources import each other without file extensions (tsconfig.json: `moduleResolution:
  * bundler`), which Node's ESM loader cannot resolve in emitted JavaScript. So esbuild bundles each
@@ -28,6 +29,7 @@ const DIST = join(REPO_ROOT, 'dist');
 const LIBRARY_ENTRIES = [
   { in: 'lib/index.ts', out: 'lib/index' },
   { in: 'client/index.ts', out: 'client/index' },
+  { in: 'lambda/subscriber/index.ts', out: 'lambda/subscriber/index' },
   { in: 'cli/main.ts', out: 'cli/main' },
 ];
 
@@ -74,16 +76,23 @@ async function buildPackage(): Promise<void> {
 }
 
 /**
+ * Packages the Lambda Node.js runtime provides, which code meant to run in the user's functions
+ * (`sluice/subscriber`) may import without the package depending on them: the middleware loads
+ * the DynamoDB client only when idempotency is on, from the runtime's AWS SDK (or the user's).
+ */
+const PROVIDED_BY_LAMBDA_RUNTIME = new Set(['@aws-sdk/client-dynamodb']);
+
+/**
  * Every package the bundles import must be installed with the package: a dependency, a peer
- * dependency or a Node.js built-in. (The handlers' own dependencies are bundled into them, so they
- * are devDependencies.)
+ * dependency, a Node.js built-in, or (for the subscriber middleware) part of the Lambda runtime.
+ * (The handlers' own dependencies are bundled into them, so they are devDependencies.)
  */
 function checkExternalImports(imports: readonly { path: string; external?: boolean }[]): void {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
     dependencies?: Record<string, string>;
     peerDependencies?: Record<string, string>;
   };
-  const installed = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
+  const installed = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {}), ...PROVIDED_BY_LAMBDA_RUNTIME]);
   const missing = new Set<string>();
   for (const { path, external } of imports) {
     if (!external || path.startsWith('node:')) continue;

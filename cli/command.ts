@@ -18,6 +18,13 @@ export type SluiceApi = Pick<
   | 'createAcls'
   | 'listAcls'
   | 'deleteAcls'
+  | 'createSubscription'
+  | 'listSubscriptions'
+  | 'describeSubscription'
+  | 'deleteSubscription'
+  | 'seekSubscription'
+  | 'deadLetters'
+  | 'redriveDeadLetters'
 >;
 
 export interface Writer {

@@ -16,6 +16,7 @@ import { ACLS_COMMANDS } from './commands/acls';
 import { consume } from './commands/consume';
 import { EVENT_COMMANDS } from './commands/events';
 import { GROUPS_COMMANDS } from './commands/groups';
+import { SUBSCRIPTIONS_COMMANDS } from './commands/subscriptions';
 import { TOPICS_COMMANDS } from './commands/topics';
 import { commandHelp, EXIT_CODES, GLOBAL_OPTIONS, groupHelp, mainHelp, synopsis } from './help';
 
@@ -41,7 +42,7 @@ export interface CliIo {
   readonly signal?: AbortSignal;
 }
 
-const COMMANDS: readonly Command[] = [...TOPICS_COMMANDS, ...EVENT_COMMANDS, consume, ...GROUPS_COMMANDS, ...ACLS_COMMANDS];
+const COMMANDS: readonly Command[] = [...TOPICS_COMMANDS, ...EVENT_COMMANDS, consume, ...GROUPS_COMMANDS, ...ACLS_COMMANDS, ...SUBSCRIPTIONS_COMMANDS];
 
 export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
   const { stdout, stderr, env, createClient, stdin, signal }: CliIo = {
@@ -180,8 +181,13 @@ function clientOptions(endpoint: string, source: string, env: CliIo['env'], comm
   } catch (err) {
     throw new UsageError(`${source}: ${(err as Error).message}`, command.path);
   }
-  return { endpoint, region: defaultRegion(url, env) };
+  // A one-shot command answers a person (or a script) at once: a short budget. Long-running ones
+  // (consume, fetch --follow) keep the client's default, which rides through a platform restart.
+  return { endpoint, region: defaultRegion(url, env), ...(command.interruptible ? {} : { retry: ONE_SHOT_RETRY }) };
 }
+
+/** Retries of one-shot commands: 3, over at most about 1.75 s. */
+const ONE_SHOT_RETRY = { retries: 3, initialDelayMs: 250, maxDelayMs: 1000 } as const;
 
 interface ReportContext {
   readonly stderr: Writer;

@@ -29,7 +29,7 @@ export interface ConsumerOptions {
   /**
    * Backoff for a handler that throws (its records are delivered again) and for a records call
    * that fails retriably (the consumer rejoins, then polls again); `isRetriable` is not used.
-   * @default RETRY_DEFAULTS of api/retry (5 retries, 100 ms doubling up to 5 s, full jitter)
+   * @default RETRY_DEFAULTS of api/retry (10 retries, 250 ms doubling up to 8 s, full jitter: about 24 s on average)
    */
   readonly retry?: RetryOptions;
   /** Where the consumer reports problems it recovers from (a failed heartbeat). @default - none */

@@ -49,7 +49,7 @@ export interface SluiceClientOptions {
    * answers `TopicAlreadyExistsError`. `produce` is: every event has a message ID before the
    * first attempt, so a retry of an append that succeeded answers `duplicate: true` (on topics
    * with a dedupe window). `{ retries: 0 }` turns retries off.
-   * @default RETRY_DEFAULTS of api/retry (5 retries, 100 ms doubling up to 5 s, full jitter)
+   * @default RETRY_DEFAULTS of api/retry (10 retries, 250 ms doubling up to 8 s, full jitter: about 24 s on average)
    */
   readonly retry?: RetryOptions;
   /**

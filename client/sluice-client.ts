@@ -38,6 +38,16 @@ import {
   type TopicDescription,
   type UpdateTopicRequest,
 } from '../api/topics';
+import {
+  subscriptionNameSchema,
+  type CreateSubscriptionRequest,
+  type CreateSubscriptionResponse,
+  type DeadLettersResponse,
+  type RedriveResponse,
+  type SubscriptionConfigView,
+  type SubscriptionDescription,
+  type SubscriptionSeekRequest,
+} from '../api/subscriptions';
 import { createHttpTransport, type HttpTransport } from './http';
 import {
   DEFAULT_TIMEOUT_MS,
@@ -278,6 +288,48 @@ export class SluiceClient {
   async deleteAcls(filter: AclFilter): Promise<DeleteAclsResponse> {
     return this.#request('DELETE', '/acls', undefined, { query: { ...filter } });
   }
+
+  /**
+   * Subscribes a webhook, an SQS queue or a Lambda function to a topic's events (needs topic read
+   * when ACLs are on). A webhook's `secret` (given, or generated) is answered here only.
+   * @throws SubscriptionAlreadyExistsError, TopicNotFoundError
+   */
+  async createSubscription(topic: string, request: CreateSubscriptionRequest): Promise<CreateSubscriptionResponse> {
+    return this.#request('POST', `${topicPath(topic)}/subscriptions`, request);
+  }
+
+  /** The topic's subscriptions: those declared in the stack and those created through the API. */
+  async listSubscriptions(topic: string): Promise<SubscriptionConfigView[]> {
+    return (await this.#request<{ subscriptions: SubscriptionConfigView[] }>('GET', `${topicPath(topic)}/subscriptions`)).subscriptions;
+  }
+
+  /** Config and status: position and lag per partition, failing deliveries, dead letters. */
+  async describeSubscription(topic: string, name: string): Promise<SubscriptionDescription> {
+    return this.#request('GET', subscriptionPath(topic, name));
+  }
+
+  /** Deletes a subscription created through the API, with its positions and dead letters. */
+  async deleteSubscription(topic: string, name: string): Promise<void> {
+    await this.#request('DELETE', subscriptionPath(topic, name));
+  }
+
+  /** Moves the subscription to the earliest, the latest, a timestamp, or one partition's offset; it replays from there. */
+  async seekSubscription(topic: string, name: string, to: SubscriptionSeekRequest['to']): Promise<{ positions: { partition: number; position: number }[] }> {
+    return this.#request('POST', `${subscriptionPath(topic, name)}/seek`, { to });
+  }
+
+  /** The subscription's dead letters, oldest first (all partitions, or one). */
+  async deadLetters(topic: string, name: string, options: { partition?: number; limit?: number } = {}): Promise<DeadLettersResponse> {
+    const query: Record<string, string> = {};
+    if (options.partition !== undefined) query.partition = String(options.partition);
+    if (options.limit !== undefined) query.limit = String(options.limit);
+    return this.#request('GET', `${subscriptionPath(topic, name)}/dead-letters`, undefined, { query });
+  }
+
+  /** Delivers the dead letters again (all partitions, or some), then deletes them. */
+  async redriveDeadLetters(topic: string, name: string, partitions?: readonly number[]): Promise<RedriveResponse> {
+    return this.#request('POST', `${subscriptionPath(topic, name)}/dead-letters/redrive`, partitions ? { partitions } : {});
+  }
 }
 
 /** Same as `new SluiceClient(options)`. */
@@ -308,6 +360,13 @@ function segment(schema: typeof groupNameSchema, value: string, path: string): s
   const result = schema.safeParse(value);
   if (!result.success) throw invalidPath(path, result.error.issues.map((issue) => issue.message));
   return encodeURIComponent(value);
+}
+
+/** A subscription name becomes a path segment, checked by the server's schema. */
+function subscriptionPath(topic: string, name: string): string {
+  const result = subscriptionNameSchema.safeParse(name);
+  if (!result.success) throw invalidPath('path.name', result.error.issues.map((issue) => issue.message));
+  return `${topicPath(topic)}/subscriptions/${encodeURIComponent(name)}`;
 }
 
 /** A partition number becomes a path segment: it must be a non-negative integer. */

@@ -129,6 +129,34 @@ export const ROUTE_AUTHORIZATION = {
   'POST /acls': { summary: 'cluster alter', requires: () => [cluster('alter')] },
   'GET /acls': { summary: 'cluster describe', requires: () => [cluster('describe')] },
   'DELETE /acls': { summary: 'cluster alter', requires: () => [cluster('alter')] },
+  'POST /topics/{topic}/subscriptions': {
+    summary: 'topic read (a subscription reads the topic, as a Kafka consumer does)',
+    requires: (i) => [topic(param(i, 'topic'), 'read')],
+  },
+  'GET /topics/{topic}/subscriptions': {
+    summary: 'topic describe',
+    requires: (i) => [topic(param(i, 'topic'), 'describe')],
+  },
+  'GET /topics/{topic}/subscriptions/{name}': {
+    summary: 'topic describe',
+    requires: (i) => [topic(param(i, 'topic'), 'describe')],
+  },
+  'DELETE /topics/{topic}/subscriptions/{name}': {
+    summary: 'topic read',
+    requires: (i) => [topic(param(i, 'topic'), 'read')],
+  },
+  'POST /topics/{topic}/subscriptions/{name}/seek': {
+    summary: 'topic read',
+    requires: (i) => [topic(param(i, 'topic'), 'read')],
+  },
+  'GET /topics/{topic}/subscriptions/{name}/dead-letters': {
+    summary: 'topic read (dead letters hold the events)',
+    requires: (i) => [topic(param(i, 'topic'), 'read')],
+  },
+  'POST /topics/{topic}/subscriptions/{name}/dead-letters/redrive': {
+    summary: 'topic read',
+    requires: (i) => [topic(param(i, 'topic'), 'read')],
+  },
 } as const satisfies Record<RouteKey, RouteAuthorization>;
 
 /** The rule of a route key (undefined for a key ROUTES does not have). */

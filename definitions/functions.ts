@@ -37,10 +37,46 @@ export interface FunctionDefinition {
   readonly tables: Partial<Record<TableName, TableAccess>>;
   /** Queues the function touches and how. */
   readonly queues: Partial<Record<QueueName, QueueAccess>>;
-  /** A queue whose messages invoke this function (an SQS event source). */
-  readonly trigger?: { readonly queue: QueueName; readonly batchSize: number };
+  /** What invokes this function besides HTTP routes: an SQS queue or a table's stream. */
+  readonly trigger?: QueueTrigger | StreamTrigger;
   /** @default 10 */
   readonly timeoutSeconds?: number;
+}
+
+/** An SQS event source (with ReportBatchItemFailures). FIFO queues keep order per message group. */
+export interface QueueTrigger {
+  readonly queue: QueueName;
+  readonly batchSize: number;
+}
+
+/**
+ * A DynamoDB Streams event source mapping on a table, with every option set on purpose (the
+ * template twin runs the same options locally).
+ */
+export interface StreamTrigger {
+  /** The table whose stream invokes the function. */
+  readonly stream: TableName;
+  /** Where reading starts when the mapping is created. */
+  readonly startingPosition: 'LATEST' | 'TRIM_HORIZON';
+  /** Records per invocation, 1 to 10,000. */
+  readonly batchSize: number;
+  /** Seconds to gather records before invoking, 0 to 300. */
+  readonly maxBatchingWindowSeconds: number;
+  /** Concurrent batches per shard, 1 to 10; order is kept per partition key. */
+  readonly parallelizationFactor: number;
+  /** Split a failing batch in two and retry each half. */
+  readonly bisectBatchOnError: boolean;
+  /** Retries of a failing batch, 0 to 10,000 (-1: until the record expires). */
+  readonly maxRetryAttempts: number;
+  /** Oldest record to still process, in seconds, 60 to 604,800 (-1: no limit). */
+  readonly maxRecordAgeSeconds: number;
+  /** Where the records of a batch that finally failed go (a queue of definitions/queues.ts). */
+  readonly onFailure: QueueName;
+  /**
+   * Lambda event filter patterns (a record invokes the function when any pattern matches), as
+   * `FilterCriteria.Filters[].Pattern` takes them, before JSON encoding.
+   */
+  readonly filters: readonly Record<string, unknown>[];
 }
 
 export const FUNCTIONS = {
@@ -119,6 +155,52 @@ export const FUNCTIONS = {
     tables: { acls: ['Scan', 'BatchWriteItem'] },
     queues: {},
   },
+  subscriptions: {
+    name: 'subscriptions',
+    description: 'Push subscriptions: create, list, describe, delete, seek, dead letters and redrive.',
+    entry: 'lambda/handlers/subscriptions.ts',
+    tables: {
+      topics: ['GetItem'],
+      log: ['Query', 'BatchGetItem'],
+      subscriptions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Query', 'BatchWriteItem'],
+      acls: ['Scan'],
+    },
+    queues: { deliveries: 'send' },
+  },
+  dispatcher: {
+    name: 'dispatcher',
+    description: "Fans the log table's stream out to push subscriptions: a wake-up per matching batch and subscription.",
+    entry: 'lambda/handlers/dispatcher.ts',
+    tables: { topics: ['GetItem'], subscriptions: ['Query'] },
+    queues: { deliveries: 'send' },
+    trigger: {
+      stream: 'log',
+      startingPosition: 'LATEST',
+      batchSize: 100,
+      maxBatchingWindowSeconds: 0,
+      parallelizationFactor: 10,
+      bisectBatchOnError: true,
+      maxRetryAttempts: 10,
+      maxRecordAgeSeconds: 24 * 60 * 60,
+      onFailure: 'dispatchFailures',
+      // Record batches only: partition heads live at offset -1, and TTL expiries are REMOVEs.
+      filters: [{ eventName: ['INSERT'], dynamodb: { Keys: { offset: { N: [{ numeric: ['>=', 0] }] } } } }],
+    },
+    timeoutSeconds: 30,
+  },
+  deliverer: {
+    name: 'deliverer',
+    description: "Delivers a subscription's events from its cursor to its webhook, queue or Lambda target.",
+    entry: 'lambda/handlers/deliverer.ts',
+    tables: {
+      topics: ['GetItem'],
+      log: ['Query', 'BatchGetItem'],
+      subscriptions: ['GetItem', 'PutItem', 'UpdateItem', 'Query', 'BatchWriteItem'],
+    },
+    queues: { deliveries: 'consume' },
+    trigger: { queue: 'deliveries', batchSize: 10 },
+    timeoutSeconds: 60,
+  },
   fallback: {
     name: 'fallback',
     description: 'Answers requests no route matches: 404 NotFound or 405 MethodNotAllowed.',
@@ -159,6 +241,13 @@ export const ROUTES = [
   { method: 'POST', path: '/acls', function: 'acls' },
   { method: 'GET', path: '/acls', function: 'acls' },
   { method: 'DELETE', path: '/acls', function: 'acls' },
+  { method: 'POST', path: '/topics/{topic}/subscriptions', function: 'subscriptions' },
+  { method: 'GET', path: '/topics/{topic}/subscriptions', function: 'subscriptions' },
+  { method: 'GET', path: '/topics/{topic}/subscriptions/{name}', function: 'subscriptions' },
+  { method: 'DELETE', path: '/topics/{topic}/subscriptions/{name}', function: 'subscriptions' },
+  { method: 'POST', path: '/topics/{topic}/subscriptions/{name}/seek', function: 'subscriptions' },
+  { method: 'GET', path: '/topics/{topic}/subscriptions/{name}/dead-letters', function: 'subscriptions' },
+  { method: 'POST', path: '/topics/{topic}/subscriptions/{name}/dead-letters/redrive', function: 'subscriptions' },
 ] as const satisfies readonly RouteDefinition[];
 
 /** The function behind API Gateway's `$default` route: everything no route matches. */

@@ -12,6 +12,11 @@ export interface QueueDefinition {
   readonly maxReceiveCount: number;
   /** Environment variable that carries the queue URL to a function. */
   readonly envVar: string;
+  /**
+   * FIFO high-throughput mode: deduplication and the throughput limit per message group, not per
+   * queue. @default false
+   */
+  readonly highThroughput?: boolean;
 }
 
 export const QUEUES = {
@@ -26,6 +31,30 @@ export const QUEUES = {
     visibilityTimeoutSeconds: 6 * 5 * 60,
     maxReceiveCount: 5,
     envVar: 'SLUICE_TOPIC_PURGE_QUEUE_URL',
+  },
+  deliveries: {
+    name: 'deliveries',
+    description:
+      'Wake-ups for push subscriptions, one message group per subscription and partition: "partition p has ' +
+      'events up to offset n"; the deliverer reads the log from the subscription\'s cursor.',
+    fifo: true,
+    highThroughput: true,
+    // 6 × the deliverer's 60 s timeout, as AWS advises for SQS event sources.
+    visibilityTimeoutSeconds: 6 * 60,
+    // The deliverer dead-letters a subscription's events itself after its maxAttempts; this is the
+    // last resort for a message the deliverer cannot even read.
+    maxReceiveCount: 50,
+    envVar: 'SLUICE_DELIVERIES_QUEUE_URL',
+  },
+  dispatchFailures: {
+    name: 'dispatch-failures',
+    description:
+      'Where the log stream\'s event source mapping sends the records of a dispatcher batch that kept failing ' +
+      '(its on-failure destination), so no record is dropped without a trace.',
+    fifo: false,
+    visibilityTimeoutSeconds: 30,
+    maxReceiveCount: 5,
+    envVar: 'SLUICE_DISPATCH_FAILURES_QUEUE_URL',
   },
 } as const satisfies Record<string, QueueDefinition>;
 

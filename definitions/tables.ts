@@ -70,6 +70,16 @@ export const TABLES = {
     partitionKey: { name: 'id', type: 'S' },
     envVar: 'SLUICE_ACLS_TABLE',
   },
+  subscriptions: {
+    name: 'subscriptions',
+    description:
+      'Push subscriptions: per subscription (key "<topicId>#<name>"), its config, a cursor per partition ' +
+      '(the next offset to deliver) and its dead letters.',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    timeToLiveAttribute: 'expiresAt',
+    envVar: 'SLUICE_SUBSCRIPTIONS_TABLE',
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof TABLES;

@@ -7,7 +7,26 @@
  *
  * The building blocks are exported too, for apps that compose them differently.
  */
-export { Sluice, DECLARED_ACLS_MAX_BYTES, type ConsumeGrant, type ResourcePattern, type SluiceProps } from './sluice';
+export {
+  Sluice,
+  DECLARED_ACLS_MAX_BYTES,
+  type ConsumeGrant,
+  type ResourcePattern,
+  type SluiceProps,
+  type SubscriptionTargets,
+  type WebhookOptions,
+} from './sluice';
+export {
+  DECLARED_SUBSCRIPTIONS_ENV,
+  DECLARED_SUBSCRIPTIONS_MAX_BYTES,
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS_ENV,
+  type DeclaredSubscription,
+  type SluiceSubscription,
+  type SubscribeLambdaOptions,
+  type SubscribeOptions,
+  type SubscriptionFilter,
+  type SubscriptionStart,
+} from './sluice-subscriptions';
 export { SluiceStack, type SluiceStackProps } from './sluice-stack';
 export { SluiceTables, type SluiceTablesProps } from './sluice-tables';
 export { SluiceQueues, type SluiceQueue, type SluiceQueuesProps } from './sluice-queues';

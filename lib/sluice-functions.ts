@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
@@ -19,10 +19,12 @@ import {
   type FunctionDefinition,
   type FunctionName,
   type QueueAccess,
+  type QueueTrigger,
+  type StreamTrigger,
   type TableAccess,
 } from '../definitions/functions';
 import { QUEUES, type QueueDefinition, type QueueName } from '../definitions/queues';
-import type { TableName } from '../definitions/tables';
+import { TABLES, type TableDefinition, type TableName } from '../definitions/tables';
 import { pascalCase } from './names';
 import type { SluiceQueues } from './sluice-queues';
 import type { SluiceTables } from './sluice-tables';
@@ -90,7 +92,7 @@ export class SluiceFunctions extends Construct {
         message: `memorySize must be a whole number of MB from 128 to 10240; got ${memorySize}`,
       },
       ...logRetentionRules('logRetention', logRetention),
-      ...definitionRules(FUNCTIONS, QUEUES),
+      ...definitionRules(FUNCTIONS, QUEUES, TABLES),
     ]);
 
     const physical = { tables: props.tables.tableNames, queues: props.queues.queueUrls };
@@ -133,16 +135,7 @@ export class SluiceFunctions extends Construct {
       for (const [queue, access] of Object.entries(def.queues) as [QueueName, QueueAccess][]) {
         if (access === 'send') props.queues.grantSend(fn, queue);
       }
-      if (def.trigger) {
-        // Grants the consume actions on this queue; reportBatchItemFailures lets the handler
-        // retry only the messages that failed.
-        fn.addEventSource(
-          new SqsEventSource(props.queues.queue(def.trigger.queue), {
-            batchSize: def.trigger.batchSize,
-            reportBatchItemFailures: true,
-          }),
-        );
-      }
+      if (def.trigger) addTrigger(fn, def.trigger, props);
       functions[name] = fn;
       logGroups[name] = logGroup;
     }
@@ -186,55 +179,166 @@ function handlerBundlesDir(): string {
 /** Whether this process already built (or found fresh) the bundles in dist/handlers. */
 let handlersFresh = false;
 
+/** Whether a trigger is a DynamoDB stream's (else an SQS queue's). */
+export function isStreamTrigger(trigger: QueueTrigger | StreamTrigger): trigger is StreamTrigger {
+  return 'stream' in trigger;
+}
+
+/**
+ * The event source of a function's trigger, with every option from its definition:
+ * - a queue: an SQS event source reporting batch item failures (it grants the consume actions);
+ * - a table's stream: a DynamoDB Streams event source mapping with the definition's filters,
+ *   batching, parallelization, bisection, retries, record age and on-failure queue, reporting
+ *   batch item failures; it may read that stream only (see `SluiceTables.grantStreamRead`), and
+ *   sends what finally fails to the on-failure queue (the mapping grants `sqs:SendMessage` on it).
+ */
+function addTrigger(fn: lambda.Function, trigger: QueueTrigger | StreamTrigger, props: SluiceFunctionsProps): void {
+  if (!isStreamTrigger(trigger)) {
+    fn.addEventSource(
+      new SqsEventSource(props.queues.queue(trigger.queue), { batchSize: trigger.batchSize, reportBatchItemFailures: true }),
+    );
+    return;
+  }
+  fn.addEventSource(
+    new DynamoEventSource(props.tables.streamEventSourceTable(trigger.stream), {
+      startingPosition: lambda.StartingPosition[trigger.startingPosition],
+      batchSize: trigger.batchSize,
+      maxBatchingWindow: Duration.seconds(trigger.maxBatchingWindowSeconds),
+      parallelizationFactor: trigger.parallelizationFactor,
+      bisectBatchOnError: trigger.bisectBatchOnError,
+      retryAttempts: trigger.maxRetryAttempts,
+      // -1 (no limit) is the mapping's default, and not a Duration CDK accepts.
+      maxRecordAge: trigger.maxRecordAgeSeconds === -1 ? undefined : Duration.seconds(trigger.maxRecordAgeSeconds),
+      reportBatchItemFailures: true,
+      onFailure: new SqsDlq(props.queues.queue(trigger.onFailure)),
+      // FilterCriteria.filter() JSON-encodes each pattern, as FilterCriteria.Filters[].Pattern expects.
+      filters: trigger.filters.map((pattern) => lambda.FilterCriteria.filter({ ...pattern })),
+    }),
+  );
+}
+
 function nodeMajorVersion(runtime: lambda.Runtime): number | undefined {
   const match = /^nodejs(\d+)/.exec(runtime.name);
   return match ? Number(match[1]) : undefined;
 }
 
 /**
- * Consistency rules between function and queue definitions that AWS would otherwise reject at
- * deploy time (or that would silently misbehave). Exported for tests.
+ * Consistency rules between function, queue and table definitions that AWS would otherwise reject
+ * at deploy time (or that would silently misbehave). Exported for tests.
  */
 export function definitionRules(
   functions: Readonly<Record<string, FunctionDefinition>>,
   queues: Readonly<Record<string, QueueDefinition>>,
+  tables: Readonly<Record<string, TableDefinition>> = TABLES,
 ): ValidationRule[] {
   const rules: ValidationRule[] = [];
+  for (const [name, queue] of Object.entries(queues)) {
+    rules.push({
+      condition: (queue.highThroughput ?? false) && !queue.fifo,
+      message: `queue ${name}: highThroughput is a mode of FIFO queues; set fifo: true or drop it`,
+    });
+  }
   for (const def of Object.values(functions)) {
     const timeout = def.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
     rules.push({
       condition: !Number.isInteger(timeout) || timeout < 1 || timeout > 900,
       message: `function ${def.name}: timeoutSeconds must be a whole number from 1 to 900; got ${timeout}`,
     });
+    const trigger = def.trigger;
     for (const [queue, access] of Object.entries(def.queues)) {
       rules.push({
-        condition: access === 'consume' && def.trigger?.queue !== queue,
+        condition: access === 'consume' && !(trigger && !isStreamTrigger(trigger) && trigger.queue === queue),
         message: `function ${def.name}: consumes queue ${queue} but has no trigger on it; consuming is granted by the trigger`,
       });
     }
-    const trigger = def.trigger;
     if (!trigger) continue;
-    const queue = queues[trigger.queue];
-    rules.push({
+    if (isStreamTrigger(trigger)) rules.push(...streamTriggerRules(def.name, trigger, queues, tables));
+    else rules.push(...queueTriggerRules(def, trigger, queues, timeout));
+  }
+  return rules;
+}
+
+function queueTriggerRules(
+  def: FunctionDefinition,
+  trigger: QueueTrigger,
+  queues: Readonly<Record<string, QueueDefinition>>,
+  timeout: number,
+): ValidationRule[] {
+  const queue = queues[trigger.queue];
+  return [
+    {
       condition: (def.queues as Record<string, QueueAccess | undefined>)[trigger.queue] !== 'consume',
       message: `function ${def.name}: is triggered by queue ${trigger.queue} but does not declare it as 'consume'`,
-    });
-    rules.push({
+    },
+    {
       condition: !Number.isInteger(trigger.batchSize) || trigger.batchSize < 1 || trigger.batchSize > 10,
       message: `function ${def.name}: trigger batchSize must be 1 to 10 (no batching window is set); got ${trigger.batchSize}`,
-    });
-    rules.push({
+    },
+    {
       condition: queue !== undefined && queue.visibilityTimeoutSeconds < MIN_VISIBILITY_TIMEOUT_FACTOR * timeout,
       message:
         `function ${def.name}: queue ${trigger.queue} has a visibility timeout of ${queue?.visibilityTimeoutSeconds} s; ` +
         `it must be at least ${MIN_VISIBILITY_TIMEOUT_FACTOR}× the function timeout of ${timeout} s ` +
         `(${MIN_VISIBILITY_TIMEOUT_FACTOR * timeout} s), AWS's guidance for SQS event sources, or a message ` +
         'can be received again while it is still being processed',
-    });
-    rules.push({
+    },
+    {
       condition: queue === undefined,
       message: `function ${def.name}: is triggered by unknown queue ${trigger.queue}`,
-    });
-  }
-  return rules;
+    },
+  ];
+}
+
+/** The ranges Lambda accepts for a DynamoDB Streams event source mapping (see `StreamTrigger`). */
+function streamTriggerRules(
+  fn: string,
+  trigger: StreamTrigger,
+  queues: Readonly<Record<string, QueueDefinition>>,
+  tables: Readonly<Record<string, TableDefinition>>,
+): ValidationRule[] {
+  const table = tables[trigger.stream];
+  const onFailure = queues[trigger.onFailure];
+  const whole = (n: number, min: number, max: number) => Number.isInteger(n) && n >= min && n <= max;
+  const rule = (condition: boolean, message: string): ValidationRule => ({ condition, message: `function ${fn}: stream trigger ${message}` });
+  return [
+    rule(table === undefined, `reads unknown table ${trigger.stream}`),
+    rule(table !== undefined && table.stream === undefined, `reads table ${trigger.stream}, which has no stream (set its stream view)`),
+    rule(
+      trigger.startingPosition !== 'LATEST' && trigger.startingPosition !== 'TRIM_HORIZON',
+      `startingPosition must be LATEST or TRIM_HORIZON; got ${String(trigger.startingPosition)}`,
+    ),
+    rule(!whole(trigger.batchSize, 1, 10_000), `batchSize must be a whole number from 1 to 10,000; got ${trigger.batchSize}`),
+    rule(
+      !whole(trigger.maxBatchingWindowSeconds, 0, 300),
+      `maxBatchingWindowSeconds must be a whole number from 0 to 300; got ${trigger.maxBatchingWindowSeconds}`,
+    ),
+    rule(
+      !whole(trigger.parallelizationFactor, 1, 10),
+      `parallelizationFactor must be a whole number from 1 to 10; got ${trigger.parallelizationFactor}`,
+    ),
+    rule(
+      !(trigger.maxRetryAttempts === -1 || whole(trigger.maxRetryAttempts, 0, 10_000)),
+      `maxRetryAttempts must be -1 (until the record expires) or a whole number from 0 to 10,000; got ${trigger.maxRetryAttempts}`,
+    ),
+    rule(
+      !(trigger.maxRecordAgeSeconds === -1 || whole(trigger.maxRecordAgeSeconds, 60, 604_800)),
+      `maxRecordAgeSeconds must be -1 (no limit) or a whole number from 60 to 604,800; got ${trigger.maxRecordAgeSeconds}`,
+    ),
+    rule(onFailure === undefined, `sends failed batches to unknown queue ${trigger.onFailure}`),
+    rule(
+      onFailure !== undefined && onFailure.fifo,
+      `sends failed batches to FIFO queue ${trigger.onFailure}; a stream's on-failure destination must be a standard queue`,
+    ),
+    rule(trigger.filters.length > 5, `has ${trigger.filters.length} filters; an event source mapping takes at most 5`),
+    ...trigger.filters.map((pattern, i) =>
+      rule(
+        typeof pattern !== 'object' || pattern === null || Array.isArray(pattern) || Object.keys(pattern).length === 0,
+        `filter ${i} must be a non-empty object pattern (FilterCriteria.Filters[].Pattern before JSON encoding)`,
+      ),
+    ),
+    rule(
+      trigger.filters.some((pattern) => JSON.stringify(pattern).length > 4096),
+      'has a filter pattern over 4,096 characters of JSON, more than Lambda accepts',
+    ),
+  ];
 }

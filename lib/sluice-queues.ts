@@ -7,7 +7,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { QUEUES, QUEUE_NAMES, type QueueName } from '../definitions/queues';
+import { QUEUES, QUEUE_NAMES, type QueueDefinition, type QueueName } from '../definitions/queues';
 import { pascalCase } from './names';
 import { validateProps } from './validation';
 
@@ -66,16 +66,17 @@ export class SluiceQueues extends Construct {
 
     const queues = {} as Record<QueueName, SluiceQueue>;
     for (const name of QUEUE_NAMES) {
-      const def = QUEUES[name];
+      const def: QueueDefinition = QUEUES[name];
       const id = pascalCase(def.name);
+      const fifo = fifoProps(def.fifo, def.highThroughput ?? false);
       const deadLetterQueue = new sqs.Queue(this, `${id}DeadLetter`, {
-        fifo: def.fifo || undefined,
+        ...fifo,
         retentionPeriod: deadLetterRetentionPeriod,
         enforceSSL: true,
         ...encryption,
       });
       const queue = new sqs.Queue(this, id, {
-        fifo: def.fifo || undefined,
+        ...fifo,
         visibilityTimeout: Duration.seconds(def.visibilityTimeoutSeconds),
         deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: def.maxReceiveCount },
         enforceSSL: true,
@@ -105,4 +106,25 @@ export class SluiceQueues extends Construct {
   grantSend(grantee: iam.IGrantable, name: QueueName): iam.Grant {
     return this.queues[name].queue.grantSendMessages(grantee);
   }
+}
+
+/**
+ * The FIFO properties of a queue (and of its dead-letter queue, which must be FIFO too). In
+ * high-throughput mode deduplication and the throughput limit apply per message group, not per
+ * queue: SQS then scales a FIFO queue with the number of message groups (each subscription ×
+ * partition of `deliveries` is one), instead of capping the whole queue at 300 transactions/s per
+ * API action. Exported for the subscription queues of `Sluice.subscribeLambda`.
+ */
+export function fifoProps(
+  fifo: boolean,
+  highThroughput: boolean,
+): Pick<sqs.QueueProps, 'fifo' | 'deduplicationScope' | 'fifoThroughputLimit'> {
+  if (!fifo) return {};
+  return highThroughput
+    ? {
+        fifo: true,
+        deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+        fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      }
+    : { fifo: true };
 }

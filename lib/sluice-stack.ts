@@ -4,6 +4,8 @@
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { AclBinding } from '../api/acls';
 import type { Construct } from 'constructs';
 import { QUEUES, QUEUE_NAMES } from '../definitions/queues';
@@ -13,6 +15,7 @@ import { Sluice, type ConsumeGrant, type ResourcePattern, type SluiceProps } fro
 import type { SluiceApi } from './sluice-api';
 import type { SluiceFunctions } from './sluice-functions';
 import type { SluiceQueues } from './sluice-queues';
+import type { SluiceSubscription, SubscribeLambdaOptions, SubscribeOptions } from './sluice-subscriptions';
 import type { SluiceTables } from './sluice-tables';
 
 export interface SluiceStackProps extends StackProps, SluiceProps {}
@@ -72,5 +75,15 @@ export class SluiceStack extends Stack {
   /** `Sluice.addAcl`: declares an ACL in the stack. */
   addAcl(acl: AclBinding): void {
     this.sluice.addAcl(acl);
+  }
+
+  /** `Sluice.subscribeLambda`: a FIFO queue, its DLQ and an SQS event source on `fn`, for a subscription to a topic. */
+  subscribeLambda(fn: lambda.IFunction, options: SubscribeLambdaOptions): SluiceSubscription {
+    return this.sluice.subscribeLambda(fn, options);
+  }
+
+  /** `Sluice.subscribeQueue`: a subscription delivering a topic's events to your FIFO queue. */
+  subscribeQueue(queue: sqs.IQueue, options: SubscribeOptions): SluiceSubscription {
+    return this.sluice.subscribeQueue(queue, options);
   }
 }

@@ -117,7 +117,35 @@ export class SluiceTables extends Construct {
     table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:DescribeKey', ...(writes ? ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*'] : []));
     return grant;
   }
+
+  /**
+   * Let a grantee read a table's stream, as a DynamoDB Streams event source mapping does:
+   * `dynamodb:DescribeStream`, `GetRecords`, `GetShardIterator` and `ListStreams`, all on the
+   * stream's ARN (CDK's `grantStreamRead` grants `ListStreams` on `*`, every table's streams in the
+   * account), plus decrypting with a customer managed key. Nothing on the table itself.
+   */
+  grantStreamRead(grantee: iam.IGrantable, name: TableName): iam.Grant {
+    const table = this.tables[name];
+    if (!table.tableStreamArn) throw new Error(`Sluice table ${TABLES[name].name} has no stream to read`);
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: STREAM_READ_ACTIONS, resourceArns: [table.tableStreamArn] });
+    table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:DescribeKey');
+    return grant;
+  }
+
+  /**
+   * The table as a DynamoDB event source (`new DynamoEventSource(...)`) should see it: the same
+   * table and stream, whose `grantStreamRead` is this construct's, scoped to the stream's ARN.
+   */
+  streamEventSourceTable(name: TableName): dynamodb.ITable {
+    const view: dynamodb.ITable = Object.create(this.tables[name], {
+      grantStreamRead: { value: (grantee: iam.IGrantable) => this.grantStreamRead(grantee, name) },
+    });
+    return view;
+  }
 }
+
+/** What reading a stream takes; `ListStreams` is what Lambda calls to find the stream's shards. */
+const STREAM_READ_ACTIONS = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'];
 
 const WRITE_ACTIONS = new Set<DynamoDbAction>(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
 

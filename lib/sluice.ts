@@ -4,20 +4,37 @@
  *
  *   const events = new Sluice(this, 'Events', { api: 'rest' });
  *   events.functions.functions.produce; events.api.url;
+ *   events.subscribeLambda(orderHandler, { topic: 'orders' });  // push subscriptions, see lib/sluice-subscriptions.ts
  */
+import { createHash } from 'node:crypto';
 import { Duration, Lazy, Stack, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct, type IConstruct } from 'constructs';
 import { ANY_RESOURCE, CLUSTER_RESOURCE_NAME, type AclBinding, type Operation, type ResourceType } from '../api/acls';
 import { AUTHORIZATION_ENV, encodeDeclaredAcls, type AuthorizationMode } from '../definitions/authorization';
 import { FALLBACK_FUNCTION, ROUTES, type FunctionName, type RouteKey } from '../definitions/functions';
 import { SluiceApi, type SluiceApiType } from './sluice-api';
 import { SluiceFunctions } from './sluice-functions';
-import { SluiceQueues } from './sluice-queues';
+import { fifoProps, SluiceQueues } from './sluice-queues';
+import {
+  DECLARED_SUBSCRIPTIONS_ENV,
+  DECLARED_SUBSCRIPTIONS_MAX_BYTES,
+  DEFAULT_SUBSCRIBER_MAX_ATTEMPTS,
+  declaredSubscription,
+  subscribeRules,
+  subscriberVisibilityTimeout,
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS_ENV,
+  type DeclaredSubscription,
+  type SluiceSubscription,
+  type SubscribeLambdaOptions,
+  type SubscribeOptions,
+} from './sluice-subscriptions';
 import { SluiceTables } from './sluice-tables';
 import { validateProps } from './validation';
 
@@ -124,6 +141,48 @@ export interface SluiceProps {
    * @default Duration.seconds(5)
    */
   readonly aclCacheTtl?: Duration;
+
+  /**
+   * What subscriptions created at run time (`POST /topics/{topic}/subscriptions`) may deliver to,
+   * besides webhooks: the deliverer function is granted `sqs:SendMessage` on exactly these queues
+   * and `lambda:InvokeFunction` on exactly these functions, so a subscription naming any other
+   * queue or function fails to deliver (its events go to its dead letters). Queue targets must be
+   * FIFO queues. Subscriptions declared with `subscribeLambda`/`subscribeQueue` need not be listed.
+   *
+   * @default - no queue or function: run-time subscriptions can only be webhooks
+   */
+  readonly subscriptionTargets?: SubscriptionTargets;
+
+  /** How webhook subscriptions may be delivered. @default - `allowPrivateNetworks: false` */
+  readonly webhooks?: WebhookOptions;
+}
+
+export interface SubscriptionTargets {
+  /** FIFO queues run-time subscriptions may send to. @default - none */
+  readonly queues?: readonly sqs.IQueue[];
+  /**
+   * Functions run-time subscriptions may invoke: `lambda:InvokeFunction` on exactly each one's
+   * `functionArn`, in the deliverer's role. That is the unqualified ARN for a function; to let
+   * subscriptions name an alias or a version (`functionArn` with a qualifier), list that alias or
+   * version (`lambda.Alias`, `fn.currentVersion`). A function in another account must also allow
+   * the deliverer's role (`sluice.functions.functions.deliverer.role`) in its resource policy.
+   *
+   * @default - none
+   */
+  readonly functions?: readonly lambda.IFunction[];
+}
+
+export interface WebhookOptions {
+  /**
+   * Let webhooks point at loopback, link-local (169.254.0.0/16, the instance metadata service) and
+   * private (10/8, 172.16/12, 192.168/16, fc00::/7, ...) addresses. Leave it off in a deployment: a
+   * subscription could otherwise reach into your network (SSRF). The local platform turns it on so
+   * that webhooks on loopback work. Sets `SLUICE_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true` on the
+   * deliverer and subscriptions functions.
+   *
+   * @default false
+   */
+  readonly allowPrivateNetworks?: boolean;
 }
 
 /** A complete Sluice installation inside any stack: `new Sluice(this, 'Events')`. */
@@ -136,6 +195,10 @@ export class Sluice extends Construct {
   readonly authorization: AuthorizationMode;
   /** The ACLs declared in CDK so far (grants and `addAcl`); they reach the functions at deploy time. */
   private readonly declaredAcls: AclBinding[] = [];
+  /** The subscriptions declared in CDK so far; they reach the functions at deploy time. */
+  private readonly declaredSubscriptions: DeclaredSubscription[] = [];
+  private readonly subscriptionsScope: Construct;
+  private readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: SluiceProps = {}) {
     super(scope, id);
@@ -150,7 +213,12 @@ export class Sluice extends Construct {
         condition: !(Number.isInteger(cacheTtlMs) && cacheTtlMs >= 0 && cacheTtlMs <= 5 * 60_000),
         message: `aclCacheTtl must be a whole number of milliseconds from 0 to 5 minutes; got ${cacheTtlMs} ms`,
       },
+      ...(props.subscriptionTargets?.queues ?? []).map((queue) => ({
+        condition: !queue.fifo,
+        message: `subscriptionTargets.queues: ${queue.node.path} is not a FIFO queue; subscriptions deliver in order to FIFO queues only`,
+      })),
     ]);
+    this.encryptionKey = props.encryptionKey;
     this.tables = new SluiceTables(this, 'Tables', {
       removalPolicy: props.removalPolicy,
       deletionProtection: props.deletionProtection,
@@ -170,6 +238,19 @@ export class Sluice extends Construct {
       throttle: props.throttle,
       accessLogRetention: props.logRetention,
     });
+
+    const deliverer = this.functions.functions.deliverer;
+    for (const queue of props.subscriptionTargets?.queues ?? []) queue.grantSendMessages(deliverer);
+    for (const fn of props.subscriptionTargets?.functions ?? []) {
+      // An identity policy on the deliverer's role, for exactly this ARN (no Lambda permission
+      // resource, which imported functions cannot take).
+      iam.Grant.addToPrincipal({ grantee: deliverer, actions: ['lambda:InvokeFunction'], resourceArns: [fn.functionArn] });
+    }
+    if (props.webhooks?.allowPrivateNetworks === true) {
+      for (const fn of [deliverer, this.functions.functions.subscriptions]) fn.addEnvironment(WEBHOOK_ALLOW_PRIVATE_NETWORKS_ENV, 'true');
+    }
+    this.subscriptionsScope = new Construct(this, 'Subscriptions');
+    this.node.addValidation({ validate: () => this.environmentBudgetErrors() });
 
     if (this.authorization === 'acl') {
       // The declared ACLs are read when the template is synthesized, so grants made after this
@@ -264,6 +345,104 @@ export class Sluice extends Construct {
     ]);
   }
 
+  /**
+   * Subscribes a Lambda function to a topic: creates an SQS FIFO queue for the subscription (with
+   * a FIFO dead-letter queue after `maxAttempts` receives, encrypted, TLS only), an SQS event source
+   * on `fn` with partial batch responses (`ReportBatchItemFailures`; the function may consume the
+   * queue), lets the deliverer send to the queue, and declares the subscription to Sluice's
+   * functions. The deliverer sends each partition's events in order (message group = topic and
+   * partition; deduplication ID = subscription, topic, partition and offset). Wrap the handler in
+   * `sluiceSubscriber()` (`sluice/subscriber`) to get Sluice events and partial batch failures.
+   */
+  subscribeLambda(fn: lambda.IFunction, options: SubscribeLambdaOptions): SluiceSubscription {
+    const name = options.name ?? defaultSubscriptionName(fn);
+    validateProps(this, subscribeRules(options, name, this.declaredSubscriptions));
+    const id = `${options.topic}-${name}`;
+    const scope = new Construct(this.subscriptionsScope, id);
+    const encryption = this.encryptionKey
+      ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: this.encryptionKey }
+      : { encryption: sqs.QueueEncryption.SQS_MANAGED };
+    const fifo = fifoProps(true, true);
+    const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
+      ...fifo,
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+      ...encryption,
+    });
+    const queue = new sqs.Queue(scope, 'Queue', {
+      ...fifo,
+      visibilityTimeout: subscriberVisibilityTimeout(fn),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: options.maxAttempts ?? DEFAULT_SUBSCRIBER_MAX_ATTEMPTS },
+      enforceSSL: true,
+      ...encryption,
+    });
+    const source = new SqsEventSource(queue, { batchSize: options.batchSize ?? 10, reportBatchItemFailures: true });
+    fn.addEventSource(source);
+    this.declareSubscription(options, name, queue);
+    return { topic: options.topic, name, queue, deadLetterQueue, eventSourceMappingId: source.eventSourceMappingId };
+  }
+
+  /**
+   * Subscribes an SQS FIFO queue (yours, in this app or imported) to a topic: lets the deliverer
+   * send to it and declares the subscription to Sluice's functions. Each partition's events arrive
+   * in order (message group = topic and partition; deduplication ID = subscription, topic,
+   * partition and offset). Give the queue a dead-letter queue for its own consumers' failures.
+   */
+  subscribeQueue(queue: sqs.IQueue, options: SubscribeOptions): SluiceSubscription {
+    const name = options.name ?? defaultSubscriptionName(queue);
+    validateProps(this, [
+      {
+        condition: !queue.fifo,
+        message:
+          `subscribeQueue: ${queue.node.path} is not a FIFO queue; Sluice delivers each partition's events in order, ` +
+          'which only FIFO queues keep (create it with fifo: true, or import it by an ARN ending in .fifo)',
+      },
+      ...subscribeRules(options, name, this.declaredSubscriptions),
+    ]);
+    this.declareSubscription(options, name, queue);
+    return { topic: options.topic, name, queue };
+  }
+
+  /** The subscriptions declared in CDK so far, as the functions receive them. */
+  get subscriptions(): readonly DeclaredSubscription[] {
+    return [...this.declaredSubscriptions];
+  }
+
+  private declareSubscription(options: SubscribeOptions, name: string, queue: sqs.IQueue): void {
+    queue.grantSendMessages(this.functions.functions.deliverer);
+    const first = this.declaredSubscriptions.length === 0;
+    this.declaredSubscriptions.push(declaredSubscription(options, name, queue));
+    const size = estimatedBytes(JSON.stringify(this.declaredSubscriptions));
+    validateProps(this, [
+      {
+        condition: size > DECLARED_SUBSCRIPTIONS_MAX_BYTES,
+        message:
+          `the subscriptions declared in CDK (${this.declaredSubscriptions.length}) take about ${size} bytes of the ` +
+          `functions' environment, more than ${DECLARED_SUBSCRIPTIONS_MAX_BYTES} (Lambda allows 4 KB of variables in all); ` +
+          'create the others at run time with POST /topics/{topic}/subscriptions (`sluice subscriptions create`)',
+      },
+    ]);
+    if (!first) return;
+    // Read when the template is synthesized, so subscriptions declared later are included; queue
+    // URLs stay tokens and resolve at deploy time.
+    const declared = Lazy.string({ produce: () => Stack.of(this).toJsonString(this.declaredSubscriptions) });
+    for (const fn of SUBSCRIPTION_FUNCTIONS) this.functions.functions[fn].addEnvironment(DECLARED_SUBSCRIPTIONS_ENV, declared);
+  }
+
+  /** The functions that carry both the declared ACLs and subscriptions must still fit Lambda's 4 KB. */
+  private environmentBudgetErrors(): string[] {
+    if (this.authorization !== 'acl' || this.declaredSubscriptions.length === 0) return [];
+    const size =
+      estimatedBytes(JSON.stringify(encodeDeclaredAcls(this.declaredAcls))) + estimatedBytes(JSON.stringify(this.declaredSubscriptions));
+    return size > DECLARED_SUBSCRIPTIONS_MAX_BYTES
+      ? [
+          `the ACLs and subscriptions declared in CDK take about ${size} bytes of the subscriptions function's environment, ` +
+            `more than ${DECLARED_SUBSCRIPTIONS_MAX_BYTES} (Lambda allows 4 KB of variables in all); declare fewer ` +
+            '(prefixed grants help) and create the rest through the API',
+        ]
+      : [];
+  }
+
   /** The ACLs declared in CDK so far. */
   get acls(): readonly AclBinding[] {
     return [...this.declaredAcls];
@@ -307,6 +486,19 @@ export class Sluice extends Construct {
     if (!api) throw new Error('Sluice has no API');
     return api.arnForExecuteApi(method, path, '*');
   }
+}
+
+/** The functions that read the subscriptions declared in CDK. */
+const SUBSCRIPTION_FUNCTIONS: readonly FunctionName[] = ['dispatcher', 'deliverer', 'subscriptions'];
+
+/**
+ * A subscription name from a construct: its id (in the characters a name allows) and a hash of its
+ * path, so two constructs with the same id in different scopes get different names.
+ */
+function defaultSubscriptionName(construct: IConstruct): string {
+  const hash = createHash('sha256').update(construct.node.path).digest('hex').slice(0, 8);
+  const id = construct.node.id.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 70);
+  return `${id}-${hash}`;
 }
 
 /** The functions ROUTES names: each checks ACLs itself (the fallback answers 404/405 and touches nothing). */

@@ -10,6 +10,7 @@
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { QUEUES, QUEUE_NAMES, type QueueName } from '../definitions/queues';
 import { TABLES, TABLE_NAMES, type TableName } from '../definitions/tables';
@@ -19,10 +20,12 @@ import { startDynamoDbLocal } from './dynamodb-local';
 import { startGateway } from './gateway/server';
 import { watchEmulators } from './health';
 import { startAwsProxy, type AwsProxy } from './iam/aws-proxy';
-import { FunctionPool } from './lambda/function-pool';
+import { evaluate } from './iam/policy';
+import { FunctionPool, InvocationError } from './lambda/function-pool';
 import type { ProvisionedResources } from './provision';
 import { startSqsServer } from './sqs-server';
-import { startSqsPoller } from './sqs-poller';
+import { startStreamPoller } from './event-sources/dynamodb-stream';
+import { startSqsPoller } from './event-sources/sqs-queue';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './support';
 import { readStack } from './template/stack-template';
 import { synthesizeStack } from './template/synth';
@@ -128,6 +131,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       dynamodb.destroy();
       sqs.destroy();
     });
+    const pools = new Map<string, FunctionPool>();
     // The local IAM first: the twin's queue URLs name it, as functions send to a queue's own URL.
     const principals = new Map<string, { roleName: string; statements: readonly TwinStatement[] }>();
     const iam = await startAwsProxy({
@@ -137,6 +141,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       accountId: LOCAL_ACCOUNT_ID,
       principals,
       administrator: LOCAL_CREDENTIALS.accessKeyId,
+      invoke: async (nameOrArn, payload) => {
+        const fn = [...pools.values()].find((p) => p.name === nameOrArn || p.arn === nameOrArn);
+        if (!fn) return undefined;
+        try {
+          return { functionArn: fn.arn, payload: (await fn.invoke(JSON.parse(payload || 'null'))).payload };
+        } catch (error) {
+          const e = error instanceof InvocationError ? error : new InvocationError('Error', String(error));
+          return { functionArn: fn.arn, payload: JSON.stringify({ errorType: e.errorType, errorMessage: e.message }), error: e.errorType };
+        }
+      },
       logger: logger.child('iam'),
     });
     stops.push(() => iam.close());
@@ -151,7 +165,6 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       principals.set(roleAccessKey(roleId), { roleName: roleNameOf(twin, roleId), statements });
     }
 
-    const pools = new Map<string, FunctionPool>();
     for (const fn of twin.functions.values()) {
       const pool = new FunctionPool({
         fn,
@@ -182,6 +195,32 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       stops.push(async () => {
         await poller.stop();
         client.destroy();
+      });
+    }
+
+    for (const source of twin.streamEventSources) {
+      const role = source.function.roleLogicalId;
+      const statements = twin.policies.get(role) ?? [];
+      const streams = new DynamoDBStreamsClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+      // The on-failure destination is written with the function's role, as Lambda does.
+      const failures = new SQSClient({
+        endpoint: iam.endpoint,
+        region: LOCAL_REGION,
+        credentials: { accessKeyId: roleAccessKey(role), secretAccessKey: 'local' },
+      });
+      const poller = await startStreamPoller({
+        source,
+        function: pools.get(source.function.logicalId)!,
+        streams,
+        sqs: failures,
+        authorize: (action, resource) => evaluate(statements, { action, resources: [resource] }).allowed,
+        region: LOCAL_REGION,
+        logger: logger.child(`stream.${source.function.functionName}`),
+      });
+      stops.push(async () => {
+        await poller.stop();
+        streams.destroy();
+        failures.destroy();
       });
     }
 
@@ -236,6 +275,7 @@ function lambdaRuntimeEnvironment(fn: TwinFunction, awsEndpoint: string): Record
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: awsEndpoint,
     AWS_ENDPOINT_URL_SQS: awsEndpoint,
+    AWS_ENDPOINT_URL_LAMBDA: awsEndpoint,
     AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
     AWS_LAMBDA_FUNCTION_NAME: fn.functionName,
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),

@@ -68,9 +68,12 @@ export async function provision(
     const def = QUEUES[name];
     const base = localName(prefix, def.name);
     const fifo: Record<string, string> = def.fifo ? { FifoQueue: 'true' } : {};
+    const highThroughput: Record<string, string> =
+      'highThroughput' in def && def.highThroughput ? { DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' } : {};
     const dlq = await createQueue(clients.sqs, deadLetterQueueName(base, def.fifo), fifo);
     const queue = await createQueue(clients.sqs, def.fifo ? `${base}.fifo` : base, {
       ...fifo,
+      ...highThroughput,
       VisibilityTimeout: String(def.visibilityTimeoutSeconds),
       RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.arn, maxReceiveCount: def.maxReceiveCount }),
     });

@@ -32,6 +32,18 @@ import { AclService } from '../core/acls/acl-service';
 import { Authorizer } from '../core/acls/authorizer';
 import { decodeDeclaredAcls } from '../core/acls/declared';
 import { DynamoDbAclStore } from '../core/acls/dynamodb-acl-store';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SUBSCRIPTIONS_ENV } from '../../api/subscriptions';
+import type { Logger } from '../core/logger';
+import { SubscriptionCatalog } from '../core/subscriptions/catalog';
+import { decodeDeclaredSubscriptions } from '../core/subscriptions/declared';
+import { Deliverer } from '../core/subscriptions/deliverer';
+import { Dispatcher } from '../core/subscriptions/dispatcher';
+import { DynamoDbSubscriptionStore } from '../core/subscriptions/dynamodb-subscription-store';
+import { SqsDeliveriesQueue } from '../core/subscriptions/sqs-deliveries-queue';
+import { SubscriptionService } from '../core/subscriptions/subscription-service';
+import { TargetSender } from '../core/subscriptions/targets';
+import { DynamoDbTopicLookup } from '../core/subscriptions/topic-ids';
 
 /** The environment a function reads its configuration from (`process.env` in Lambda). */
 export type FunctionEnv = Readonly<Record<string, string | undefined>>;
@@ -147,4 +159,66 @@ export function aclServiceFromEnv(env: FunctionEnv = process.env): { service: Ac
   const store = aclStoreFromEnv(env);
   const authorizer = authorizerFromEnv(env, store);
   return { service: new AclService(store, authorizer), authorizer };
+}
+
+// ---- push subscriptions ----------------------------------------------------------------------
+
+let lambdaClient: LambdaClient | undefined;
+
+/** The process's one Lambda client (for Lambda targets), created on first use. */
+export function sharedLambdaClient(): LambdaClient {
+  return (lambdaClient ??= new LambdaClient({}));
+}
+
+/** SLUICE_WEBHOOK_ALLOW_PRIVATE_NETWORKS: `true` lets webhooks use http and private addresses. */
+export function allowPrivateNetworksFromEnv(env: FunctionEnv = process.env): boolean {
+  const raw = env[SUBSCRIPTIONS_ENV.allowPrivateNetworks];
+  if (raw !== undefined && raw !== '' && raw !== 'true' && raw !== 'false') {
+    throw new Error(`Environment variable ${SUBSCRIPTIONS_ENV.allowPrivateNetworks} must be "true" or "false"; got "${raw}"`);
+  }
+  return raw === 'true';
+}
+
+/** The subscriptions table, and the subscriptions declared in the stack (SLUICE_DECLARED_SUBSCRIPTIONS). */
+export function subscriptionCatalogFromEnv(env: FunctionEnv = process.env): SubscriptionCatalog {
+  const store = new DynamoDbSubscriptionStore({ client: sharedDocumentClient(), table: tableFromEnv('subscriptions', env) });
+  return new SubscriptionCatalog(store, decodeDeclaredSubscriptions(env[SUBSCRIPTIONS_ENV.declared]));
+}
+
+function deliveriesQueueFromEnv(env: FunctionEnv): SqsDeliveriesQueue {
+  return new SqsDeliveriesQueue(sharedSqsClient(), queueFromEnv('deliveries', env));
+}
+
+/** The subscriptions API: topics, log (read side), subscriptions tables and the deliveries queue. */
+export function subscriptionServiceFromEnv(env: FunctionEnv = process.env): SubscriptionService {
+  const topics = topicStoreFromEnv(env);
+  return new SubscriptionService({
+    catalog: subscriptionCatalogFromEnv(env),
+    topics,
+    log: logReadServiceFromEnv(env, topics),
+    queue: deliveriesQueueFromEnv(env),
+    allowPrivateNetworks: allowPrivateNetworksFromEnv(env),
+  });
+}
+
+/** The dispatcher: the topics table (declared subscriptions' topic IDs), subscriptions, deliveries queue. */
+export function dispatcherFromEnv(env: FunctionEnv, logger: Logger): Dispatcher {
+  return new Dispatcher(
+    subscriptionCatalogFromEnv(env),
+    new DynamoDbTopicLookup(sharedDocumentClient(), tableFromEnv('topics', env)),
+    deliveriesQueueFromEnv(env),
+    logger,
+  );
+}
+
+/** The deliverer: topics and log (reads), subscriptions; the deliveries queue URL (visibility changes). */
+export function delivererFromEnv(env: FunctionEnv, logger: Logger): { deliverer: Deliverer; queueUrl: string } {
+  const allowPrivateNetworks = allowPrivateNetworksFromEnv(env);
+  const deliverer = new Deliverer({
+    catalog: subscriptionCatalogFromEnv(env),
+    log: logReadServiceFromEnv(env),
+    sender: new TargetSender({ sqs: sharedSqsClient, lambda: sharedLambdaClient, allowPrivateNetworks }),
+    logger,
+  });
+  return { deliverer, queueUrl: queueFromEnv('deliveries', env) };
 }

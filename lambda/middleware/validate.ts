@@ -1,9 +1,14 @@
-/** Validates a part of the request against a zod schema, failing with a 400 that lists every issue. */
+/**
+ * Validates a part of the request against a zod schema, failing with a 400 that lists every issue.
+ * An absent part (`undefined`: no body, as jsonBody() leaves it) is checked as `{}`, so a route
+ * whose body is all optional (heartbeat's `{ generation? }`) accepts none. Anything else is checked
+ * as it is: a body of `null`, `[]`, `"x"` or `42` where an object is expected is a 400.
+ */
 import type { z } from 'zod';
 import { InvalidRequestError } from '../../api/errors';
 
 export function validate<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
-  const result = schema.safeParse(value ?? {});
+  const result = schema.safeParse(value === undefined ? {} : value);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({
     path: [where, ...issue.path.map(String)].join('.'),

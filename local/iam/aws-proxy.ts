@@ -19,6 +19,11 @@ export interface AwsProxyOptions {
   readonly principals: ReadonlyMap<string, { readonly roleName: string; readonly statements: readonly TwinStatement[] }>;
   /** The access key of the account's administrator (the platform itself, tests): allowed everything. */
   readonly administrator: string;
+  /**
+   * Lambda's Invoke API for the platform's functions (`POST /2015-03-31/functions/{name}/invocations`),
+   * by function name or ARN: undefined when there is no such function.
+   */
+  readonly invoke?: (functionNameOrArn: string, payload: string) => Promise<{ readonly functionArn: string; readonly payload: string; readonly error?: string } | undefined>;
   readonly logger: Logger;
 }
 
@@ -45,6 +50,8 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
   let ownOrigin = '';
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readAll(req);
+    const invocation = /^\/2015-03-31\/functions\/([^/]+)\/invocations/.exec(req.url ?? '');
+    if (invocation) return invokeFunction(req, res, decodeURIComponent(invocation[1]!), body);
     const target = String(req.headers['x-amz-target'] ?? '');
     const sqs = target.startsWith('AmazonSQS.') || /Action=/.test(req.url ?? '');
     const upstream = sqs ? options.sqsEndpoint : options.dynamodbEndpoint;
@@ -73,6 +80,33 @@ export async function startAwsProxy(options: AwsProxyOptions): Promise<AwsProxy>
       return deny(res, target, 'AccessDeniedException', message);
     }
     await forward(upstream, req, body, res, rewrite);
+  }
+
+  /** Lambda's Invoke API (RequestResponse), checked against lambda:InvokeFunction on the function. */
+  async function invokeFunction(req: IncomingMessage, res: ServerResponse, name: string, body: Buffer): Promise<void> {
+    const lambdaError = (status: number, type: string, message: string) => {
+      const text = JSON.stringify({ Type: 'User', message });
+      res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    };
+    const accessKey = /Credential=([^/]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+    const principal = accessKey ? options.principals.get(accessKey) : undefined;
+    if (accessKey !== options.administrator && !principal) return lambdaError(403, 'UnrecognizedClientException', 'The security token included in the request is invalid');
+    const functionArn = name.startsWith('arn:') ? name : `arn:aws:lambda:${options.region}:${options.accountId}:function:${name}`;
+    if (principal) {
+      const decision = evaluate(principal.statements, { action: 'lambda:InvokeFunction', resources: [functionArn] });
+      if (!decision.allowed) {
+        denied.push({ roleName: principal.roleName, action: 'lambda:InvokeFunction', resource: functionArn });
+        return lambdaError(403, 'AccessDeniedException', `User: arn:aws:sts::${options.accountId}:assumed-role/${principal.roleName}/local is not authorized to perform: lambda:InvokeFunction on resource: ${functionArn}`);
+      }
+      used.add(`${principal.roleName} lambda:InvokeFunction ${functionArn}`);
+    }
+    const result = await options.invoke?.(name, body.toString('utf8'));
+    if (!result) return lambdaError(404, 'ResourceNotFoundException', `Function not found: ${functionArn}`);
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST', 'content-length': Buffer.byteLength(result.payload) };
+    if (result.error) headers['x-amz-function-error'] = 'Unhandled';
+    res.writeHead(200, headers);
+    res.end(result.payload);
   }
 
   await new Promise<void>((resolve, reject) => {

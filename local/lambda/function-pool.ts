@@ -66,6 +66,10 @@ export class FunctionPool {
     return this.options.fn.functionName;
   }
 
+  get arn(): string {
+    return this.options.fn.functionArn;
+  }
+
   /** Invokes the function with `event` (RequestResponse) and resolves with its JSON result. */
   async invoke(event: unknown): Promise<InvokeResult> {
     const fn = this.options.fn;

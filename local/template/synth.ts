@@ -29,7 +29,12 @@ export async function synthesizeStack(options: SynthOptions = {}): Promise<Synth
     outdir,
     context: { 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true, 'aws:cdk:disable-version-reporting': true },
   });
-  new SluiceStack(app, LOCAL_STACK_NAME, { ...options.props, api: options.api ?? 'http' });
+  // Webhooks on loopback are how one tries subscriptions on a laptop; a deployment keeps them off.
+  new SluiceStack(app, LOCAL_STACK_NAME, {
+    webhooks: { allowPrivateNetworks: true },
+    ...options.props,
+    api: options.api ?? 'http',
+  });
   app.synth();
   return readStack(outdir, LOCAL_STACK_NAME);
 }

@@ -13,6 +13,7 @@ import type { AttributeDefinition, DynamoDBClient, KeySchemaElement, StreamViewT
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createQueue, createTable, localName } from '../provision';
 import { resolveString, resolveValue, type IntrinsicContext, type ResourceAttributes } from './intrinsics';
+import { validatePattern } from '../event-sources/filter-pattern';
 import { resourcesOfType, type CfnResource, type SynthesizedStack } from './stack-template';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -51,6 +52,27 @@ export interface TwinSqsEventSource {
   readonly reportBatchItemFailures: boolean;
 }
 
+/** A DynamoDB Streams event source mapping, with the options the template sets (AWS's defaults otherwise). */
+export interface TwinStreamEventSource {
+  readonly function: TwinFunction;
+  readonly tableName: string;
+  readonly streamArn: string;
+  readonly startingPosition: 'LATEST' | 'TRIM_HORIZON';
+  readonly batchSize: number;
+  readonly maximumBatchingWindowSeconds: number;
+  readonly parallelizationFactor: number;
+  readonly bisectBatchOnFunctionError: boolean;
+  /** -1: until the record expires. */
+  readonly maximumRetryAttempts: number;
+  /** -1: no limit. */
+  readonly maximumRecordAgeSeconds: number;
+  readonly reportBatchItemFailures: boolean;
+  /** Where records of a batch that finally failed are reported. */
+  readonly onFailureQueue?: TwinQueue;
+  /** Lambda filter patterns (parsed); empty: every record. */
+  readonly filters: readonly Record<string, unknown>[];
+}
+
 /** One IAM policy statement as the template states it, with its resources resolved to ARNs. */
 export interface TwinStatement {
   readonly effect: 'Allow' | 'Deny';
@@ -86,6 +108,7 @@ export interface Twin {
   readonly queues: ReadonlyMap<string, TwinQueue>;
   readonly functions: ReadonlyMap<string, TwinFunction>;
   readonly sqsEventSources: readonly TwinSqsEventSource[];
+  readonly streamEventSources: readonly TwinStreamEventSource[];
   /** Each role's statements, by the role's logical ID. */
   readonly policies: ReadonlyMap<string, readonly TwinStatement[]>;
   readonly api: TwinApi;
@@ -242,12 +265,18 @@ export async function buildTwin(options: TwinOptions): Promise<Twin> {
   };
 
   const sqsEventSources: TwinSqsEventSource[] = [];
+  const streamEventSources: TwinStreamEventSource[] = [];
   for (const [id, r] of resourcesOfType(template, 'AWS::Lambda::EventSourceMapping')) {
     const p = props(r);
     const sourceArn = resolveString(p.EventSourceArn, ctx, `${id}.EventSourceArn`);
-    const queue = [...queues.values()].find((q) => q.arn === sourceArn);
-    if (!queue) throw new Error(`${id}: event source ${sourceArn} is not a queue of this stack; the local platform polls SQS queues only`);
     if (p.Enabled === false) continue;
+    const table = [...tables.values()].find((t) => t.streamArn !== undefined && t.streamArn === sourceArn);
+    if (table) {
+      streamEventSources.push(readStreamMapping(id, p, table, ctx, queues, functionByArn));
+      continue;
+    }
+    const queue = [...queues.values()].find((q) => q.arn === sourceArn);
+    if (!queue) throw new Error(`${id}: event source ${sourceArn} is neither a queue nor a table stream of this stack`);
     sqsEventSources.push({
       function: functionByArn(resolveString(p.FunctionName, ctx, `${id}.FunctionName`), id),
       queue,
@@ -266,7 +295,48 @@ export async function buildTwin(options: TwinOptions): Promise<Twin> {
       // An output of something only AWS has (the deployed API's URL): the platform supplies its own.
     }
   }
-  return { stack: options.stack, tables, queues, functions, sqsEventSources, policies, api, outputs };
+  return { stack: options.stack, tables, queues, functions, sqsEventSources, streamEventSources, policies, api, outputs };
+}
+
+function readStreamMapping(
+  id: string,
+  p: Record<string, unknown>,
+  table: { readonly tableName: string; readonly streamArn?: string },
+  ctx: IntrinsicContext,
+  queues: ReadonlyMap<string, TwinQueue>,
+  functionByArn: (value: string, where: string) => TwinFunction,
+): TwinStreamEventSource {
+  const destination = (p.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure?.Destination;
+  let onFailureQueue: TwinQueue | undefined;
+  if (destination !== undefined) {
+    const arn = resolveString(destination, ctx, `${id}.DestinationConfig.OnFailure.Destination`);
+    onFailureQueue = [...queues.values()].find((q) => q.arn === arn);
+    if (!onFailureQueue) throw new Error(`${id}: on-failure destination ${arn} is not a queue of this stack`);
+  }
+  const criteria = (p.FilterCriteria as { Filters?: { Pattern?: unknown }[] } | undefined)?.Filters ?? [];
+  const filters = criteria.map((f, i) => {
+    const pattern = resolveValue(f.Pattern, ctx, `${id}.FilterCriteria.Filters[${i}]`);
+    const parsed = typeof pattern === 'string' ? (JSON.parse(pattern) as Record<string, unknown>) : (pattern as Record<string, unknown>);
+    validatePattern(parsed, `${id}.FilterCriteria.Filters[${i}]`);
+    return parsed;
+  });
+  const position = String(p.StartingPosition ?? 'LATEST');
+  if (position !== 'LATEST' && position !== 'TRIM_HORIZON') throw new Error(`${id}: StartingPosition ${position} is not supported locally`);
+  return {
+    function: functionByArn(resolveString(p.FunctionName, ctx, `${id}.FunctionName`), id),
+    tableName: table.tableName,
+    streamArn: table.streamArn!,
+    startingPosition: position,
+    batchSize: Number(p.BatchSize ?? 100),
+    maximumBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
+    parallelizationFactor: Number(p.ParallelizationFactor ?? 1),
+    bisectBatchOnFunctionError: p.BisectBatchOnFunctionError === true,
+    maximumRetryAttempts: Number(p.MaximumRetryAttempts ?? -1),
+    maximumRecordAgeSeconds: Number(p.MaximumRecordAgeInSeconds ?? -1),
+    reportBatchItemFailures: ((p.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
+    onFailureQueue,
+    filters,
+  };
 }
 
 function props(r: CfnResource): Record<string, unknown> {

@@ -115,6 +115,82 @@ describe('props validation', () => {
     ])('rejects %s', (_, overrides, message) => {
       expect(problems(fn(overrides as Partial<FunctionDefinition>))).toEqual([expect.stringMatching(message)]);
     });
+
+    describe('stream triggers', () => {
+      const tables = {
+        streamed: { name: 'streamed', description: '', partitionKey: { name: 'pk', type: 'S' }, stream: 'NEW_IMAGE', envVar: 'T' },
+        plain: { name: 'plain', description: '', partitionKey: { name: 'pk', type: 'S' }, envVar: 'P' },
+      } as const;
+      const fifo = { ...queue, name: 'f', fifo: true };
+      const stream = {
+        stream: 'streamed',
+        startingPosition: 'LATEST',
+        batchSize: 100,
+        maxBatchingWindowSeconds: 0,
+        parallelizationFactor: 10,
+        bisectBatchOnError: true,
+        maxRetryAttempts: 10,
+        maxRecordAgeSeconds: 86_400,
+        onFailure: 'q',
+        filters: [{ eventName: ['INSERT'] }],
+      };
+      const streamProblems = (overrides: Record<string, unknown>) =>
+        definitionRules(fn({ trigger: { ...stream, ...overrides } as never }), { q: queue, f: fifo }, tables)
+          .filter((r) => r.condition)
+          .map((r) => r.message);
+
+      it('accepts a valid one, and the limits of each range', () => {
+        expect(streamProblems({})).toEqual([]);
+        for (const edge of [
+          { batchSize: 1 },
+          { batchSize: 10_000 },
+          { maxBatchingWindowSeconds: 300 },
+          { parallelizationFactor: 1 },
+          { maxRetryAttempts: -1 },
+          { maxRetryAttempts: 10_000 },
+          { maxRecordAgeSeconds: -1 },
+          { maxRecordAgeSeconds: 60 },
+          { maxRecordAgeSeconds: 604_800 },
+          { startingPosition: 'TRIM_HORIZON' },
+        ]) {
+          expect(streamProblems(edge), JSON.stringify(edge)).toEqual([]);
+        }
+      });
+
+      it.each([
+        ['an unknown table', { stream: 'nope' }, /reads unknown table nope/],
+        ['a table without a stream', { stream: 'plain' }, /reads table plain, which has no stream/],
+        ['an unknown starting position', { startingPosition: 'AT_TIMESTAMP' }, /startingPosition must be LATEST or TRIM_HORIZON/],
+        ['a batch size of 0', { batchSize: 0 }, /batchSize must be a whole number from 1 to 10,000; got 0/],
+        ['a batch size over 10,000', { batchSize: 10_001 }, /batchSize must be a whole number from 1 to 10,000/],
+        ['a batching window over 300 s', { maxBatchingWindowSeconds: 301 }, /maxBatchingWindowSeconds must be a whole number from 0 to 300/],
+        ['a parallelization factor over 10', { parallelizationFactor: 11 }, /parallelizationFactor must be a whole number from 1 to 10/],
+        ['retries below -1', { maxRetryAttempts: -2 }, /maxRetryAttempts must be -1 .* or a whole number from 0 to 10,000/],
+        ['a record age under 60 s', { maxRecordAgeSeconds: 59 }, /maxRecordAgeSeconds must be -1 .* or a whole number from 60 to 604,800/],
+        ['a record age over 7 days', { maxRecordAgeSeconds: 604_801 }, /maxRecordAgeSeconds/],
+        ['an unknown on-failure queue', { onFailure: 'nope' }, /sends failed batches to unknown queue nope/],
+        ['a FIFO on-failure queue', { onFailure: 'f' }, /FIFO queue f; a stream's on-failure destination must be a standard queue/],
+        ['more than 5 filters', { filters: Array.from({ length: 6 }, () => ({ eventName: ['INSERT'] })) }, /has 6 filters; an event source mapping takes at most 5/],
+        ['an empty filter', { filters: [{}] }, /filter 0 must be a non-empty object pattern/],
+      ])('rejects %s', (_, overrides, message) => {
+        expect(streamProblems(overrides)).toEqual([expect.stringMatching(message)]);
+      });
+
+      it('does not count a stream trigger as consuming a queue', () => {
+        const problems = definitionRules(fn({ queues: { q: 'consume' } as never, trigger: stream as never }), { q: queue }, tables)
+          .filter((r) => r.condition)
+          .map((r) => r.message);
+        expect(problems).toEqual([expect.stringMatching(/consumes queue q but has no trigger on it/)]);
+      });
+    });
+
+    it('rejects high-throughput mode on a standard queue', () => {
+      expect(
+        definitionRules({}, { q: { ...queue, highThroughput: true } })
+          .filter((r) => r.condition)
+          .map((r) => r.message),
+      ).toEqual([expect.stringMatching(/queue q: highThroughput is a mode of FIFO queues/)]);
+    });
   });
 });
 

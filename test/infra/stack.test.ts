@@ -21,11 +21,14 @@ import {
   routeKey,
   type FunctionDefinition,
   type FunctionName,
+  type QueueTrigger,
+  type StreamTrigger,
 } from '../../definitions/functions';
-import { QUEUES, QUEUE_NAMES, type QueueName } from '../../definitions/queues';
+import { QUEUES, QUEUE_NAMES, type QueueDefinition, type QueueName } from '../../definitions/queues';
 import { TABLES, TABLE_NAMES, type TableName } from '../../definitions/tables';
 import { acknowledgeSluiceFindings, applyNagChecks } from '../../lib/nag';
 import { pascalCase } from '../../lib/names';
+import { isStreamTrigger } from '../../lib/sluice-functions';
 import { SluiceStack } from '../../lib/sluice-stack';
 
 const SYNTH_TIMEOUT = 120_000;
@@ -168,6 +171,28 @@ describe('SluiceStack', () => {
       expect(props(deadLetterQueue).MessageRetentionPeriod).toBe(Duration.days(14).toSeconds());
     });
 
+    it.each(QUEUE_NAMES)('%s: FIFO and high-throughput mode as defined, on the queue and its dead-letter queue', (name) => {
+      const def: QueueDefinition = QUEUES[name];
+      const expected = !def.fifo
+        ? { FifoQueue: undefined, DeduplicationScope: undefined, FifoThroughputLimit: undefined }
+        : def.highThroughput
+          ? { FifoQueue: true, DeduplicationScope: 'messageGroup', FifoThroughputLimit: 'perMessageGroupId' }
+          : { FifoQueue: true, DeduplicationScope: undefined, FifoThroughputLimit: undefined };
+      for (const queue of [stack.queues.queues[name].queue, stack.queues.queues[name].deadLetterQueue]) {
+        const { FifoQueue, DeduplicationScope, FifoThroughputLimit } = props(queue);
+        expect({ FifoQueue, DeduplicationScope, FifoThroughputLimit }, queue.node.path).toEqual(expected);
+      }
+    });
+
+    it('makes deliveries a high-throughput FIFO queue: deduplication and throughput per message group', () => {
+      expect(props(stack.queues.queues.deliveries.queue)).toMatchObject({
+        FifoQueue: true,
+        DeduplicationScope: 'messageGroup',
+        FifoThroughputLimit: 'perMessageGroupId',
+        VisibilityTimeout: 6 * (FUNCTIONS.deliverer.timeoutSeconds ?? 10),
+      });
+    });
+
     it('encrypts every queue (SSE-SQS) and refuses requests without TLS', () => {
       const queues = template.findResources('AWS::SQS::Queue');
       expect(Object.keys(queues)).toHaveLength(QUEUE_NAMES.length * 2);
@@ -216,18 +241,58 @@ describe('SluiceStack', () => {
       for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
     });
 
-    it.each(FUNCTION_NAMES.filter((n) => 'trigger' in FUNCTIONS[n]))(
-      '%s: triggered by its queue, reporting partial batch failures',
-      (name) => {
-        const trigger = (FUNCTIONS[name] as FunctionDefinition).trigger!;
-        template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-          FunctionName: { Ref: logicalId(stack.functions.functions[name]) },
-          EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.queues.queues[trigger.queue].queue), 'Arn'] },
-          BatchSize: trigger.batchSize,
-          FunctionResponseTypes: ['ReportBatchItemFailures'],
-        });
-      },
-    );
+    const triggered = (kind: 'queue' | 'stream') =>
+      FUNCTION_NAMES.filter((n) => {
+        const trigger = (FUNCTIONS[n] as FunctionDefinition).trigger;
+        return trigger !== undefined && (kind === 'stream') === isStreamTrigger(trigger);
+      });
+
+    it.each(triggered('queue'))('%s: triggered by its queue, reporting partial batch failures', (name) => {
+      const trigger = (FUNCTIONS[name] as FunctionDefinition).trigger as QueueTrigger;
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalId(stack.functions.functions[name]) },
+        EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.queues.queues[trigger.queue].queue), 'Arn'] },
+        BatchSize: trigger.batchSize,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    });
+
+    it.each(triggered('stream'))('%s: triggered by its table\'s stream with every option of its definition', (name) => {
+      const trigger = (FUNCTIONS[name] as FunctionDefinition).trigger as StreamTrigger;
+      const mappings = Object.values(
+        template.findResources('AWS::Lambda::EventSourceMapping', {
+          Properties: { FunctionName: { Ref: logicalId(stack.functions.functions[name]) } },
+        }),
+      );
+      expect(mappings).toHaveLength(1);
+      expect(mappings[0]!.Properties).toEqual({
+        FunctionName: { Ref: logicalId(stack.functions.functions[name]) },
+        EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.tables.tables[trigger.stream]), 'StreamArn'] },
+        StartingPosition: trigger.startingPosition,
+        BatchSize: trigger.batchSize,
+        MaximumBatchingWindowInSeconds: trigger.maxBatchingWindowSeconds,
+        ParallelizationFactor: trigger.parallelizationFactor,
+        BisectBatchOnFunctionError: trigger.bisectBatchOnError,
+        MaximumRetryAttempts: trigger.maxRetryAttempts,
+        ...(trigger.maxRecordAgeSeconds === -1 ? {} : { MaximumRecordAgeInSeconds: trigger.maxRecordAgeSeconds }),
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack.queues.queues[trigger.onFailure].queue), 'Arn'] } } },
+        FilterCriteria: { Filters: trigger.filters.map((pattern) => ({ Pattern: JSON.stringify(pattern) })) },
+      });
+    });
+
+    it('filters the dispatcher\'s stream to INSERTs of record batches (offset >= 0), in the JSON Lambda expects', () => {
+      const [mapping] = Object.values(
+        template.findResources('AWS::Lambda::EventSourceMapping', {
+          Properties: { FunctionName: { Ref: logicalId(stack.functions.functions.dispatcher) } },
+        }),
+      );
+      const filters = mapping!.Properties.FilterCriteria.Filters;
+      expect(filters).toEqual([
+        { Pattern: '{"eventName":["INSERT"],"dynamodb":{"Keys":{"offset":{"N":[{"numeric":[">=",0]}]}}}}' },
+      ]);
+      expect(JSON.parse(filters[0].Pattern)).toEqual({ eventName: ['INSERT'], dynamodb: { Keys: { offset: { N: [{ numeric: ['>=', 0] }] } } } });
+    });
   });
 
   describe('least privilege', () => {
@@ -256,14 +321,36 @@ describe('SluiceStack', () => {
       return byResource;
     }
 
-    it.each(FUNCTION_NAMES)('%s: may touch only its log group and the tables and queues it declares', (name) => {
+    /** The stream a function's trigger reads and the queue its failures go to, if it has a stream trigger. */
+    const streamOf = (name: FunctionName) => {
+      const trigger = (FUNCTIONS[name] as FunctionDefinition).trigger;
+      return trigger && isStreamTrigger(trigger) ? trigger : undefined;
+    };
+
+    it.each(FUNCTION_NAMES)('%s: may touch only its log group and the tables, streams and queues it declares', (name) => {
       const def: FunctionDefinition = FUNCTIONS[name];
+      const stream = streamOf(name);
       const expected = [
         logicalId(stack.functions.logGroups[name]),
         ...Object.keys(def.tables).map((t) => logicalId(stack.tables.tables[t as TableName])),
         ...Object.keys(def.queues).map((q) => logicalId(stack.queues.queues[q as QueueName].queue)),
+        ...(stream
+          ? [`${logicalId(stack.tables.tables[stream.stream])}.StreamArn`, logicalId(stack.queues.queues[stream.onFailure].queue)]
+          : []),
       ];
-      expect([...permissionsOf(name).keys()].sort()).toEqual(expected.sort());
+      expect([...new Set(expected)].sort()).toEqual([...permissionsOf(name).keys()].sort());
+    });
+
+    it.each(FUNCTION_NAMES.filter((n) => streamOf(n)))('%s: reads its stream (and nothing else of the table) and sends only to its on-failure queue', (name) => {
+      const stream = streamOf(name)!;
+      const permissions = permissionsOf(name);
+      expect([...permissions.get(`${logicalId(stack.tables.tables[stream.stream])}.StreamArn`)!].sort()).toEqual(
+        ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams'].sort(),
+      );
+      if (!(stream.stream in FUNCTIONS[name].tables)) expect(permissions.get(logicalId(stack.tables.tables[stream.stream]))).toBeUndefined();
+      const onFailure = [...permissions.get(logicalId(stack.queues.queues[stream.onFailure].queue))!];
+      expect(onFailure).toContain('sqs:SendMessage');
+      expect(onFailure.filter((a) => QUEUE_CONSUME.includes(a))).toEqual([]);
     });
 
     it.each(FUNCTION_NAMES)('%s: exactly the DynamoDB actions its definition lists, and the queue actions of its access', (name) => {
@@ -376,9 +463,11 @@ describe('cdk-nag (AwsSolutions)', () => {
   }, SYNTH_TIMEOUT);
 });
 
-/** The logical ID a CloudFormation resource expression points at (`Ref` or `Fn::GetAtt`). */
+/** The logical ID a CloudFormation resource expression points at (`Ref` or `Fn::GetAtt`; `<id>.StreamArn` for a table's stream). */
 function referencedLogicalId(expression: Json): string {
   if (expression.Ref) return expression.Ref;
+  // A table's stream is a resource of its own (`<table>.StreamArn`), not the table.
+  if (expression['Fn::GetAtt']?.[1] === 'StreamArn') return `${expression['Fn::GetAtt'][0]}.StreamArn`;
   if (expression['Fn::GetAtt']) return expression['Fn::GetAtt'][0];
   throw new Error(`Unexpected IAM resource ${JSON.stringify(expression)}`);
 }

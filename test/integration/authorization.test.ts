@@ -201,6 +201,44 @@ const CASES: Partial<Record<RouteKey, RouteCase>> = {
     allowed: { as: asAdmin, method: 'GET', path: () => '/acls', status: 200 },
     nobody: { path: () => '/acls', denied: ['cluster', 'sluice-cluster', 'describe'] },
   },
+  'POST /topics/{topic}/subscriptions': {
+    allowed: {
+      as: asApp,
+      method: 'POST',
+      path: () => '/topics/payments/subscriptions',
+      body: () => ({ name: 'app-audit', target: { type: 'webhook', url: 'https://hooks.example.com/in' } }),
+      status: 201,
+    },
+    nobody: {
+      path: () => '/topics/payments/subscriptions',
+      body: () => ({ name: 'nobody-audit', target: { type: 'webhook', url: 'https://hooks.example.com/in' } }),
+      denied: ['topic', 'payments', 'read'],
+    },
+  },
+  'GET /topics/{topic}/subscriptions': {
+    allowed: { as: asApp, method: 'GET', path: () => '/topics/payments/subscriptions', status: 200 },
+    nobody: { path: () => '/topics/payments/subscriptions', denied: ['topic', 'payments', 'describe'] },
+  },
+  'GET /topics/{topic}/subscriptions/{name}': {
+    allowed: { as: asApp, method: 'GET', path: () => '/topics/payments/subscriptions/app-audit', status: 200 },
+    nobody: { path: () => '/topics/payments/subscriptions/app-audit', denied: ['topic', 'payments', 'describe'] },
+  },
+  'POST /topics/{topic}/subscriptions/{name}/seek': {
+    allowed: { as: asApp, method: 'POST', path: () => '/topics/payments/subscriptions/app-audit/seek', body: () => ({ to: 'latest' }), status: 200 },
+    nobody: { path: () => '/topics/payments/subscriptions/app-audit/seek', body: () => ({ to: 'earliest' }), denied: ['topic', 'payments', 'read'] },
+  },
+  'GET /topics/{topic}/subscriptions/{name}/dead-letters': {
+    allowed: { as: asApp, method: 'GET', path: () => '/topics/payments/subscriptions/app-audit/dead-letters', status: 200 },
+    nobody: { path: () => '/topics/payments/subscriptions/app-audit/dead-letters', denied: ['topic', 'payments', 'read'] },
+  },
+  'POST /topics/{topic}/subscriptions/{name}/dead-letters/redrive': {
+    allowed: { as: asApp, method: 'POST', path: () => '/topics/payments/subscriptions/app-audit/dead-letters/redrive', body: () => ({}), status: 200 },
+    nobody: { path: () => '/topics/payments/subscriptions/app-audit/dead-letters/redrive', body: () => ({}), denied: ['topic', 'payments', 'read'] },
+  },
+  'DELETE /topics/{topic}/subscriptions/{name}': {
+    allowed: { as: asApp, method: 'DELETE', path: () => '/topics/payments/subscriptions/app-audit', status: 204 },
+    nobody: { path: () => '/topics/payments/subscriptions/app-audit', denied: ['topic', 'payments', 'read'] },
+  },
   'DELETE /acls': {
     allowed: { as: asAdmin, method: 'DELETE', path: () => `/acls?principal=${encodeURIComponent(`arn:aws:iam::${ACCOUNT}:user/auditor`)}`, status: 200 },
     nobody: { path: () => '/acls?principal=*', denied: ['cluster', 'sluice-cluster', 'alter'] },

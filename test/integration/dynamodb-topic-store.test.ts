@@ -2,7 +2,8 @@ import { BatchWriteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TopicAlreadyExistsError, TopicNotFoundError } from '../../api/errors';
 import type { TopicConfig } from '../../api/topics';
-import { DynamoDbTopicStore, HEAD_OFFSET, logPartitionKey } from '../../lambda/core/topics/dynamodb-topic-store';
+import { HEAD_OFFSET, logPartitionKey } from '../../lambda/core/log/dynamodb-log-store';
+import { DynamoDbTopicStore } from '../../lambda/core/topics/dynamodb-topic-store';
 import { emulatorClients, provisionIsolated } from '../support/emulators';
 
 const clients = emulatorClients();

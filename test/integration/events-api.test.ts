@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_LIMITS, FETCH_LIMITS } from '../../api/events';
+import { SluiceClient } from '../../client';
 import type { Platform } from '../../local/platform';
 import { startTestPlatform } from '../support/emulators';
 
@@ -162,5 +163,90 @@ describe('PATCH /topics/{topic}', () => {
   it('answers 404 for an unknown topic and creates nothing', async () => {
     expect((await call('PATCH', '/topics/ghost', { retentionMs: -1 })).status).toBe(404);
     expect((await call('GET', '/topics/ghost')).status).toBe(404);
+  });
+});
+
+/** A raw request: the body text and the content-type exactly as given (none when undefined). */
+async function raw(method: string, path: string, body: string, contentType?: string) {
+  const res = await fetch(`${platform.endpoint}${path}`, {
+    method,
+    // fetch labels a string body text/plain unless told otherwise; an empty type sends none at all.
+    headers: contentType === undefined ? {} : { 'content-type': contentType },
+    body: contentType === undefined ? new Blob([body]) : body,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+describe('request bodies (issue 8)', () => {
+  it('round-trips __proto__ keys in values and header names as data, and changes no prototype', async () => {
+    const text = '{"events":[{"value":{"__proto__":{"x":1},"a":2,"n":[{"__proto__":null}]},"headers":{"__proto__":"h","b":"c"}}]}';
+    const sent = JSON.parse(text) as { events: [{ value: object; headers: object }] };
+    const produced = await raw('POST', '/topics/single/events', text, 'application/json');
+    expect(produced.status).toBe(200);
+    const { offset } = produced.body.results[0] as { offset: number };
+    const res = await fetch(`${platform.endpoint}/topics/single/partitions/0/events?offset=${offset}&limit=1`);
+    const fetched = JSON.parse(await res.text()) as { events: { value: object; headers: object }[] };
+    const [event] = fetched.events;
+    expect(JSON.stringify(event!.value)).toBe(JSON.stringify(sent.events[0].value));
+    expect(JSON.stringify(event!.headers)).toBe(JSON.stringify(sent.events[0].headers));
+    expect(Object.getOwnPropertyNames(event!.headers)).toEqual(['__proto__', 'b']);
+    expect(Object.getPrototypeOf(event!.value)).toBe(Object.prototype);
+    expect(({} as { x?: unknown }).x).toBeUndefined();
+  });
+
+  it('round-trips __proto__ keys through the TypeScript client too', async () => {
+    const client = new SluiceClient({ endpoint: platform.endpoint });
+    const event = JSON.parse('{"value":{"__proto__":{"x":1},"a":2},"headers":{"__proto__":"h"}}') as { value: object; headers: Record<string, string> };
+    const [result] = await client.produce('single', [event]);
+    const { events } = await client.fetch('single', 0, { offset: result!.offset, limit: 1 });
+    expect(JSON.stringify(events[0]!.value)).toBe('{"__proto__":{"x":1},"a":2}');
+    expect(JSON.stringify(events[0]!.headers)).toBe('{"__proto__":"h"}');
+    expect(Object.getPrototypeOf(events[0]!.headers)).toBe(Object.prototype);
+  });
+
+  it.each([
+    ['at the top', '{"events":[{"value":1}],"events":[{"value":2}]}', 'body.events'],
+    ['in an event', '{"events":[{"value":1,"value":2}]}', 'body.events.0.value'],
+    ['deep in a value', '{"events":[{"value":[0,{"a":{"b":1,"b":2}}]}]}', 'body.events.0.value.1.a.b'],
+    ['in headers', '{"events":[{"value":1,"headers":{"h":"1","h":"2"}}]}', 'body.events.0.headers.h'],
+    ['spelt with escapes', '{"events":[{"value":{"__proto__":1,"\\u005f_proto__":2}}]}', 'body.events.0.value.__proto__'],
+  ])('refuses a duplicate key %s with 400 InvalidRequest naming its path, and writes nothing', async (_label, text, path) => {
+    const before = await highWatermarks('single');
+    const res = await raw('POST', '/topics/single/events', text, 'application/json');
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('InvalidRequest');
+    expect(res.body.error.message).toContain(path);
+    expect(res.body.error.issues).toEqual([expect.objectContaining({ path })]);
+    expect(await highWatermarks('single')).toEqual(before);
+  });
+
+  it.each([
+    ['no content-type', undefined],
+    ['text/plain', 'text/plain'],
+    ['text/plain with a charset', 'text/plain;charset=UTF-8'],
+    ['form data', 'application/x-www-form-urlencoded'],
+    ['application/jsonx', 'application/jsonx'],
+    ['application/json in a list with another', 'application/json, text/plain'],
+  ])('refuses a body with %s with 415 UnsupportedMediaType, and writes nothing', async (_label, type) => {
+    const before = await highWatermarks('single');
+    const res = await raw('POST', '/topics/single/events', '{"events":[{"value":1}]}', type);
+    expect(res.status).toBe(415);
+    expect(res.body.error.code).toBe('UnsupportedMediaType');
+    expect(typeof res.body.error.message).toBe('string');
+    expect(await highWatermarks('single')).toEqual(before);
+  });
+
+  it.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON;charset="UTF-8"', 'application/vnd.sluice+json'])(
+    'accepts a body sent as %s',
+    async (type) => {
+      expect((await raw('POST', '/topics/single/events', '{"events":[{"value":1}]}', type)).status).toBe(200);
+    },
+  );
+
+  it('ignores the body of a route that takes none, whatever its type', async () => {
+    const res = await raw('DELETE', '/topics/no-such-topic', 'not json', 'text/plain');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('TopicNotFound');
   });
 });

@@ -196,14 +196,58 @@ describe('produce and fetch', () => {
     expect(await at(5000)).toBeUndefined();
   });
 
-  it('long-polls until an event arrives', async () => {
+  it('long-polls until an event arrives, and answers as soon as it is appended', async () => {
     const config = await newTopic({ partitions: 1 });
-    const svc = service();
-    // Offset 0 of an empty partition: the fetch waits, unless the produce below wins the race.
-    const waiting = svc.fetch(config.name, 0, { offset: 0, waitMs: 10_000 });
-    await svc.produce(config.name, [{ value: 'late' }]);
-    const page = await waiting;
+    const time = clock();
+    const sleeps: number[] = [];
+    // The service's clock and sleep are the test's: each pause moves the clock, and the event is
+    // appended during the third one, so the fetch must have waited for it.
+    const svc = new LogService({
+      topics,
+      log: logStore(),
+      now: time.now,
+      pollIntervalMs: 100,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        time.advance(ms);
+        if (sleeps.length === 3) await svc.produce(config.name, [{ value: 'late' }]);
+      },
+    });
+    const started = time.now();
+    const page = await svc.fetch(config.name, 0, { offset: 0, waitMs: 10_000 });
     expect(page.events.map((e) => e.value)).toEqual(['late']);
+    expect(sleeps).toEqual([100, 100, 100]); // it waited, and stopped at the first poll that saw the event
+    expect(time.now() - started).toBe(300);
+    expect(page.highWatermark).toBe(1);
+  });
+
+  it('long-polls until waitMs has passed when nothing arrives, then answers no events', async () => {
+    const config = await newTopic({ partitions: 1 });
+    const time = clock();
+    const sleeps: number[] = [];
+    const svc = new LogService({
+      topics,
+      log: logStore(),
+      now: time.now,
+      pollIntervalMs: 400,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        time.advance(ms);
+      },
+    });
+    const page = await svc.fetch(config.name, 0, { offset: 0, waitMs: 1_000 });
+    expect(page.events).toEqual([]);
+    expect(sleeps).toEqual([400, 400, 200]); // the last pause ends exactly at the deadline
+  });
+
+  it('does not wait when there is something to read, or without waitMs', async () => {
+    const config = await newTopic({ partitions: 1 });
+    const sleeps: number[] = [];
+    const svc = new LogService({ topics, log: logStore(), sleep: async (ms) => void sleeps.push(ms) });
+    await svc.produce(config.name, [{ value: 'here' }]);
+    expect((await svc.fetch(config.name, 0, { offset: 0, waitMs: 10_000 })).events.map((e) => e.value)).toEqual(['here']);
+    expect((await svc.fetch(config.name, 0, { offset: 1 })).events).toEqual([]);
+    expect(sleeps).toEqual([]);
   });
 });
 

@@ -5,7 +5,7 @@
 import { QueryCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOPIC_DEFAULTS } from '../../api/topics';
-import { HEAD_OFFSET, logPartitionKey } from '../../lambda/core/topics/dynamodb-topic-store';
+import { HEAD_OFFSET, logPartitionKey } from '../../lambda/core/log/dynamodb-log-store';
 import type { Platform } from '../../local/platform';
 import { waitFor } from '../../local/support';
 import { emulatorClients, startTestPlatform } from '../support/emulators';

@@ -1,8 +1,9 @@
 /**
  * The package as a user gets it. `npm pack` (whose `prepack` runs `npm run build`) makes the
  * tarball; npm installs it into a fresh CDK app in a temporary folder outside this repository; the
- * app puts `new Sluice(this, 'Events', { api: 'http' })` into its own stack and synthesizes it with
- * plain node (no tsx, no TypeScript sources); the template and the cloud assembly are checked.
+ * app puts `new Sluice(this, 'Events', { api: 'http' })` into its own stack, subscribes its own
+ * Lambda to a topic with `subscribeLambda`, and synthesizes it with plain node (no tsx, no
+ * TypeScript sources); the template and the cloud assembly are checked.
  *
  * Installing offline: the npm cache that `npm ci` fills holds tarballs but not the registry
  * metadata npm needs to resolve a package by name, so `npm install --offline aws-cdk-lib@2.276.0`
@@ -45,6 +46,8 @@ const REPO_PATH = new RegExp(`${REPO_ROOT.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 const USER_APP = `
 import { App, CfnOutput, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Sluice, applyNagChecks } from 'sluice';
 
 class OrdersStack extends Stack {
@@ -52,6 +55,17 @@ class OrdersStack extends Stack {
     super(scope, id, props);
     const events = new Sluice(this, 'Events', { api: 'http' });
     new CfnOutput(this, 'EventsUrl', { value: events.url });
+
+    // The user's own subscriber, subscribed to a topic (its role without managed policies, so
+    // that cdk-nag has nothing to say about the user's code either).
+    const role = new iam.Role(this, 'OrderHandlerRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const orderHandler = new lambda.Function(this, 'OrderHandler', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => ({ batchItemFailures: [] });'),
+      role,
+    });
+    events.subscribeLambda(orderHandler, { topic: 'orders', name: 'order-handler', filter: { key: [{ prefix: 'eu-' }] }, startAt: 'earliest' });
   }
 }
 
@@ -66,6 +80,7 @@ const USER_TS = `
 import { App, Stack } from 'aws-cdk-lib';
 import { Sluice, SluiceStack, type SluiceProps } from 'sluice';
 import { SluiceClient } from 'sluice/client';
+import { sluiceSubscriber, type SluiceBatch, type SluiceEvent } from 'sluice/subscriber';
 
 const props: SluiceProps = { api: 'http', memorySize: 512 };
 const stack = new Stack(new App(), 'Orders');
@@ -74,7 +89,9 @@ const url: string = events.url;
 const stackUrl: string = new SluiceStack(new App(), 'Sluice').api.url;
 // @ts-expect-error: the declarations are real types, not \`any\`
 const wrong: SluiceProps = { api: 'grpc' };
-export { url, stackUrl, wrong, SluiceClient };
+const middleware = sluiceSubscriber({ idempotent: { table: 'processed' } });
+const each = async (batch: SluiceBatch) => batch.eachEvent((event: SluiceEvent) => console.log(event.topic, event.partition, event.offset));
+export { url, stackUrl, wrong, SluiceClient, middleware, each };
 `;
 
 describe('the packed package in a fresh CDK app outside the repository', () => {
@@ -133,7 +150,17 @@ describe('the packed package in a fresh CDK app outside the repository', () => {
   it('installs the tarball as a real folder, holding the build and no sources', () => {
     expect(lstatSync(installed()).isSymbolicLink()).toBe(false);
     const files = filesUnder(installed()).map((f) => f.slice(installed().length + 1));
-    expect(files).toEqual(expect.arrayContaining(['dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/client/index.js', 'dist/cli/main.js', 'bin/sluice.js']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dist/lib/index.js',
+        'dist/lib/index.d.ts',
+        'dist/client/index.js',
+        'dist/lambda/subscriber/index.js',
+        'dist/lambda/subscriber/index.d.ts',
+        'dist/cli/main.js',
+        'bin/sluice.js',
+      ]),
+    );
     for (const fn of Object.values(FUNCTIONS)) {
       expect(files).toEqual(expect.arrayContaining([`dist/handlers/${fn.name}/index.mjs`, `dist/handlers/${fn.name}/index.mjs.map`]));
     }
@@ -159,8 +186,14 @@ describe('the packed package in a fresh CDK app outside the repository', () => {
     timed('tsc (user app)', () => run(process.execPath, [tsc, '-p', 'tsconfig.json'], appDir));
   }, 120_000);
 
+  /** The resources of the Sluice construct (`Events`), not the user's own. */
+  const sluiceResources = (type: string): Json[] =>
+    Object.entries(template.Resources as Record<string, Json>)
+      .filter(([id, r]) => r.Type === type && id.startsWith('Events'))
+      .map(([, r]) => r);
+
   it('synthesizes one function per definition, each from a prebuilt bundle of the package', () => {
-    const functions = resources('AWS::Lambda::Function');
+    const functions = sluiceResources('AWS::Lambda::Function');
     expect(functions).toHaveLength(Object.keys(FUNCTIONS).length);
     const shipped = new Set(Object.values(FUNCTIONS).map((fn) => sha256(join(installed(), 'dist/handlers', fn.name, 'index.mjs'))));
     const assets = JSON.parse(readFileSync(join(assemblyDir, `${USER_STACK}.assets.json`), 'utf8')).files as Json;
@@ -174,6 +207,18 @@ describe('the packed package in a fresh CDK app outside the repository', () => {
       deployed.add(sha256(join(assetDir, 'index.mjs')));
     }
     expect(deployed).toEqual(shipped);
+  });
+
+  it('subscribes the user\'s Lambda: a FIFO queue with a DLQ, an event source with partial batch responses, the declared subscription', () => {
+    const logical = (prefix: string) => Object.keys(template.Resources).filter((id) => id.startsWith(prefix));
+    const [queueId] = logical('EventsSubscriptionsordersorderhandlerQueue').filter((id) => template.Resources[id].Type === 'AWS::SQS::Queue');
+    expect(template.Resources[queueId!].Properties).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true, RedrivePolicy: { maxReceiveCount: 10 } });
+    const [mapping] = resources('AWS::Lambda::EventSourceMapping').filter((m) => m.Properties.EventSourceArn['Fn::GetAtt']?.[0] === queueId);
+    expect(mapping!.Properties).toMatchObject({ FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 10 });
+    const deliverer = sluiceResources('AWS::Lambda::Function').find((f) => /^Delivers/.test(f.Properties.Description));
+    const declared = JSON.stringify(deliverer!.Properties.Environment.Variables.SLUICE_DECLARED_SUBSCRIPTIONS);
+    expect(declared).toContain('order-handler');
+    expect(declared).toContain(`"Ref":"${queueId}"`);
   });
 
   it('puts IAM auth on every route', () => {
@@ -194,5 +239,11 @@ describe('the packed package in a fresh CDK app outside the repository', () => {
     expect(run(join(appDir, 'node_modules/.bin/sluice'), ['--version'], appDir).trim()).toContain('0.1.0');
     const client = run(process.execPath, ['--input-type=module', '-e', "const m = await import('sluice/client'); console.log(typeof m.SluiceClient)"], appDir);
     expect(client.trim()).toBe('function');
+    const subscriber = run(
+      process.execPath,
+      ['--input-type=module', '-e', "const m = await import('sluice/subscriber'); console.log(typeof m.sluiceSubscriber, typeof m.parseDelivery)"],
+      appDir,
+    );
+    expect(subscriber.trim()).toBe('function function');
   });
 });

@@ -8,7 +8,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { startPlatform, type Platform } from '../../local/platform';
+import { LOCAL_CREDENTIALS } from '../../local/support';
 import { uniquePrefix } from '../support/emulators';
 
 const PROBE = `
@@ -111,6 +113,7 @@ describe('a function’s execution environment', () => {
         'AWS_SECRET_ACCESS_KEY',
         'AWS_ENDPOINT_URL_DYNAMODB',
         'AWS_ENDPOINT_URL_SQS',
+        'AWS_ENDPOINT_URL_LAMBDA',
         'AWS_EXECUTION_ENV',
         'AWS_LAMBDA_FUNCTION_NAME',
         'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
@@ -187,5 +190,30 @@ describe('API Gateway’s integration timeout', () => {
     } finally {
       await short.stop();
     }
+  });
+});
+
+describe('Lambda’s Invoke API on the local platform', () => {
+  let probeEnv: Record<string, string>;
+
+  beforeAll(async () => {
+    probeEnv = ((await (await call('/env')).json()) as { env: Record<string, string> }).env;
+  });
+
+  it('invokes a function of the stack by name, as the account', async () => {
+    const client = new LambdaClient({ endpoint: probeEnv.AWS_ENDPOINT_URL_LAMBDA, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+    const name = platform.twin.functions.get('Probe')!.functionName;
+    const out = await client.send(new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify({ rawPath: '/size', body: 'abc' })) }));
+    expect(out.FunctionError).toBeUndefined();
+    expect(JSON.parse(Buffer.from(out.Payload!).toString())).toMatchObject({ statusCode: 200, body: '3' });
+    client.destroy();
+  });
+
+  it('refuses a role that is not granted lambda:InvokeFunction', async () => {
+    const client = new LambdaClient({ endpoint: probeEnv.AWS_ENDPOINT_URL_LAMBDA, region: 'us-east-1', credentials: { accessKeyId: probeEnv.AWS_ACCESS_KEY_ID!, secretAccessKey: 'x' } });
+    const name = platform.twin.functions.get('Probe')!.functionName;
+    await expect(client.send(new InvokeCommand({ FunctionName: name }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    expect(platform.deniedCalls).toContainEqual(expect.objectContaining({ action: 'lambda:InvokeFunction' }));
+    client.destroy();
   });
 });

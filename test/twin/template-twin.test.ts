@@ -6,6 +6,8 @@
  * types; then the template is broken in the ways that once hid a blocker, and the twin must fail.
  */
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -73,8 +75,24 @@ describe.each(['http', 'rest'] as const)('the %s stack, run from its cloud assem
     const topic = `twin-orders-${api}`;
     const group = `twin-group-${api}`;
 
+    // A webhook on loopback: the push path runs through the log's stream, the dispatcher, the
+    // deliveries queue and the deliverer, all from the template.
+    const received: { partition: number; events: { offset: number; value: unknown }[] }[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as (typeof received)[number]);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+
     await client.createTopic({ name: topic, partitions: 2 });
     await client.listTopics();
+    await client.createSubscription(topic, { name: 'audit', target: { type: 'webhook', url: hookUrl } });
+    await client.listSubscriptions(topic);
     await client.updateTopic(topic, { retentionMs: 3_600_000 });
     const produced = await client.produce(topic, [
       { key: 'k1', value: { n: 1 }, messageId: 'm-1' },
@@ -85,6 +103,21 @@ describe.each(['http', 'rest'] as const)('the %s stack, run from its cloud assem
     expect(fetched.events.map((e) => e.value)).toContainEqual({ n: 1 });
     const described = await client.describeTopic(topic);
     expect(described.partitionOffsets.reduce((sum, p) => sum + p.highWatermark, 0)).toBe(2);
+    const pushed = await waitFor(
+      async () => {
+        const values = received.flatMap((d) => d.events.map((e) => e.value));
+        return values.length >= 2 ? values : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the webhook subscription to receive the produced events' },
+    );
+    expect(pushed).toEqual(expect.arrayContaining([{ n: 1 }, { n: 2 }]));
+    expect(pushed).toHaveLength(2);
+    await client.describeSubscription(topic, 'audit');
+    await client.seekSubscription(topic, 'audit', 'earliest');
+    await client.deadLetters(topic, 'audit');
+    await client.redriveDeadLetters(topic, 'audit');
+    await client.deleteSubscription(topic, 'audit');
+    await new Promise<void>((resolve) => hook.close(() => resolve()));
 
     const member = await client.joinGroup(group, { topics: [topic], offsetReset: 'earliest' });
     const beat = await client.heartbeat(group, member.memberId, member.generation);

@@ -21,6 +21,8 @@ import { toSluiceError } from './errors';
 const BATCH_GET_MAX = 100;
 const BATCH_WRITE_MAX = 25;
 const MAX_ROUNDS = 8;
+/** Inside a function's timeout: at most about 6 s over all rounds. */
+const UNPROCESSED_BACKOFF = { initialDelayMs: 50, maxDelayMs: 1000 } as const;
 
 type Key = Record<string, unknown>;
 export type WriteRequest = { PutRequest: { Item: Key } } | { DeleteRequest: { Key: Key } };
@@ -33,7 +35,7 @@ export async function batchGetAll(client: DynamoDBDocumentClient, table: string,
       let pending: Key[] | undefined = keys.slice(i, i + BATCH_GET_MAX);
       for (let round = 0; pending && pending.length > 0; round++) {
         if (round === MAX_ROUNDS) throw new ThrottledError(`${operation}: BatchGetItem kept returning UnprocessedKeys; retry with backoff`);
-        if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
+        if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1, UNPROCESSED_BACKOFF));
         const out: BatchGetCommandOutput = await client.send(
           new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
         );
@@ -58,7 +60,7 @@ export async function batchWriteAll(
       let pending = requests.slice(i, i + BATCH_WRITE_MAX);
       for (let round = 0; pending.length > 0; round++) {
         if (round === MAX_ROUNDS) throw new ThrottledError(`${operation}: BatchWriteItem kept returning UnprocessedItems; retry with backoff`);
-        if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1));
+        if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1, UNPROCESSED_BACKOFF));
         const out: BatchWriteCommandOutput = await client.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
         pending = (out.UnprocessedItems?.[table] ?? []) as WriteRequest[];
       }

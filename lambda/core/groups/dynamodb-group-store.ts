@@ -9,12 +9,12 @@ import {
   PutCommand,
   QueryCommand,
   ScanCommand,
-  TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { batchWriteAll } from '../aws/batch';
 import { isConditionalCheckFailed, toSluiceError } from '../aws/errors';
+import { commitTransaction, WriteTransaction, type TransactionPart } from '../aws/write-transaction';
 import {
   CommitFenced,
   type CommitFence,
@@ -155,37 +155,42 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   async commitOffsets(fence: CommitFence, offsets: readonly CommittedOffset[]): Promise<void> {
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: this.commitActions(fence, offsets) as never }));
-    } catch (err) {
-      if ((err as { name?: string }).name === 'TransactionCanceledException') {
-        const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-        if (reasons[0]?.Code === 'ConditionalCheckFailed') throw new CommitFenced();
-      }
-      throw toSluiceError(err, 'CommitOffsets', { write: true });
-    }
+    const tx = new WriteTransaction();
+    this.addFencedCommit(tx, fence, offsets);
+    // A cancellation throws the fence's CommitFenced when it failed, else the AWS error.
+    await commitTransaction(this.client, tx, { operation: 'CommitOffsets' });
   }
 
-  commitActions(fence: CommitFence, offsets: readonly CommittedOffset[]): unknown[] {
+  addFencedCommit(tx: WriteTransaction, fence: CommitFence, offsets: readonly CommittedOffset[]): void {
+    tx.add(this.fencedCommit(fence, offsets));
+  }
+
+  /** The fence's condition check (action 0), then one put per offset. */
+  private fencedCommit(fence: CommitFence, offsets: readonly CommittedOffset[]): TransactionPart<CommitFenced> {
     const names: Record<string, string> = { '#m': fence.memberId };
     const ownership = fence.partitions.map((p, i) => {
       names[`#tp${i}`] = `${p.topic}#${p.partition}`;
       return `owners.#tp${i} = :member`;
     });
-    return [
-      {
-        ConditionCheck: {
-          TableName: this.table,
-          Key: { group: fence.group, sk: MEMBERSHIP },
+    return {
+      actions: [
+        {
+          type: 'check',
+          table: this.table,
+          key: { group: fence.group, sk: MEMBERSHIP },
           // Kafka's fencing: only a current member of this generation, owning every partition it
           // commits, may commit.
-          ConditionExpression: ['generation = :gen', 'attribute_exists(members.#m)', ...ownership].join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ':gen': fence.generation, ':member': fence.memberId },
+          condition: {
+            expression: ['generation = :gen', 'attribute_exists(members.#m)', ...ownership].join(' AND '),
+            names,
+            values: { ':gen': fence.generation, ':member': fence.memberId },
+          },
         },
-      },
-      ...offsets.map((o) => ({ Put: { TableName: this.table, Item: this.offsetItem(fence.group, o) } })),
-    ];
+        ...offsets.map((o) => ({ type: 'put' as const, table: this.table, item: this.offsetItem(fence.group, o) })),
+      ],
+      // Only the fence has a condition.
+      conditionFailed: (failures) => (failures.some((f) => f.index === 0) ? new CommitFenced() : undefined),
+    };
   }
 
   private offsetItem(group: string, o: CommittedOffset) {

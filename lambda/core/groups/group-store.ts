@@ -3,6 +3,7 @@
  * a GroupStore reads and writes, with optimistic concurrency on the membership item.
  */
 import type { OffsetReset } from '../../../api/groups';
+import type { WriteTransaction } from '../aws/write-transaction';
 
 export interface MemberState {
   readonly topics: readonly string[];
@@ -65,8 +66,12 @@ export interface GroupStore {
   writeOffsets(group: string, offsets: readonly CommittedOffset[]): Promise<void>;
   /** Writes committed offsets if the fence holds; throws CommitFenced otherwise. */
   commitOffsets(fence: CommitFence, offsets: readonly CommittedOffset[]): Promise<void>;
-  /** The transaction items of a fenced commit, to join a larger transaction (read-process-write). */
-  commitActions(fence: CommitFence, offsets: readonly CommittedOffset[]): unknown[];
+  /**
+   * Adds a fenced commit to a larger transaction (read-process-write): the offsets are written only
+   * if the fence holds; if it does not, the transaction writes nothing and reports CommitFenced as
+   * this part's error.
+   */
+  addFencedCommit(tx: WriteTransaction, fence: CommitFence, offsets: readonly CommittedOffset[]): void;
 }
 
 /** The commit's fence did not hold: nothing was written. */

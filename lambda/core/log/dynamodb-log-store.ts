@@ -1,25 +1,27 @@
 /**
- * DynamoDB implementation of LogStore.
+ * DynamoDB implementation of LogStore, and the one definition of the log table's key layout.
  *
  * log table:    pk "<topicId>#<partition>", offset = base offset of a record batch; the head at
- *               offset -1 holds nextOffset and maxTimestamp.
+ *               offset -1 holds nextOffset and maxTimestamp, so it shares the partition key (and
+ *               the transaction) of the events it numbers.
  * dedupe table: id "<topicId>#<messageId>" → partition, offset, untilMs; TTL expiresAt.
  *
- * One append is one TransactWriteItems: per partition, the head (conditioned on the head the plan
- * was made from, so offsets stay gapless under concurrent producers) and its batches; per message
- * ID, a dedupe record (conditioned on no live record, so a message ID is appended once).
+ * One append is one transaction (write-transaction.ts): per partition, the head (conditioned on
+ * the head the plan was made from, so offsets stay gapless under concurrent producers) and its
+ * batches; per message ID, a dedupe record (conditioned on no live record, so a message ID is
+ * appended once); and whatever parts other stores added to the same transaction.
  */
-import { randomUUID } from 'node:crypto';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import {
-  QueryCommand,
-  TransactWriteCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
-import { batchGetAll } from '../aws/batch';
+import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll, batchWriteAll } from '../aws/batch';
 import { toSluiceError } from '../aws/errors';
-import { HEAD_OFFSET, logPartitionKey } from '../topics/dynamodb-topic-store';
+import {
+  commitTransaction,
+  WriteTransaction,
+  type ConditionFailure,
+  type TransactionCancellation,
+  type TransactionPart,
+  type WriteAction,
+} from '../aws/write-transaction';
 import {
   AppendConflict,
   type AppendOutcome,
@@ -32,6 +34,49 @@ import {
 } from './log-store';
 import type { Codec } from './record-batch';
 
+/** Offset of the head item within a partition's key. */
+export const HEAD_OFFSET = -1;
+
+/** The log table's partition key of one partition of a topic. */
+export const logPartitionKey = (topicId: string, partition: number): string => `${topicId}#${partition}`;
+
+/**
+ * Deletes every item of one partition of the log (its head and batches), page by page; returns
+ * how many it deleted. For the purge of a deleted topic (DynamoDbTopicStore.purgePartition).
+ */
+export async function deleteLogPartition(
+  client: DynamoDBDocumentClient,
+  logTable: string,
+  topicId: string,
+  partition: number,
+): Promise<number> {
+  const pk = logPartitionKey(topicId, partition);
+  let deleted = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: logTable,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ProjectionExpression: 'pk, #offset',
+        ExpressionAttributeNames: { '#offset': 'offset' },
+        ExclusiveStartKey: start,
+      }),
+    );
+    const items = page.Items ?? [];
+    await batchWriteAll(
+      client,
+      logTable,
+      items.map((key) => ({ DeleteRequest: { Key: { pk: key.pk, offset: key.offset } } })),
+      'PurgePartition',
+    );
+    deleted += items.length;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return deleted;
+}
+
 export interface DynamoDbLogReadStoreOptions {
   readonly client: DynamoDBDocumentClient;
   readonly logTable: string;
@@ -41,7 +86,8 @@ export interface DynamoDbLogStoreOptions extends DynamoDbLogReadStoreOptions {
   readonly dedupeTable: string;
 }
 
-type Action = { kind: 'head' } | { kind: 'batch' } | { kind: 'dedupe'; key: string } | { kind: 'alsoWrite' };
+/** What each action of an append part is, to read its failed conditions. */
+type AppendAction = { kind: 'head' } | { kind: 'batch' } | { kind: 'dedupe'; key: string };
 
 /** The read side: the log table only (fetch, describe, group records, the purge function). */
 export class DynamoDbLogReadStore implements LogReadStore {
@@ -134,72 +180,57 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
     return new Map(items.map((item) => [String(item.messageId), toDedupeRecord(item)]));
   }
 
-  async append(plans: readonly AppendPlan[], alsoWrite: readonly unknown[] = []): Promise<AppendOutcome> {
-    const actions: Action[] = [];
-    const items: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [];
+  async append(plans: readonly AppendPlan[], tx: WriteTransaction = new WriteTransaction()): Promise<AppendOutcome> {
+    const part = tx.add(this.appendPart(plans));
+    return commitTransaction(this.client, tx, {
+      operation: 'Append',
+      onCancelled: (cancellation) => toConflict(cancellation, part),
+    });
+  }
+
+  /** The heads, batches and dedupe records of the plans, as one part of a transaction. */
+  private appendPart(plans: readonly AppendPlan[]): TransactionPart<AppendConflict> {
+    const kinds: AppendAction[] = [];
+    const actions: WriteAction[] = [];
     for (const plan of plans) {
       for (const part of plan.partitions) {
         const pk = logPartitionKey(plan.topicId, part.partition);
-        actions.push({ kind: 'head' });
-        items.push({
-          Put: {
-            TableName: this.logTable,
-            Item: { pk, offset: HEAD_OFFSET, nextOffset: part.next.nextOffset, maxTimestamp: part.next.maxTimestamp },
-            // Gapless offsets: the head must still be the one the offsets were numbered from.
-            ...(part.expected
-              ? {
-                  ConditionExpression: 'nextOffset = :expected',
-                  ExpressionAttributeValues: { ':expected': part.expected.nextOffset },
-                }
-              : { ConditionExpression: 'attribute_not_exists(pk)' }),
-          },
+        kinds.push({ kind: 'head' });
+        actions.push({
+          type: 'put',
+          table: this.logTable,
+          item: { pk, offset: HEAD_OFFSET, nextOffset: part.next.nextOffset, maxTimestamp: part.next.maxTimestamp },
+          // Gapless offsets: the head must still be the one the offsets were numbered from.
+          condition: part.expected
+            ? { expression: 'nextOffset = :expected', values: { ':expected': part.expected.nextOffset } }
+            : { expression: 'attribute_not_exists(pk)' },
         });
         for (const batch of part.batches) {
-          actions.push({ kind: 'batch' });
-          items.push({ Put: { TableName: this.logTable, Item: toBatchItem(pk, batch) } });
+          kinds.push({ kind: 'batch' });
+          actions.push({ type: 'put', table: this.logTable, item: toBatchItem(pk, batch) });
         }
       }
       for (const record of plan.dedupe) {
         const id = `${plan.topicId}#${record.messageId}`;
-        actions.push({ kind: 'dedupe', key: id });
-        items.push({
-          Put: {
-            TableName: this.dedupeTable,
-            Item: {
-              id,
-              messageId: record.messageId,
-              partition: record.partition,
-              offset: record.offset,
-              untilMs: record.untilMs,
-              expiresAt: Math.ceil(record.untilMs / 1000),
-            },
-            // A message ID is taken until its window ends (TTL deletes late, so check the time too).
-            ConditionExpression: 'attribute_not_exists(id) OR untilMs <= :now',
-            ExpressionAttributeValues: { ':now': plan.nowMs },
-            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        kinds.push({ kind: 'dedupe', key: id });
+        actions.push({
+          type: 'put',
+          table: this.dedupeTable,
+          item: {
+            id,
+            messageId: record.messageId,
+            partition: record.partition,
+            offset: record.offset,
+            untilMs: record.untilMs,
+            expiresAt: Math.ceil(record.untilMs / 1000),
           },
+          // A message ID is taken until its window ends (TTL deletes late, so check the time too).
+          condition: { expression: 'attribute_not_exists(id) OR untilMs <= :now', values: { ':now': plan.nowMs } },
+          returnItemOnFailure: true,
         });
       }
     }
-    for (const item of alsoWrite) {
-      actions.push({ kind: 'alsoWrite' });
-      items.push(item as (typeof items)[number]);
-    }
-    try {
-      const out = await this.client.send(
-        new TransactWriteCommand({
-          TransactItems: items,
-          ReturnConsumedCapacity: 'TOTAL',
-          // The SDK retries a transaction whose answer was lost with the same input, so with one
-          // token per append DynamoDB applies it at most once (for 10 minutes).
-          ClientRequestToken: randomUUID(),
-        }),
-      );
-      const units = (out.ConsumedCapacity ?? []).reduce((sum, c) => sum + (c.WriteCapacityUnits ?? c.CapacityUnits ?? 0), 0);
-      return { consumedWriteUnits: out.ConsumedCapacity ? units : undefined };
-    } catch (err) {
-      throw toConflict(err, actions) ?? toSluiceError(err, 'Append', { write: true });
-    }
+    return { actions, conditionFailed: (failures) => toOwnConflict(failures, kinds) };
   }
 }
 
@@ -236,34 +267,35 @@ function toDedupeRecord(item: Record<string, unknown>): DedupeRecord {
   };
 }
 
-/** Reads a cancelled transaction's reasons: how many heads moved, which message IDs were taken. */
-function toConflict(err: unknown, actions: readonly Action[]): AppendConflict | undefined {
-  if ((err as { name?: string }).name !== 'TransactionCanceledException') return undefined;
-  const reasons = (err as { CancellationReasons?: { Code?: string; Item?: Record<string, AttributeValue> }[] })
-    .CancellationReasons ?? [];
+/**
+ * The append part's failed conditions: how many heads moved, which message IDs were taken
+ * (undefined for a condition an append does not expect: a batch's, or a dedupe record without it).
+ */
+function toOwnConflict(failures: readonly ConditionFailure[], kinds: readonly AppendAction[]): AppendConflict | undefined {
   let moved = 0;
-  let alsoWriteFailed = false;
   const taken = new Map<string, DedupeRecord>();
-  let otherFailure = false;
-  reasons.forEach((reason, i) => {
-    if (!reason.Code || reason.Code === 'None') return;
-    // Another transaction held one of these items at the same moment: a race lost like a moved
-    // head, so the caller re-plans (the SDK does not retry a cancelled transaction).
-    if (reason.Code === 'TransactionConflict') {
-      moved++;
-      return;
-    }
-    const action = actions[i];
-    if (reason.Code !== 'ConditionalCheckFailed' || !action) {
-      otherFailure = true;
-      return;
-    }
-    if (action.kind === 'head') moved++;
-    else if (action.kind === 'alsoWrite') alsoWriteFailed = true;
-    else if (action.kind === 'dedupe' && reason.Item) taken.set(action.key, toDedupeRecord(unmarshall(reason.Item)));
-    else otherFailure = true;
-  });
-  // Throttling or a rejected item (size, validation): toSluiceError decides whether it is retriable.
-  if (otherFailure || (moved === 0 && taken.size === 0 && !alsoWriteFailed)) return undefined;
-  return new AppendConflict(moved, taken, alsoWriteFailed);
+  for (const failure of failures) {
+    const action = kinds[failure.index];
+    if (action?.kind === 'head') moved++;
+    else if (action?.kind === 'dedupe' && failure.item) taken.set(action.key, toDedupeRecord(failure.item));
+    else return undefined;
+  }
+  return new AppendConflict(moved, taken, []);
+}
+
+/**
+ * Reads a cancelled append: the race it lost (moved heads, taken message IDs), with the domain
+ * errors of the other stores' parts whose conditions failed. Undefined (the AWS error is thrown)
+ * for throttling or a rejected item: toSluiceError decides whether it is retriable.
+ */
+function toConflict(cancellation: TransactionCancellation, part: TransactionPart<AppendConflict>): AppendConflict | undefined {
+  if (cancellation.unexplained > 0) return undefined;
+  const own = cancellation.errorOf(part);
+  const joined = cancellation.errors({ except: part });
+  // Another transaction held one of these items at the same moment: a race lost like a moved
+  // head, so the caller re-plans (the SDK does not retry a cancelled transaction).
+  const moved = (own?.movedHeads ?? 0) + cancellation.conflicts;
+  const taken = own?.takenMessageIds ?? new Map<string, DedupeRecord>();
+  if (moved === 0 && taken.size === 0 && joined.length === 0) return undefined;
+  return new AppendConflict(moved, taken, joined);
 }

@@ -15,6 +15,7 @@ import { EVENT_LIMITS, checkEventLimits, tooManyEvents, type ProduceEvent, type 
 import { partitionForKey } from '../../../api/partitioner';
 import { backoffDelay } from '../../../api/retry';
 import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
+import { WriteTransaction } from '../aws/write-transaction';
 import { LogReadService, type LogReadServiceOptions } from './log-read-service';
 import { AppendConflict, type AppendPlan, type DedupeRecord, type LogStore, type StoredBatch } from './log-store';
 import { encodeRecords, type StoredRecord } from './record-batch';
@@ -29,6 +30,17 @@ export interface LogServiceOptions extends LogReadServiceOptions {
   readonly newMessageId?: () => string;
   /** Appends re-planned after losing a race before giving up with a retriable 429. @default 10 */
   readonly maxAppendAttempts?: number;
+}
+
+/**
+ * Parts of other stores written in the same transaction as an append (a fenced offset commit, for
+ * read-process-write): they must hold, or nothing is written.
+ */
+export interface JoinedWrite {
+  /** Adds the parts to the transaction of one attempt (a new transaction per attempt). */
+  addTo(tx: WriteTransaction): void;
+  /** The error to throw when the parts' conditions failed (given as their stores' domain errors). */
+  onFailed(failures: readonly Error[]): Promise<Error>;
 }
 
 export interface ProduceOutcome {
@@ -69,13 +81,13 @@ export class LogService extends LogReadService {
   }
 
   /**
-   * Appends to several topics in one atomic step, optionally with `alsoWrite`: transaction items
-   * of another store (a fenced offset commit, for read-process-write) that must hold and be written
-   * in the same transaction. When they do not hold, nothing is written and `onFenced`'s error is thrown.
+   * Appends to several topics in one atomic step, optionally with `joined`: parts of another store
+   * (a fenced offset commit, for read-process-write) that must hold and be written in the same
+   * transaction. When they do not hold, nothing is written and `onFailed`'s error is thrown.
    */
   async produceAll(
     requests: readonly { readonly topic: string; readonly events: readonly ProduceEvent[] }[],
-    alsoWrite?: { readonly actions: readonly unknown[]; readonly onFenced: () => Promise<Error> },
+    joined?: JoinedWrite,
   ): Promise<{ outcomes: ProduceResult[][]; consumedWriteUnits?: number }> {
     const now = this.now();
     // Requests naming the same topic are one append to it: their events in request order, as if
@@ -113,32 +125,31 @@ export class LogService extends LogReadService {
     }
 
     let consumed: number | undefined;
-    let extraDone = alsoWrite === undefined;
+    let joinedDone = joined === undefined;
     // Optimistic concurrency on the partition heads, not a retry of AWS errors: each round plans
     // offsets from the heads it reads, and a round that lost the race to another producer (heads
     // moved, message IDs taken) is planned again from the new heads. AWS errors are retried once,
     // by the SDK (lambda/core/aws/clients.ts); whatever it gives up on goes straight to the caller.
-    for (let attempt = 0; !extraDone || work.some((w) => w.pending.length > 0); attempt++) {
+    for (let attempt = 0; !joinedDone || work.some((w) => w.pending.length > 0); attempt++) {
       if (attempt >= this.maxAppendAttempts) {
         throw new ThrottledError(`Appends lost a race ${attempt} times (contended partitions); retry with backoff`);
       }
       const plans = await Promise.all(work.filter((w) => w.pending.length > 0).map(async (w) => ({ w, ...(await this.plan(w.config, w.pending, now)) })));
-      const actions = plans.reduce((n, p) => n + p.actions, 0) + (alsoWrite?.actions.length ?? 0);
+      const tx = new WriteTransaction();
+      joined?.addTo(tx);
+      const actions = plans.reduce((n, p) => n + p.actions, 0) + tx.size;
       if (actions > EVENT_LIMITS.maxTransactionActions) throw tooManyActions(actions);
       try {
-        const outcome = await this.log.append(
-          plans.map((p) => p.append),
-          alsoWrite?.actions ?? [],
-        );
+        const outcome = await this.log.append(plans.map((p) => p.append), tx);
         if (outcome.consumedWriteUnits !== undefined) consumed = (consumed ?? 0) + outcome.consumedWriteUnits;
         for (const { w, offsets } of plans) {
           for (const p of w.pending) w.results[p.index] = { ...offsets.get(p.index)!, messageId: p.record.m, duplicate: false };
           w.pending = [];
         }
-        extraDone = true;
+        joinedDone = true;
       } catch (err) {
         if (!(err instanceof AppendConflict)) throw err;
-        if (err.alsoWriteFailed && alsoWrite) throw await alsoWrite.onFenced();
+        if (err.joinedFailures.length > 0 && joined) throw await joined.onFailed(err.joinedFailures);
         for (const w of work) {
           w.pending = w.pending.filter((p) => {
             const original = err.takenMessageIds.get(`${w.config.topicId}#${p.record.m}`);

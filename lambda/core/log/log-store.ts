@@ -2,6 +2,7 @@
  * Persistence of the partitioned log. LogService holds the rules (offsets, dedupe, retention);
  * a LogStore only reads and writes, atomically where asked. DynamoDbLogStore implements it.
  */
+import type { WriteTransaction } from '../aws/write-transaction';
 import type { Codec } from './record-batch';
 
 export interface PartitionHead {
@@ -56,16 +57,20 @@ export interface AppendOutcome {
 /**
  * The append lost a race and wrote nothing: another producer moved heads (or a concurrent
  * transaction held one of the items: `movedHeads` counts those too), some message IDs were
- * already taken (their records are given, keyed "<topicId>#<messageId>"), or the items written
- * alongside (`alsoWrite`) failed their condition.
+ * already taken (their records are given, keyed "<topicId>#<messageId>"), or the parts other
+ * stores added to the same transaction failed their conditions (`joinedFailures`: each store's
+ * own domain error, such as the groups store's CommitFenced).
  */
 export class AppendConflict extends Error {
   constructor(
     readonly movedHeads: number,
     readonly takenMessageIds: ReadonlyMap<string, DedupeRecord>,
-    readonly alsoWriteFailed: boolean,
+    readonly joinedFailures: readonly Error[],
   ) {
-    super(`append conflicted: ${movedHeads} heads moved, ${takenMessageIds.size} message IDs taken, alsoWrite failed: ${alsoWriteFailed}`);
+    super(
+      `append conflicted: ${movedHeads} heads moved, ${takenMessageIds.size} message IDs taken, ` +
+        `joined parts failed: ${joinedFailures.map((e) => e.name).join(', ') || 'none'}`,
+    );
     this.name = 'AppendConflict';
   }
 }
@@ -92,8 +97,9 @@ export interface LogReadStore {
 export interface LogStore extends LogReadStore {
   readDedupe(topicId: string, messageIds: readonly string[]): Promise<Map<string, DedupeRecord>>;
   /**
-   * Writes every head, batch and dedupe record of the plans, and the `alsoWrite` transaction items
-   * of another store, or none of them (throws AppendConflict on a lost race).
+   * Adds every head, batch and dedupe record of the plans to `tx` (a new transaction when none is
+   * given; other stores may have added their parts to it) and commits it: everything is written,
+   * or nothing (throws AppendConflict on a lost race or a failed condition of another part).
    */
-  append(plans: readonly AppendPlan[], alsoWrite?: readonly unknown[]): Promise<AppendOutcome>;
+  append(plans: readonly AppendPlan[], tx?: WriteTransaction): Promise<AppendOutcome>;
 }

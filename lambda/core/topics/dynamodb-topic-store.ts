@@ -2,28 +2,22 @@
  * DynamoDB implementation of TopicStore.
  *
  * topics table: one item per topic, keyed by name.
- * log table:    key `pk = "<topicId>#<partition>"`, `offset`; the partition head lives at offset -1,
- *               so it shares the partition key (and the transaction) of the events it numbers.
+ * log table:    the purge of a deleted topic's partitions; its key layout is the log store's
+ *               (dynamodb-log-store.ts).
  */
 import {
   UpdateCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
   ScanCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { TopicAlreadyExistsError, TopicNotFoundError } from '../../../api/errors';
 import type { TopicConfig } from '../../../api/topics';
-import { batchWriteAll } from '../aws/batch';
 import { isConditionalCheckFailed, toSluiceError } from '../aws/errors';
+import { deleteLogPartition } from '../log/dynamodb-log-store';
 import type { TopicStore } from './topic-store';
-
-/** Offset of the head item within a partition's key. */
-export const HEAD_OFFSET = -1;
-
-export const logPartitionKey = (topicId: string, partition: number): string => `${topicId}#${partition}`;
 
 export interface DynamoDbTopicStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -136,35 +130,11 @@ export class DynamoDbTopicStore implements TopicStore {
   }
 
   async purgePartition(topicId: string, partition: number): Promise<number> {
-    const pk = logPartitionKey(topicId, partition);
-    let deleted = 0;
-    let start: Record<string, unknown> | undefined;
     try {
-      do {
-        const page = await this.client.send(
-          new QueryCommand({
-            TableName: this.logTable,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': pk },
-            ProjectionExpression: 'pk, #offset',
-            ExpressionAttributeNames: { '#offset': 'offset' },
-            ExclusiveStartKey: start,
-          }),
-        );
-        const items = page.Items ?? [];
-        await batchWriteAll(
-          this.client,
-          this.logTable,
-          items.map((key) => ({ DeleteRequest: { Key: { pk: key.pk, offset: key.offset } } })),
-          'PurgePartition',
-        );
-        deleted += items.length;
-        start = page.LastEvaluatedKey;
-      } while (start);
+      return await deleteLogPartition(this.client, this.logTable, topicId, partition);
     } catch (err) {
       throw toSluiceError(err, 'PurgePartition', { write: true });
     }
-    return deleted;
   }
 }
 

@@ -8,7 +8,7 @@ import type { ProduceResult } from '../../../api/events';
 import type { TransactionRequest } from '../../../api/groups';
 import type { GroupService } from '../groups/group-service';
 import type { GroupStore } from '../groups/group-store';
-import type { LogService } from '../log/log-service';
+import type { JoinedWrite, LogService } from '../log/log-service';
 
 export interface TransactionResult {
   readonly produced: readonly { readonly topic: string; readonly results: readonly ProduceResult[] }[];
@@ -23,16 +23,17 @@ export class TransactionService {
   ) {}
 
   async run(request: TransactionRequest): Promise<TransactionResult> {
-    let alsoWrite: Parameters<LogService['produceAll']>[1];
+    let fencedCommit: JoinedWrite | undefined;
     if (request.commit) {
       const { group, ...commit } = request.commit;
       const { fence, offsets } = await this.groups.prepareCommit(group, commit);
-      alsoWrite = {
-        actions: this.groupStore.commitActions(fence, offsets),
-        onFenced: () => this.groups.fenceError(group, commit),
+      fencedCommit = {
+        addTo: (tx) => this.groupStore.addFencedCommit(tx, fence, offsets),
+        // The only condition of a fenced commit is its fence (CommitFenced).
+        onFailed: () => this.groups.fenceError(group, commit),
       };
     }
-    const { outcomes } = await this.log.produceAll(request.produce, alsoWrite);
+    const { outcomes } = await this.log.produceAll(request.produce, fencedCommit);
     return {
       produced: request.produce.map((p, i) => ({ topic: p.topic, results: outcomes[i]! })),
       committed: request.commit !== undefined,

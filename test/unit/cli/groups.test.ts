@@ -2,88 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { GroupDescription } from '../../../api/groups';
 import { EXIT_CODES, isInterruptible, type CliIo } from '../../../cli/main';
 import { fakeFetch } from '../client/fake-fetch';
-import { fakeGroup, GROUP, type FakeGroup } from '../client/fake-group';
 import { sluice } from './run-cli';
 
-/** `sluice consume orders --group billing ...` against a fake group; ends when the consumer is idle. */
-async function consume(server: FakeGroup, argv: string[] = []) {
-  const controller = new AbortController();
-  void server.whenWaiting().then(() => controller.abort()); // Ctrl-C once everything is read
-  const result = await sluice(['consume', 'orders', '--group', GROUP, ...argv], server.fetch, { signal: controller.signal });
-  const joins = server.requests.filter((r) => r.url.endsWith('/members')).map((r) => JSON.parse(r.body!) as Record<string, unknown>);
-  return { ...result, joins };
-}
-
 describe('Command: sluice consume', () => {
-  it('prints "<topic>/<partition>/<offset> <key> <value>" lines, commits after printing, and leaves on Ctrl-C (exit 0)', async () => {
-    const server = fakeGroup();
-    server.append(0, { n: 1 }, 'plain');
-    server.append(1, 42);
-    const { code, stdout, stderr } = await consume(server);
-    expect(code).toBe(0);
-    expect(stdout).toBe('orders/0/0 - {"n":1}\norders/0/1 - plain\norders/1/0 - 42\n');
-    expect(stderr).toBe('assigned: orders/0, orders/1\n');
-    expect(server.trace.slice(1)).toEqual(['records', 'commit 0=2', 'commit 1=1', expect.stringMatching(/^leave /)]);
-  });
-
-  it('prints one event object per line with --json', async () => {
-    const server = fakeGroup();
-    server.append(0, 'a');
-    const { stdout } = await consume(server, ['--json']);
-    expect(stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual([...server.events(0)]);
-  });
-
-  it('says on stderr when the assignment changes', async () => {
-    const server = fakeGroup();
-    const controller = new AbortController();
-    void server
-      .whenWaiting()
-      .then(() => {
-        const next = server.whenWaiting();
-        server.join('other'); // takes partition 1; the consumer learns it from the records call
-        server.append(0, 'a');
-        return next;
-      })
-      .then(() => controller.abort());
-    const { code, stderr } = await sluice(['consume', 'orders', '--group', GROUP], server.fetch, { signal: controller.signal });
-    expect(code).toBe(0);
-    expect(stderr).toBe('assigned: orders/0, orders/1\nassigned: orders/0\n');
-  });
-
-  it('joins with the flags: --from-beginning, --session-timeout-ms; --guarantee at-most-once commits with the read', async () => {
-    const server = fakeGroup();
-    server.append(0, 'a');
-    const { joins, stdout } = await consume(server, ['--from-beginning', '--session-timeout-ms', '3000', '--guarantee', 'at-most-once']);
-    expect(joins[0]).toMatchObject({ topics: ['orders'], sessionTimeoutMs: 3000, offsetReset: 'earliest' });
-    expect(server.trace).toContain('records+commit');
-    expect(stdout).toBe('orders/0/0 - a\n');
-  });
-
-  it('starts at new events by default (offsetReset latest)', async () => {
-    const server = fakeGroup();
-    const { joins } = await consume(server);
-    expect(joins[0]).toMatchObject({ offsetReset: 'latest', sessionTimeoutMs: 45_000 });
-  });
-
-  it('stops after --max-messages, committing what it printed, and never reads past it', async () => {
-    const server = fakeGroup();
-    server.append(0, 'a', 'b', 'c');
-    const { code, stdout } = await sluice(['consume', 'orders', '--group', GROUP, '--max-messages', '2'], server.fetch);
-    expect(code).toBe(0);
-    expect(stdout).toBe('orders/0/0 - a\norders/0/1 - b\n');
-    expect(server.committed.get(0)).toBe(2);
-    expect(new URL(server.requests.find((r) => r.url.includes('/records'))!.url).searchParams.get('maxRecords')).toBe('2');
-    expect(server.trace.at(-1)).toMatch(/^leave /);
-  });
-
-  it('exits 1 with the API error when the topic does not exist', async () => {
-    const server = fakeGroup();
-    server.intercept('POST', '/members', { status: 404, body: { error: { code: 'TopicNotFound', message: 'Topic "orders" does not exist' } } });
-    const { code, stderr } = await sluice(['consume', 'orders', '--group', GROUP], server.fetch);
-    expect(code).toBe(EXIT_CODES.apiError);
-    expect(stderr).toBe('error: TopicNotFound: Topic "orders" does not exist\n');
-  });
-
+  // Runs against the real group service: test/integration/cli-consume.test.ts.
   it.each([
     [['consume', 'orders'], 'error: missing --group'],
     [['consume', '--group', 'g'], 'error: missing <topic>'],

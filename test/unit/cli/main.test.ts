@@ -51,6 +51,23 @@ async function sluiceWithFake(argv: string[]) {
     createAcls: vi.fn<SluiceApi['createAcls']>(async () => ({ acls: [] })),
     listAcls: vi.fn<SluiceApi['listAcls']>(async () => ({ acls: [] })),
     deleteAcls: vi.fn<SluiceApi['deleteAcls']>(async () => ({ deleted: [] })),
+    createSubscription: vi.fn<SluiceApi['createSubscription']>(async () => {
+      throw new Error('not used');
+    }),
+    listSubscriptions: vi.fn<SluiceApi['listSubscriptions']>(async () => []),
+    describeSubscription: vi.fn<SluiceApi['describeSubscription']>(async () => {
+      throw new Error('not used');
+    }),
+    deleteSubscription: vi.fn<SluiceApi['deleteSubscription']>(async () => {}),
+    seekSubscription: vi.fn<SluiceApi['seekSubscription']>(async () => {
+      throw new Error('not used');
+    }),
+    deadLetters: vi.fn<SluiceApi['deadLetters']>(async () => {
+      throw new Error('not used');
+    }),
+    redriveDeadLetters: vi.fn<SluiceApi['redriveDeadLetters']>(async () => {
+      throw new Error('not used');
+    }),
   };
   const stdout = output();
   const stderr = output();
@@ -157,7 +174,12 @@ describe('Function: run (sluice CLI)', () => {
       const { clientOptions } = await sluice(['topics', 'list'], [{ status: 200, body: { topics: [] } }], {
         AWS_REGION: 'eu-central-1',
       });
-      expect(clientOptions[0]).toEqual({ endpoint: 'http://127.0.0.1:4545', region: 'eu-central-1' });
+      expect(clientOptions[0]).toMatchObject({ endpoint: 'http://127.0.0.1:4545', region: 'eu-central-1' });
+    });
+
+    it('gives one-shot commands a short retry budget and long-running ones the default', async () => {
+      const oneShot = await sluice(['topics', 'list'], [{ status: 200, body: { topics: [] } }]);
+      expect(oneShot.clientOptions[0]!.retry).toEqual({ retries: 3, initialDelayMs: 250, maxDelayMs: 1000 });
     });
 
     it('reads a topic name that starts with a dash after --', async () => {

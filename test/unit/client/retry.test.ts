@@ -31,7 +31,7 @@ describe('Class: SluiceClient (retries)', () => {
     expect(requests).toHaveLength(3);
     for (const request of requests) expect(request).toEqual(requests[0]);
     expect(requests[0]).toMatchObject({ method: 'POST', url: `${ENDPOINT}/topics`, body: '{"name":"orders","partitions":3}' });
-    expect(delays).toEqual([50, 100]); // full jitter (random 0.5) over 100 ms, then 200 ms
+    expect(delays).toEqual([125, 250]); // full jitter (random 0.5) over 250 ms, then 500 ms
   });
 
   it('retries a connection failure', async () => {

@@ -14,6 +14,7 @@ import { createGroupsHandler } from '../../../lambda/handlers/groups';
 import { createProduceHandler } from '../../../lambda/handlers/produce';
 import { createTopicsHandler } from '../../../lambda/handlers/topics';
 import { createTransactionsHandler } from '../../../lambda/handlers/transactions';
+import { createSubscriptionsHandler } from '../../../lambda/handlers/subscriptions';
 import type { HttpLambdaHandler } from '../../../lambda/middleware/http-handler';
 import { httpEvent, lambdaContext, restEvent, type ApiEventInit } from '../../support/events';
 
@@ -39,13 +40,17 @@ beforeEach(() => {
   recorded.length = 0;
 });
 
-const handlers: Record<Exclude<FunctionName, 'topicPurge'>, HttpLambdaHandler> = {
+const handlers: Record<Exclude<FunctionName, 'topicPurge' | 'dispatcher' | 'deliverer'>, HttpLambdaHandler> = {
   topics: createTopicsHandler(stubService(recorded) as Parameters<typeof createTopicsHandler>[0], silentLogger),
   produce: createProduceHandler(stubService(recorded, { produce: { results: [] } }) as Parameters<typeof createProduceHandler>[0], silentLogger),
   fetch: createFetchHandler(stubService(recorded) as Parameters<typeof createFetchHandler>[0], silentLogger),
   groups: createGroupsHandler(stubService(recorded) as Parameters<typeof createGroupsHandler>[0], silentLogger),
   transactions: createTransactionsHandler(stubService(recorded) as Parameters<typeof createTransactionsHandler>[0], silentLogger),
   acls: createAclsHandler(stubService(recorded, { create: [], list: [], delete: [] }) as Parameters<typeof createAclsHandler>[0], silentLogger),
+  subscriptions: createSubscriptionsHandler(
+    stubService(recorded, { list: [], create: {}, describe: {}, seek: {}, deadLetters: {}, redrive: {} }) as Parameters<typeof createSubscriptionsHandler>[0],
+    silentLogger,
+  ),
   fallback: createFallbackHandler(silentLogger),
 };
 interface RouteCase {
@@ -142,6 +147,43 @@ const CASES: RouteCase[] = [
   },
   { key: 'GET /acls', init: { rawPath: '/acls', query: { resourceType: 'topic' } }, status: 200, call: ['list', [{ resourceType: 'topic' }]] },
   { key: 'DELETE /acls', init: { rawPath: '/acls', query: { principal: '*' } }, status: 200, call: ['delete', [{ principal: '*' }]] },
+  {
+    key: 'POST /topics/{topic}/subscriptions',
+    init: { rawPath: '/topics/orders/subscriptions', pathParameters: { topic: 'orders' }, body: { name: 'audit', target: { type: 'webhook', url: 'https://hooks.example.com/in' } } },
+    status: 201,
+    call: ['create', ['orders', expect.objectContaining({ name: 'audit', target: { type: 'webhook', url: 'https://hooks.example.com/in' } })]],
+  },
+  { key: 'GET /topics/{topic}/subscriptions', init: { rawPath: '/topics/orders/subscriptions', pathParameters: { topic: 'orders' } }, status: 200, call: ['list', ['orders']] },
+  {
+    key: 'GET /topics/{topic}/subscriptions/{name}',
+    init: { rawPath: '/topics/orders/subscriptions/audit', pathParameters: { topic: 'orders', name: 'audit' } },
+    status: 200,
+    call: ['describe', ['orders', 'audit']],
+  },
+  {
+    key: 'DELETE /topics/{topic}/subscriptions/{name}',
+    init: { rawPath: '/topics/orders/subscriptions/audit', pathParameters: { topic: 'orders', name: 'audit' } },
+    status: 204,
+    call: ['delete', ['orders', 'audit']],
+  },
+  {
+    key: 'POST /topics/{topic}/subscriptions/{name}/seek',
+    init: { rawPath: '/topics/orders/subscriptions/audit/seek', pathParameters: { topic: 'orders', name: 'audit' }, body: { to: 'earliest' } },
+    status: 200,
+    call: ['seek', ['orders', 'audit', { to: 'earliest' }]],
+  },
+  {
+    key: 'GET /topics/{topic}/subscriptions/{name}/dead-letters',
+    init: { rawPath: '/topics/orders/subscriptions/audit/dead-letters', pathParameters: { topic: 'orders', name: 'audit' } },
+    status: 200,
+    call: ['deadLetters', ['orders', 'audit', expect.any(Object)]],
+  },
+  {
+    key: 'POST /topics/{topic}/subscriptions/{name}/dead-letters/redrive',
+    init: { rawPath: '/topics/orders/subscriptions/audit/dead-letters/redrive', pathParameters: { topic: 'orders', name: 'audit' } },
+    status: 200,
+    call: ['redrive', ['orders', 'audit', expect.anything()]],
+  },
 ];
 
 const FORMATS = [

@@ -18,8 +18,12 @@ vi.mock('../../../lambda/core/aws/clients', async (importOriginal) => {
 });
 
 const physical = {
-  tables: { topics: 'topics', log: 'log', dedupe: 'dedupe', groups: 'groups', acls: 'acls' },
-  queues: { topicPurge: 'https://sqs.eu-west-1.amazonaws.com/123456789012/purge' },
+  tables: { topics: 'topics', log: 'log', dedupe: 'dedupe', groups: 'groups', acls: 'acls', subscriptions: 'subscriptions' },
+  queues: {
+    topicPurge: 'https://sqs.eu-west-1.amazonaws.com/123456789012/purge',
+    deliveries: 'https://sqs.eu-west-1.amazonaws.com/123456789012/deliveries.fifo',
+    dispatchFailures: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dispatch-failures',
+  },
 } as const;
 const envOf = (fn: keyof typeof FUNCTIONS) => ({ ...functionEnvironment(FUNCTIONS[fn], physical), AWS_REGION: 'eu-west-1' });
 

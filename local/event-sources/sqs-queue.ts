@@ -7,8 +7,8 @@
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { Logger } from '../lambda/core/logger';
-import type { FunctionPool } from './lambda/function-pool';
+import type { Logger } from '../../lambda/core/logger';
+import type { FunctionPool } from '../lambda/function-pool';
 
 export interface SqsPollerOptions {
   readonly client: SQSClient;
