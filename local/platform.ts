@@ -33,6 +33,8 @@ import { LOCAL_ACCOUNT_ID, buildTwin, type Twin, type TwinFunction, type TwinSta
 
 export const DEFAULT_PORT = 4545;
 export const DEFAULT_HOST = '127.0.0.1';
+/** Concurrent batches per SQS event source mapping (Lambda starts with five). */
+const SQS_POLLERS_PER_MAPPING = 5;
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
 
 export interface PlatformOptions {
@@ -183,17 +185,22 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
         region: LOCAL_REGION,
         credentials: { accessKeyId: roleAccessKey(source.function.roleLogicalId), secretAccessKey: 'local' },
       });
-      const poller = startSqsPoller({
-        client,
-        queueUrl: source.queue.url,
-        queueArn: source.queue.arn,
-        function: pools.get(source.function.logicalId)!,
-        batchSize: source.batchSize,
-        reportBatchItemFailures: source.reportBatchItemFailures,
-        logger: logger.child(`poller.${source.function.functionName}`),
-      });
+      // Lambda polls a queue with several concurrent batches (five at first); on a FIFO queue the
+      // SQS server's group locking keeps each message group to one batch at a time, so a slow
+      // group delays only itself, as on AWS.
+      const pollers = Array.from({ length: SQS_POLLERS_PER_MAPPING }, () =>
+        startSqsPoller({
+          client,
+          queueUrl: source.queue.url,
+          queueArn: source.queue.arn,
+          function: pools.get(source.function.logicalId)!,
+          batchSize: source.batchSize,
+          reportBatchItemFailures: source.reportBatchItemFailures,
+          logger: logger.child(`poller.${source.function.functionName}`),
+        }),
+      );
       stops.push(async () => {
-        await poller.stop();
+        await Promise.all(pollers.map((p) => p.stop()));
         client.destroy();
       });
     }

@@ -21,6 +21,9 @@
  * - Or the handler uses `batch.events` (every event, in order) as a whole: returning succeeds every
  *   message, throwing fails them all (the error is reported as batch item failures, not thrown).
  * - A message that is not a Sluice delivery fails (and reaches the queue's DLQ after maxAttempts).
+ * - A function that is the Lambda target of a run-time subscription (`{ type: 'lambda' }`) is
+ *   invoked with one delivery instead of an SQS event: the middleware handles it as a batch of
+ *   one, and throws when it fails, so the deliverer retries it.
  * With `idempotent: { table }` each event is recorded in that DynamoDB table (see ./idempotency.ts):
  * an event already processed is left out of the batch, so a redelivered message (a retry after a
  * failure midway, a deliverer crash between delivery and cursor write) has its effect once.
@@ -150,7 +153,12 @@ interface Invocation {
   /** Idempotency keys of the events each delivery still has to process, by message ID. */
   readonly keys: Map<string, string[]>;
   eachEventCalled: boolean;
+  /** Invoked with one delivery (a Lambda target), not an SQS event. */
+  readonly direct: boolean;
 }
+
+/** The message ID a direct invocation's delivery gets. */
+const DIRECT_MESSAGE_ID = 'direct';
 
 export function sluiceSubscriber(options: SluiceSubscriberOptions = {}): SluiceSubscriberMiddleware {
   const logger = options.logger ?? console;
@@ -159,8 +167,13 @@ export function sluiceSubscriber(options: SluiceSubscriberOptions = {}): SluiceS
 
   return {
     async before(request) {
-      const sqsEvent = request.event as SqsEventLike;
-      if (!sqsEvent || !Array.isArray(sqsEvent.Records)) throw new Error('sluiceSubscriber: the event is not an SQS event (no Records)');
+      // A Lambda target of a run-time subscription is invoked with one delivery as its payload:
+      // handled as a batch of one, whose failure is thrown (the deliverer then retries it).
+      const direct = !Array.isArray((request.event as Partial<SqsEventLike> | null)?.Records);
+      if (direct) parseDelivery(request.event); // throws: neither an SQS event nor a delivery
+      const sqsEvent: SqsEventLike = direct
+        ? { Records: [{ messageId: DIRECT_MESSAGE_ID, body: JSON.stringify(request.event) }] }
+        : (request.event as SqsEventLike);
       const failed = new Set<string>();
       const succeeded = new Set<string>();
       const failedGroups = new Set<string>();
@@ -243,6 +256,7 @@ export function sluiceSubscriber(options: SluiceSubscriberOptions = {}): SluiceS
         store,
         keys: keysByMessage,
         eachEventCalled: false,
+        direct,
       };
       (invocation as { batch: SluiceBatch }).batch = {
         deliveries,
@@ -251,7 +265,11 @@ export function sluiceSubscriber(options: SluiceSubscriberOptions = {}): SluiceS
         eachEvent: (fn) => eachEvent(invocation, fn, logger),
       };
       invocations.set(request, invocation);
-      if (deliveries.length === 0) return response(sqsEvent, failed); // nothing to run the handler for
+      if (deliveries.length === 0) {
+        // Nothing to run the handler for: every event was processed before, or none can run now.
+        if (direct && failed.size > 0) throw new Error('sluiceSubscriber: the delivery cannot be processed now (held by another invocation)');
+        return response(sqsEvent, failed);
+      }
       request.event = invocation.batch;
       return undefined;
     },
@@ -265,6 +283,7 @@ export function sluiceSubscriber(options: SluiceSubscriberOptions = {}): SluiceS
         await completeAll(invocation, delivery.messageId, logger);
         invocation.succeeded.add(delivery.messageId);
       }
+      if (invocation.direct && invocation.failed.size > 0) throw new Error('sluiceSubscriber: the delivery failed; see the logged error');
       request.response = response(invocation.batch.sqsEvent, invocation.failed);
     },
 
@@ -277,6 +296,7 @@ export function sluiceSubscriber(options: SluiceSubscriberOptions = {}): SluiceS
         invocation.failed.add(delivery.messageId);
       }
       if (invocation.store) await releaseQuietly(invocation.store, invocation.store.held, logger);
+      if (invocation.direct) return; // a direct invocation fails: the error goes back to the deliverer
       request.response = response(invocation.batch.sqsEvent, invocation.failed);
     },
   };

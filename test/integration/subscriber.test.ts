@@ -202,6 +202,19 @@ describe('sluiceSubscriber', () => {
     expect(Object.fromEntries(s.effects)).toEqual({ '1/0': 1 });
   });
 
+  it('handles a direct invocation with one delivery (a Lambda target): throws on failure, and the retry has each effect once', async () => {
+    let failing = true;
+    const s = subscriber({ failOn: (e) => failing && e.offset === 2 });
+    const body = JSON.parse(record('x', 0, [0, 1, 2, 3]).body) as DeliveryBody;
+    await expect(s.invoke(body as never)).rejects.toThrow(/the delivery failed/);
+    expect(Object.fromEntries(s.effects)).toEqual({ '0/0': 1, '0/1': 1 });
+    failing = false;
+    await expect(s.invoke(body as never)).resolves.toEqual({ batchItemFailures: [] });
+    await expect(s.invoke(body as never)).resolves.toEqual({ batchItemFailures: [] });
+    expect(Object.fromEntries(s.effects)).toEqual({ '0/0': 1, '0/1': 1, '0/2': 1, '0/3': 1 });
+    await expect(s.invoke({ hello: 1 } as never)).rejects.toThrow(/Not a Sluice delivery/);
+  });
+
   it('lets the handler see only the events not processed before', async () => {
     const s = subscriber();
     await s.invoke(sqsEvent(record('a', 0, [0, 1])));

@@ -90,7 +90,10 @@ export class SubscriptionService {
     const positions = await Promise.all(offsets.map(async (o) => ({ partition: o.partition, next: await startOffset(this.options.log, sub, o.partition) })));
     const cursors = await catalog.store.setCursors(topic.topicId, sub.name, positions);
     await catalog.store.putSubscription(sub);
-    await this.wakeBehind(sub, cursors, offsets);
+    // Wake up to the high watermarks as they are now, after the config's write: a batch appended
+    // since `offsets` was read may have been dispatched before the config existed (no wake-up for
+    // it), and one appended later is woken by the dispatcher, which now sees the subscription.
+    await this.wakeBehind(sub, cursors, await this.options.log.partitionOffsets(topic));
     return { ...view(sub), ...(secret ? { secret } : {}) };
   }
 
