@@ -213,10 +213,6 @@ export class Sluice extends Construct {
         condition: !(Number.isInteger(cacheTtlMs) && cacheTtlMs >= 0 && cacheTtlMs <= 5 * 60_000),
         message: `aclCacheTtl must be a whole number of milliseconds from 0 to 5 minutes; got ${cacheTtlMs} ms`,
       },
-      ...(props.subscriptionTargets?.queues ?? []).map((queue) => ({
-        condition: !queue.fifo,
-        message: `subscriptionTargets.queues: ${queue.node.path} is not a FIFO queue; subscriptions deliver in order to FIFO queues only`,
-      })),
     ]);
     this.encryptionKey = props.encryptionKey;
     this.tables = new SluiceTables(this, 'Tables', {
@@ -240,12 +236,7 @@ export class Sluice extends Construct {
     });
 
     const deliverer = this.functions.functions.deliverer;
-    for (const queue of props.subscriptionTargets?.queues ?? []) queue.grantSendMessages(deliverer);
-    for (const fn of props.subscriptionTargets?.functions ?? []) {
-      // An identity policy on the deliverer's role, for exactly this ARN (no Lambda permission
-      // resource, which imported functions cannot take).
-      iam.Grant.addToPrincipal({ grantee: deliverer, actions: ['lambda:InvokeFunction'], resourceArns: [fn.functionArn] });
-    }
+    this.allowSubscriptionTargets(props.subscriptionTargets ?? {});
     if (props.webhooks?.allowPrivateNetworks === true) {
       for (const fn of [deliverer, this.functions.functions.subscriptions]) fn.addEnvironment(WEBHOOK_ALLOW_PRIVATE_NETWORKS_ENV, 'true');
     }
@@ -446,6 +437,28 @@ export class Sluice extends Construct {
   /** The ACLs declared in CDK so far. */
   get acls(): readonly AclBinding[] {
     return [...this.declaredAcls];
+  }
+
+  /**
+   * Let run-time subscriptions deliver to these FIFO queues and Lambda functions as well (the same
+   * as the `subscriptionTargets` prop, for targets created after the construct): the deliverer is
+   * granted `sqs:SendMessage` / `lambda:InvokeFunction` on exactly these.
+   */
+  allowSubscriptionTargets(targets: SubscriptionTargets): void {
+    const deliverer = this.functions.functions.deliverer;
+    validateProps(
+      this,
+      (targets.queues ?? []).map((queue) => ({
+        condition: !queue.fifo,
+        message: `subscriptionTargets.queues: ${queue.node.path} is not a FIFO queue; subscriptions deliver in order to FIFO queues only`,
+      })),
+    );
+    for (const queue of targets.queues ?? []) queue.grantSendMessages(deliverer);
+    for (const fn of targets.functions ?? []) {
+      // An identity policy on the deliverer's role, for exactly this ARN (no Lambda permission
+      // resource, which imported functions cannot take).
+      iam.Grant.addToPrincipal({ grantee: deliverer, actions: ['lambda:InvokeFunction'], resourceArns: [fn.functionArn] });
+    }
   }
 
   /** The base URL of the API, ending in `/`. */

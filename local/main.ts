@@ -10,6 +10,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { createJsonLogger } from '../lambda/core/logger';
 import { JavaMissingError } from './dynamodb-local';
 import { DEFAULT_PORT, parseApiType, startPlatform } from './platform';
+import { LOCAL_INBOX_OUTPUT } from './template/synth';
 
 const USAGE = `Usage: npm start [-- --port <port>] [-- --data-dir <dir>] [-- --api http|rest] [-- --assembly <dir>]
 
@@ -96,6 +97,7 @@ async function main(): Promise<number> {
       `  API:            ${platform.twin.api.type === 'rest' ? 'REST API (payload 1.0)' : 'HTTP API (payload 2.0)'}, ${platform.twin.functions.size} functions from ${platform.twin.stack.assemblyDir}\n` +
       `  DynamoDB Local: ${platform.dynamodbEndpoint} (data: ${storage})\n` +
       `  SQS server:     ${platform.sqsEndpoint}\n` +
+      (platform.twin.outputs[LOCAL_INBOX_OUTPUT] ? `  Queue target:   ${platform.twin.outputs[LOCAL_INBOX_OUTPUT]} (FIFO; subscriptions may deliver to it)\n` : '') +
       `  try: curl -X POST -H 'content-type: application/json' ${platform.endpoint}/topics -d '{"name":"orders","partitions":3}'\n` +
       'Press Ctrl-C to stop.\n',
   );

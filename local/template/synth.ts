@@ -10,6 +10,8 @@ import type { SluiceStackProps } from '../../lib/sluice-stack';
 import { readStack, type SynthesizedStack } from './stack-template';
 
 export const LOCAL_STACK_NAME = 'Sluice';
+/** The stack output naming the local inbox queue. */
+export const LOCAL_INBOX_OUTPUT = 'LocalInboxQueueUrl';
 
 export interface SynthOptions {
   /** @default 'http' */
@@ -22,7 +24,11 @@ export interface SynthOptions {
 
 export async function synthesizeStack(options: SynthOptions = {}): Promise<SynthesizedStack> {
   // aws-cdk-lib is large; load it only when a stack is synthesized.
-  const [{ App }, { SluiceStack }] = await Promise.all([import('aws-cdk-lib'), import('../../lib/sluice-stack')]);
+  const [{ App, CfnOutput }, sqs, { SluiceStack }] = await Promise.all([
+    import('aws-cdk-lib'),
+    import('aws-cdk-lib/aws-sqs'),
+    import('../../lib/sluice-stack'),
+  ]);
   const outdir = options.outdir ?? (await mkdtemp(join(tmpdir(), 'sluice-assembly-')));
   // What the CDK CLI sets by default, so the assembly is the one `cdk synth` writes.
   const app = new App({
@@ -30,11 +36,20 @@ export async function synthesizeStack(options: SynthOptions = {}): Promise<Synth
     context: { 'aws:cdk:enable-asset-metadata': true, 'aws:cdk:enable-path-metadata': true, 'aws:cdk:disable-version-reporting': true },
   });
   // Webhooks on loopback are how one tries subscriptions on a laptop; a deployment keeps them off.
-  new SluiceStack(app, LOCAL_STACK_NAME, {
+  const stack = new SluiceStack(app, LOCAL_STACK_NAME, {
     webhooks: { allowPrivateNetworks: true },
     ...options.props,
     api: options.api ?? 'http',
   });
+  // A FIFO queue run-time subscriptions may deliver to, so a queue subscriber can be tried locally
+  // (a deployment lists its own with `subscriptionTargets`).
+  const inbox = new sqs.Queue(stack, 'LocalInbox', {
+    fifo: true,
+    enforceSSL: true,
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+  });
+  stack.sluice.allowSubscriptionTargets({ queues: [inbox] });
+  new CfnOutput(stack, LOCAL_INBOX_OUTPUT, { description: 'A FIFO queue subscriptions may target locally', value: inbox.queueUrl });
   app.synth();
   return readStack(outdir, LOCAL_STACK_NAME);
 }

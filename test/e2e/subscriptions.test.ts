@@ -3,15 +3,14 @@
  * synthesizes the stack, with its own DynamoDB Local and SQS server), a small HTTP server on
  * loopback as the webhook, and the `sluice` CLI executable for everything else. The events arrive
  * filtered, in order and signed; a rewind with `sluice subscriptions seek` delivers them again.
- *
- * No queue subscriber here: the stack `npm start` synthesizes lets run-time subscriptions send to
- * no queue (`subscriptionTargets` is empty), so a queue target would only dead-letter. Queues are
- * covered through a stack that allows one in test/integration/push-delivery.test.ts.
+ * A queue subscriber uses the FIFO queue `npm start` prints as its "Queue target" (the only
+ * queue its stack lets run-time subscriptions send to).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../../local/support';
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, waitFor } from '../../local/support';
 import { ROOT, startPlatformProcess } from '../support/platform-process';
 import { analyse, startWebhooks, type Webhooks } from '../support/subscribers';
 
@@ -49,10 +48,12 @@ describe('push subscriptions with npm start and the sluice CLI', () => {
   let platform: ChildProcessWithoutNullStreams;
   let endpoint: string;
   let hooks: Webhooks;
+  let queueTarget: string;
 
   beforeAll(async () => {
     const started = await startPlatformProcess();
     ({ child: platform, endpoint } = started);
+    queueTarget = /Queue target:\s+(\S+)/.exec(started.output())?.[1] ?? '';
     hooks = await startWebhooks();
   }, 180_000);
 
@@ -167,4 +168,43 @@ describe('push subscriptions with npm start and the sluice CLI', () => {
         `after seek --to earliest: ${replay.unique.length} again (${replay.duplicates} duplicates)`,
     );
   }, 120_000);
+
+  it('subscribes the local FIFO queue target and delivers every event to it, in order per partition', async () => {
+    expect(queueTarget).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\d+\/.+\.fifo$/);
+    const run = async (args: string[], stdin?: string) => {
+      const out = await sluice(endpoint, args, stdin);
+      expect(out.code, `sluice ${args.join(' ')}: ${out.stderr}`).toBe(0);
+      return out;
+    };
+    await run(['topics', 'create', 'payments', '--partitions', '2']);
+    await run(['subscriptions', 'create', 'payments', 'ledger', '--queue', queueTarget]);
+    const lines = Array.from({ length: 30 }, (_, n) => JSON.stringify({ n }));
+    await run(['produce', 'payments', '--key', 'account-1'], lines.slice(0, 15).join('\n') + '\n');
+    await run(['produce', 'payments', '--key', 'account-2'], lines.slice(15).join('\n') + '\n');
+
+    // The queue's URL names the local IAM; the account's own credentials pass it.
+    const sqs = new SQSClient({ endpoint: new URL(queueTarget).origin, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const received: { partition: number; offset: number; value: { n: number } }[] = [];
+    try {
+      await waitFor(
+        async () => {
+          const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueTarget, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+          for (const m of out.Messages ?? []) {
+            const body = JSON.parse(m.Body ?? '{}') as { events: { partition: number; offset: number; value: { n: number } }[] };
+            received.push(...body.events);
+            await sqs.send(new DeleteMessageCommand({ QueueUrl: queueTarget, ReceiptHandle: m.ReceiptHandle }));
+          }
+          return new Set(received.map((e) => e.value.n)).size === 30;
+        },
+        { timeoutMs: 30_000, what: 'the queue subscriber to receive all 30 events' },
+      );
+    } finally {
+      sqs.destroy();
+    }
+    expect(received).toHaveLength(30);
+    for (const partition of new Set(received.map((e) => e.partition))) {
+      const offsets = received.filter((e) => e.partition === partition).map((e) => e.offset);
+      expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    }
+  }, 90_000);
 });
