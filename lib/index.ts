@@ -13,6 +13,7 @@ export {
   type ConsumeGrant,
   type ResourcePattern,
   type SluiceProps,
+  type SluiceTopic,
   type SubscriptionTargets,
   type WebhookOptions,
 } from './sluice';

@@ -4,7 +4,7 @@
  *
  *   const events = new Sluice(this, 'Events', { api: 'rest' });
  *   events.functions.functions.produce; events.api.url;
- *   events.subscribeLambda(orderHandler, { topic: 'orders' });  // push subscriptions, see lib/sluice-subscriptions.ts
+ *   events.topic('orders').subscribeLambda(orderHandler);        // push subscriptions, see lib/sluice-subscriptions.ts
  */
 import { createHash } from 'node:crypto';
 import { Duration, Lazy, Stack, type RemovalPolicy } from 'aws-cdk-lib';
@@ -155,6 +155,15 @@ export interface SluiceProps {
 
   /** How webhook subscriptions may be delivered. @default - `allowPrivateNetworks: false` */
   readonly webhooks?: WebhookOptions;
+}
+
+/** A topic handle from `Sluice.topic(name)`. */
+export interface SluiceTopic {
+  readonly name: string;
+  /** Subscribes a Lambda function to this topic; see `Sluice.subscribeLambda`. */
+  subscribeLambda(fn: lambda.IFunction, options?: Omit<SubscribeLambdaOptions, 'topic'>): SluiceSubscription;
+  /** Subscribes a FIFO queue to this topic; see `Sluice.subscribeQueue`. */
+  subscribeQueue(queue: sqs.IQueue, options?: Omit<SubscribeOptions, 'topic'>): SluiceSubscription;
 }
 
 export interface SubscriptionTargets {
@@ -334,6 +343,19 @@ export class Sluice extends Construct {
           'variables in all); use prefixed grants, or create ACLs with POST /acls (`sluice acls create`)',
       },
     ]);
+  }
+
+  /**
+   * One topic of this installation, to subscribe to it:
+   * `sluice.topic('orders').subscribeLambda(fn, { filter, startAt, batchSize, maxAttempts })`.
+   * The same as `subscribeLambda`/`subscribeQueue` with `topic` set.
+   */
+  topic(name: string): SluiceTopic {
+    return {
+      name,
+      subscribeLambda: (fn, options = {}) => this.subscribeLambda(fn, { ...options, topic: name }),
+      subscribeQueue: (queue, options = {}) => this.subscribeQueue(queue, { ...options, topic: name }),
+    };
   }
 
   /**

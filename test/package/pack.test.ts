@@ -65,7 +65,7 @@ class OrdersStack extends Stack {
       code: lambda.Code.fromInline('exports.handler = async () => ({ batchItemFailures: [] });'),
       role,
     });
-    events.subscribeLambda(orderHandler, { topic: 'orders', name: 'order-handler', filter: { key: [{ prefix: 'eu-' }] }, startAt: 'earliest' });
+    events.topic('orders').subscribeLambda(orderHandler, { name: 'order-handler', filter: { key: [{ prefix: 'eu-' }] }, startAt: 'earliest' });
   }
 }
 
