@@ -5,7 +5,7 @@
  * `parseDelivery` parses.
  */
 import { z } from 'zod';
-import { boundedArray } from './events';
+import { boundedArray, type FetchedEvent } from './events';
 import { TOPIC_LIMITS, topicNameSchema } from './topics';
 
 export const SUBSCRIPTION_DEFAULTS = {
@@ -298,17 +298,9 @@ export interface RedriveResponse {
 
 // ---- the wire format a subscriber receives -----------------------------------------------------
 
-export interface DeliveredEvent {
+/** An event as fetch returns it, and the subscription that delivered it. */
+export interface DeliveredEvent extends FetchedEvent {
   readonly subscription: string;
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly key: string | null;
-  readonly value?: unknown;
-  readonly valueBase64?: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly timestamp: number;
-  readonly messageId: string;
 }
 
 /**
