@@ -3,25 +3,16 @@
  * after the last acknowledged produce; the platform stops (exit 1), and a platform started again on
  * the same folder has every acknowledged event, and hands out the next offset, not a used one.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, inject, it } from 'vitest';
-import { startPlatformProcess } from '../support/platform-process';
+import { dynamoDbLocalPid, startPlatformProcess } from '../support/platform-process';
 
 let dataDir: string | undefined;
 afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
-
-function javaPid(ddbEndpoint: string): number {
-  const port = new URL(ddbEndpoint).port;
-  const lines = execFileSync('ps', ['-eo', 'pid=,args=']).toString().split('\n');
-  const pids = lines.filter((l) => l.includes('DynamoDBLocal.jar') && l.includes(`-port ${port}`) && !l.includes(' sh -c ')).map((l) => Number(l.trim().split(/\s+/)[0]));
-  expect(pids.length).toBe(1);
-  return pids[0]!;
-}
 
 it('keeps every acknowledged event when DynamoDB Local is killed, and reuses no offset', async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'sluice-data-'));
@@ -38,7 +29,7 @@ it('keeps every acknowledged event when DynamoDB Local is killed, and reuses no 
     acknowledged.push(((await res.json()) as { results: { offset: number }[] }).results[0]!.offset);
   }
   const exited = new Promise<number | null>((r) => first.child.once('exit', (code) => r(code)));
-  process.kill(javaPid(first.dynamodbEndpoint), 'SIGKILL');
+  process.kill(dynamoDbLocalPid(first.dynamodbEndpoint), 'SIGKILL');
   expect(await exited).toBe(1);
 
   const second = await startPlatformProcess({ assemblyDir, dataDir });

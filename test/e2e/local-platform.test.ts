@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../../local/support';
-import { ROOT, startPlatformProcess } from '../support/platform-process';
+import { ROOT, dynamoDbLocalPid, startPlatformProcess } from '../support/platform-process';
 
 const TSX = ['--import', 'tsx'];
 
@@ -145,26 +145,12 @@ describe('npm start without Java', () => {
 });
 
 describe('npm start when DynamoDB Local fails', () => {
-  /** The PID of the Java process serving this DynamoDB Local endpoint. */
-  const javaPid = async (ddbEndpoint: string) => {
-    const port = new URL(ddbEndpoint).port;
-    const res = await runProcess(['-e', `
-      const { execSync } = require('node:child_process');
-      const out = execSync('ps -eo pid=,args=').toString().split('\\n')
-        .filter((l) => l.includes('DynamoDBLocal.jar') && l.includes('-port ${port}') && !l.includes(' sh -c '));
-      process.stdout.write(out.map((l) => l.trim().split(/\\s+/)[0]).join(' '));
-    `]);
-    const pids = res.stdout.trim().split(' ').filter(Boolean).map(Number);
-    expect(pids.length).toBe(1);
-    return pids[0]!;
-  };
-
   it.each([
     ['is killed', 'SIGKILL', /DynamoDB Local exited unexpectedly/],
     ['stops answering (a paused JVM)', 'SIGSTOP', /DynamoDB Local at \S+ has not answered for \d+ s/],
   ] as const)('stops with exit code 1 and says why when the emulator %s', async (_what, signal, message) => {
     const { child, dynamodbEndpoint: ddb, endpoint, output } = await startPlatformProcess({ assemblyDir: inject('assemblies').http });
-    const pid = await javaPid(ddb);
+    const pid = dynamoDbLocalPid(ddb);
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     process.kill(pid, signal);
     try {

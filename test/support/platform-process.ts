@@ -1,5 +1,5 @@
 /** `npm start`'s entry point in a process of its own, for end-to-end tests. */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { resolve } from 'node:path';
 import { waitFor } from '../../local/support';
 
@@ -53,4 +53,16 @@ export async function startPlatformProcess(options: PlatformProcessOptions = {})
     dynamodbEndpoint: /DynamoDB Local: (\S+)/.exec(output)![1]!,
     output: () => output,
   };
+}
+
+/** The PID of the Java process serving the DynamoDB Local at this endpoint (not its `sh` watchdog). */
+export function dynamoDbLocalPid(endpoint: string): number {
+  const port = new URL(endpoint).port;
+  const pids = execFileSync('ps', ['-eo', 'pid=,args='])
+    .toString()
+    .split('\n')
+    .filter((l) => l.includes('DynamoDBLocal.jar') && l.includes(`-port ${port}`) && !l.includes(' sh -c '))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
+  if (pids.length !== 1) throw new Error(`expected one DynamoDB Local on port ${port}, found ${pids.length}`);
+  return pids[0]!;
 }
