@@ -169,10 +169,9 @@ export async function buildTwin(options: TwinOptions): Promise<Twin> {
     `arn:aws:${service}:${noRegion ? '' : region}:${LOCAL_ACCOUNT_ID}:${resource}`;
 
   // Names every other resource can refer to, before anything is created.
-  for (const [id, r] of resourcesOfType(template, 'AWS::IAM::Role')) {
+  for (const [id] of resourcesOfType(template, 'AWS::IAM::Role')) {
     const name = physical(id);
     attributes.set(id, { ref: name, attributes: { Arn: arn('iam', `role/${name}`, true), RoleId: name } });
-    void r;
   }
   for (const [id] of resourcesOfType(template, 'AWS::Logs::LogGroup')) {
     const name = `/aws/lambda/${physical(id)}`;
