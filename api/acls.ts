@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 
-/** What an ACL is about: a topic, a consumer group, or the cluster (creating topics, managing ACLs). */
-export const RESOURCE_TYPES = ['topic', 'group', 'cluster'] as const;
+/** What an ACL is about: a topic, a consumer group, a message queue, or the cluster (creating topics and queues, managing ACLs). */
+export const RESOURCE_TYPES = ['topic', 'group', 'cluster', 'queue'] as const;
 export type ResourceType = (typeof RESOURCE_TYPES)[number];
 
 /** `literal`: the name exactly (`*` is every name); `prefixed`: every name that starts with it. */

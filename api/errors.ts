@@ -212,6 +212,46 @@ export class SubscriptionReadOnlyError extends SluiceError {
   override readonly status = 409;
 }
 
+/** No queue of that name. */
+export class QueueNotFoundError extends SluiceError {
+  override readonly code = 'QueueNotFound';
+  override readonly status = 404;
+}
+
+/** A queue of that name exists (created through the API or declared in the stack). */
+export class QueueAlreadyExistsError extends SluiceError {
+  override readonly code = 'QueueAlreadyExists';
+  override readonly status = 409;
+}
+
+/** The queue is declared in the stack (CDK `sluice.addQueue`): delete it there. Nothing was changed. */
+export class QueueReadOnlyError extends SluiceError {
+  override readonly code = 'QueueReadOnly';
+  override readonly status = 409;
+}
+
+/**
+ * SQS refuses for a while: a queue of that name was deleted less than 60 s ago, or the queue was
+ * purged less than 60 s ago. Retry later.
+ */
+export class QueueBusyError extends SluiceError {
+  override readonly code = 'QueueBusy';
+  override readonly status = 409;
+  override readonly retriable = true;
+}
+
+/** One message is over SQS's size limit (`details.index`, `details.max`, `details.actual`); nothing was enqueued. */
+export class MessageTooLargeError extends SluiceError {
+  override readonly code = 'MessageTooLarge';
+  override readonly status = 413;
+}
+
+/** No stream processor of that name is deployed in the stack (`StreamProcessor`). */
+export class ProcessorNotFoundError extends SluiceError {
+  override readonly code = 'ProcessorNotFound';
+  override readonly status = 404;
+}
+
 /** The client could not reach the endpoint at all (connection refused, DNS, timeout). */
 export class ConnectionError extends SluiceError {
   override readonly code = 'ConnectionError';
@@ -239,6 +279,12 @@ const byCode: Record<string, new (message: string, options?: SluiceErrorOptions)
   SubscriptionNotFound: SubscriptionNotFoundError,
   SubscriptionAlreadyExists: SubscriptionAlreadyExistsError,
   SubscriptionReadOnly: SubscriptionReadOnlyError,
+  QueueNotFound: QueueNotFoundError,
+  QueueAlreadyExists: QueueAlreadyExistsError,
+  QueueReadOnly: QueueReadOnlyError,
+  QueueBusy: QueueBusyError,
+  MessageTooLarge: MessageTooLargeError,
+  ProcessorNotFound: ProcessorNotFoundError,
   Throttled: ThrottledError,
   InternalError,
   OutcomeUnknown: OutcomeUnknownError,

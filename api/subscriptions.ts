@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { boundedArray, type FetchedEvent } from './events';
+import { queueNameSchema } from './queues';
 import { TOPIC_LIMITS, topicNameSchema } from './topics';
 
 export const SUBSCRIPTION_DEFAULTS = {
@@ -167,13 +168,43 @@ export const webhookTargetSchema = z.strictObject({
   secret: z.string().min(16).max(256).optional(),
 });
 
-export const queueTargetSchema = z.strictObject({
-  type: z.literal('queue'),
-  queueUrl: z
-    .string()
-    .max(SUBSCRIPTION_LIMITS.maxUrlLength)
-    .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an SQS queue URL'),
-});
+/** An SQS queue of the caller's, by URL: each delivery is one message whose body is the DeliveryBody. */
+export interface QueueUrlTarget {
+  readonly type: 'queue';
+  readonly queueUrl: string;
+}
+
+/**
+ * A Sluice message queue (`POST /queues`), by name: each event is one message of the queue's own
+ * format (body: the DeliveredEvent; `sluice-message-id`: derived from subscription, partition and
+ * offset; group: the event's key, or `<topic>#<partition>` for an event without one), so
+ * `POST /queues/{queue}/receive` answers the events and competing consumers share them.
+ */
+export interface SluiceQueueTarget {
+  readonly type: 'queue';
+  readonly queue: string;
+}
+
+export type QueueTarget = QueueUrlTarget | SluiceQueueTarget;
+
+/** Both queue targets in one object schema (a discriminated union takes one option per `type`). */
+const queueTargetObjectSchema = z
+  .strictObject({
+    type: z.literal('queue'),
+    queueUrl: z
+      .string()
+      .max(SUBSCRIPTION_LIMITS.maxUrlLength)
+      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an SQS queue URL')
+      .optional(),
+    queue: queueNameSchema.optional(),
+  })
+  .superRefine((t, ctx) => {
+    if ((t.queueUrl === undefined) === (t.queue === undefined)) {
+      ctx.addIssue({ code: 'custom', message: "give either queueUrl (an SQS queue's URL) or queue (a Sluice queue's name), not both" });
+    }
+  });
+
+export const queueTargetSchema = queueTargetObjectSchema as unknown as z.ZodType<QueueTarget>;
 
 export const lambdaTargetSchema = z.strictObject({
   type: z.literal('lambda'),
@@ -182,11 +213,14 @@ export const lambdaTargetSchema = z.strictObject({
     .regex(/^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]{1,64}(:[a-zA-Z0-9$_-]{1,128})?$/, 'must be a Lambda function ARN'),
 });
 
-export const subscriptionTargetSchema = z.discriminatedUnion('type', [webhookTargetSchema, queueTargetSchema, lambdaTargetSchema]);
-export type SubscriptionTarget = z.infer<typeof subscriptionTargetSchema>;
 export type WebhookTarget = z.infer<typeof webhookTargetSchema>;
-export type QueueTarget = z.infer<typeof queueTargetSchema>;
 export type LambdaTarget = z.infer<typeof lambdaTargetSchema>;
+export type SubscriptionTarget = WebhookTarget | QueueTarget | LambdaTarget;
+export const subscriptionTargetSchema = z.discriminatedUnion('type', [
+  webhookTargetSchema,
+  queueTargetObjectSchema,
+  lambdaTargetSchema,
+]) as unknown as z.ZodType<SubscriptionTarget>;
 
 /** A target as the API shows it: a webhook's secret is never answered (only whether one is set). */
 export type SubscriptionTargetView =

@@ -25,6 +25,15 @@ export type SluiceApi = Pick<
   | 'seekSubscription'
   | 'deadLetters'
   | 'redriveDeadLetters'
+  | 'queue'
+  | 'createQueue'
+  | 'listQueues'
+  | 'describeQueue'
+  | 'deleteQueue'
+  | 'redriveQueue'
+  | 'purgeQueue'
+  | 'listProcessors'
+  | 'describeProcessor'
 >;
 
 export interface Writer {
@@ -62,6 +71,10 @@ export interface Command {
   readonly path: readonly string[];
   /** Names of the required positional arguments, in order, e.g. `['name']`. */
   readonly args: readonly string[];
+  /** Names of optional positional arguments after `args`, e.g. `['body']`. @default - none */
+  readonly optionalArgs?: readonly string[];
+  /** The last of `args` takes one or more values (e.g. receipt handles). @default false */
+  readonly variadic?: boolean;
   readonly summary: string;
   /** More about it, shown in its own help after the summary. @default - none */
   readonly details?: string;

@@ -32,7 +32,7 @@ const EXIT_CODES_HELP = `Exit codes:
 `;
 
 export function synopsis(command: Command): string {
-  const args = command.args.map((a) => ` <${a}>`).join('');
+  const args = argsText(command);
   const options = Object.entries(command.options)
     .map(([name, spec]) => {
       const flag = `--${name}${spec.valueName ? ` ${spec.valueName}` : ''}`;
@@ -46,10 +46,10 @@ export function mainHelp(commands: readonly Command[]): string {
   return [
     'Usage: sluice [--endpoint URL] [--json] <command> [arguments]',
     '',
-    'Administer Sluice topics; produce, fetch and consume events; manage consumer groups and ACLs.',
+    'Administer Sluice topics; produce, fetch and consume events; manage consumer groups, ACLs and subscriptions; send and resolve queue messages; watch stream processors.',
     '',
     'Commands:',
-    ...twoColumns(commands.map((c) => [`${c.path.join(' ')}${c.args.map((a) => ` <${a}>`).join('')}`, c.summary])),
+    ...twoColumns(commands.map((c) => [`${c.path.join(' ')}${argsText(c)}`, c.summary])),
     '',
     'Global options:',
     ...optionLines(GLOBAL_OPTIONS),
@@ -87,6 +87,13 @@ export function commandHelp(command: Command): string {
     '',
     EXIT_CODES_HELP,
   ].join('\n');
+}
+
+/** ` <name>` per argument, ` [<name>]` per optional one, `...` after a variadic last one. */
+function argsText(command: Command): string {
+  const required = command.args.map((a) => ` <${a}>`).join('');
+  const optional = (command.optionalArgs ?? []).map((a) => ` [<${a}>]`).join('');
+  return `${required}${command.variadic ? '...' : ''}${optional}`;
 }
 
 function optionLines(options: Readonly<Record<string, OptionSpec>>): string[] {

@@ -16,6 +16,8 @@ import { ACLS_COMMANDS } from './commands/acls';
 import { consume } from './commands/consume';
 import { EVENT_COMMANDS } from './commands/events';
 import { GROUPS_COMMANDS } from './commands/groups';
+import { PROCESSORS_COMMANDS } from './commands/processors';
+import { QUEUES_COMMANDS } from './commands/queues';
 import { SUBSCRIPTIONS_COMMANDS } from './commands/subscriptions';
 import { TOPICS_COMMANDS } from './commands/topics';
 import { commandHelp, EXIT_CODES, GLOBAL_OPTIONS, groupHelp, mainHelp, synopsis } from './help';
@@ -42,7 +44,7 @@ export interface CliIo {
   readonly signal?: AbortSignal;
 }
 
-const COMMANDS: readonly Command[] = [...TOPICS_COMMANDS, ...EVENT_COMMANDS, consume, ...GROUPS_COMMANDS, ...ACLS_COMMANDS, ...SUBSCRIPTIONS_COMMANDS];
+const COMMANDS: readonly Command[] = [...TOPICS_COMMANDS, ...EVENT_COMMANDS, consume, ...GROUPS_COMMANDS, ...ACLS_COMMANDS, ...SUBSCRIPTIONS_COMMANDS, ...QUEUES_COMMANDS, ...PROCESSORS_COMMANDS];
 
 export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
   const { stdout, stderr, env, createClient, stdin, signal }: CliIo = {
@@ -86,7 +88,8 @@ export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Pro
  * The executable's entry (bin/sluice.js): runs the command line and sets the exit code. For an
  * interruptible command (`fetch`, `consume`), the first SIGINT or SIGTERM aborts `io.signal`, so
  * it ends cleanly (a consumer leaves its group); a second one ends the process at once (130 or
- * 143). Other commands keep the default: a signal ends the process.
+ * 143), unless it came within RELAY_WINDOW_MS of the first. Other commands keep the default: a
+ * signal ends the process.
  */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   if (!isInterruptible(argv)) {
@@ -94,19 +97,39 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return;
   }
   const controller = new AbortController();
+  let firstAt = 0;
+  let ended = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
-    controller.abort();
+    if (ended) return; // the command has ended: its exit code stands
+    if (!controller.signal.aborted) {
+      firstAt = Date.now();
+      controller.abort();
+    } else if (Date.now() - firstAt >= RELAY_WINDOW_MS) {
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
     process.exitCode = await run(argv, { signal: controller.signal });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    ended = true;
+    // After an interrupt, a relayed copy of it may still be on its way (the command can end
+    // within a millisecond): keep ignoring it until the process exits. Signal listeners do not
+    // keep the process alive.
+    if (!controller.signal.aborted) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }
 }
+
+/**
+ * Ctrl-C reaches every process of the terminal's group, and npm (`npx sluice`, `npm run sluice`)
+ * and tsx also pass the signal they got on to their child: one Ctrl-C can arrive two or three
+ * times within milliseconds. Those are one interrupt; a person's second Ctrl-C comes later.
+ */
+const RELAY_WINDOW_MS = 500;
 
 /** Whether the command line selects a command that watches the signal (false when it does not parse). */
 export function isInterruptible(argv: readonly string[]): boolean {
@@ -164,7 +187,8 @@ function checkOptions(command: Command, tokens: readonly { kind: string; name?: 
 function checkArgs(command: Command, args: readonly string[]): void {
   const missing = command.args[args.length];
   if (missing !== undefined) throw new UsageError(`missing <${missing}>`, command.path);
-  const extra = args[command.args.length];
+  if (command.variadic) return;
+  const extra = args[command.args.length + (command.optionalArgs?.length ?? 0)];
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`, command.path);
 }
 

@@ -56,12 +56,38 @@ export function createHttpTransport(config: HttpTransportConfig): HttpTransport 
     const headers: Record<string, string> = { accept: 'application/json' };
     if (payload !== undefined) headers['content-type'] = 'application/json';
 
+    const retry = { ...config.retry, ...options.retry };
+    const signal = options.signal;
     return withRetries(async () => {
-      options.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       const sent = config.signer ? await config.signer({ method, url, headers, body: payload }) : headers;
-      return (await sendOnce(config, timeoutMs, method, url, withoutHost(sent), payload, options.signal)) as T;
-    }, { ...config.retry, ...options.retry });
+      return (await sendOnce(config, timeoutMs, method, url, withoutHost(sent), payload, signal)) as T;
+    }, signal ? { ...retry, sleep: abortableSleep(signal, retry.sleep) } : retry);
   };
+}
+
+/**
+ * The wait before a retry, cut short when `signal` is aborted: it rejects with the signal's reason
+ * and clears its timer, so an abandoned request keeps nothing (not even the process) waiting.
+ */
+function abortableSleep(signal: AbortSignal, sleep: ((ms: number) => Promise<void>) | undefined): (ms: number) => Promise<void> {
+  return (ms) =>
+    new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const settle = (error?: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      if (sleep) sleep(ms).then(() => settle(), (err: unknown) => settle(err ?? new Error('sleep failed')));
+      else timer = setTimeout(() => settle(), ms);
+    });
 }
 
 async function sendOnce(

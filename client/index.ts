@@ -1,4 +1,4 @@
-/** The Sluice client: `new SluiceClient(options)`, its Producer and Consumer, and the types and errors they speak. */
+/** The Sluice client: `new SluiceClient(options)`, its Producer, Consumer, Queue and QueueWorker, and the types and errors they speak. */
 export {
   SluiceClient,
   createClient,
@@ -29,6 +29,15 @@ export {
   type ProducerOptions,
   type ProducerRecord,
 } from './producer';
+export { Queue, type NackOptions, type Receipt, type ReceiveOptions } from './queue';
+export {
+  QueueWorker,
+  QUEUE_WORKER_DEFAULTS,
+  type EachQueueMessagePayload,
+  type QueueWorkerOptions,
+  type QueueWorkerRunConfig,
+  type WorkerQueue,
+} from './queue-worker';
 export type { AwsCredentials, SigningMode, SluiceClientOptions } from './options';
 export { DEFAULT_ENDPOINT, defaultEndpoint } from './options';
 export {
@@ -56,6 +65,12 @@ export {
   SubscriptionNotFoundError,
   SubscriptionAlreadyExistsError,
   SubscriptionReadOnlyError,
+  QueueNotFoundError,
+  QueueAlreadyExistsError,
+  QueueReadOnlyError,
+  QueueBusyError,
+  MessageTooLargeError,
+  ProcessorNotFoundError,
   ConnectionError,
   UnknownApiError,
   type ErrorBody,
@@ -95,4 +110,27 @@ export {
   type TopicPartitionOffset,
   type TransactionRequest,
 } from '../api/groups';
+export {
+  QUEUE_DEFAULTS,
+  QUEUE_LIMITS,
+  type CreateQueueRequest,
+  type ListQueuesResponse,
+  type PurgeRequest,
+  type PurgeResponse,
+  type QueueDescription,
+  type QueueMessage,
+  type QueueMessageInput,
+  type QueueOrigin,
+  type QueueSummary,
+  type ReceiptResult,
+  type RedriveResponse as QueueRedriveResponse,
+  type SendResult,
+} from '../api/queues';
+export type {
+  ListProcessorsResponse,
+  ProcessorDescription,
+  ProcessorInput,
+  ProcessorPartition,
+  ProcessorStateSize,
+} from '../api/processors';
 export { partitionForKey } from '../api/partitioner';

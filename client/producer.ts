@@ -12,9 +12,12 @@
  * 1. `send` gives every message without a `messageId` a random UUID and checks it as the service
  *    would (client/message-checks.ts); one bad message rejects its whole send, nothing of it sent.
  * 2. Its partition: `partition` if given, else `partitionForKey(key, partitions)` (Kafka's
- *    murmur2) when it has a key, else the topic's sticky partition, which moves on to the next
- *    partition (round robin) each time a batch for it is closed. The partition count comes from
- *    one `describeTopic` per topic, cached for the life of the producer.
+ *    murmur2) when it has a key, else the topic's sticky partition (KeylessPartitioner, as Kafka's
+ *    uniform sticky partitioner): it takes a batch's worth of keyless messages (`batchSize`, or
+ *    `EVENT_LIMITS.maxRequestBytes`), then moves on to the partition that got the fewest. It
+ *    counts messages, not requests, so how sends are batched, and which partition has a request
+ *    in flight, does not skew the spread. The partition count comes from one `describeTopic` per
+ *    topic, cached for the life of the producer.
  * 3. Messages wait in a queue per partition, in send order. A batch is sent when it is full
  *    (`batchSize` events, or `EVENT_LIMITS.maxRequestBytes`), when its first message has waited
  *    `lingerMs`, or on `flush`; messages of sends made in the same tick always share a batch. One
@@ -31,7 +34,7 @@
 import { randomUUID } from 'node:crypto';
 import { SluiceError } from '../api/errors';
 import { EVENT_LIMITS, type ProduceEvent, type ProduceResult } from '../api/events';
-import { partitionForKey } from '../api/partitioner';
+import { KeylessPartitioner, partitionForKey } from '../api/partitioner';
 import { checkMessage } from './message-checks';
 import type { SluiceClient } from './sluice-client';
 
@@ -105,8 +108,8 @@ interface PartitionQueue {
 
 interface TopicState {
   readonly partitions: number;
-  /** Partition of keyless messages until its current batch is closed. */
-  sticky: number;
+  /** Places keyless messages. */
+  readonly keyless: KeylessPartitioner;
   readonly queues: Map<number, PartitionQueue>;
 }
 
@@ -192,11 +195,11 @@ export class Producer {
       const send: PendingSend = { results, remaining: messages.length, error: undefined, resolve, reject };
       const touched = new Set<PartitionQueue>();
       prepared.forEach(({ event, bytes }, index) => {
-        const partition = event.partition ?? (event.key == null ? state.sticky : partitionForKey(event.key, state.partitions));
+        const partition = event.partition ?? (event.key == null ? state.keyless.next(1, bytes) : partitionForKey(event.key, state.partitions));
         const queue = this.#queue(state, topic, partition);
         queue.pending.push({ event: { ...event, partition }, bytes, enqueuedAt: Date.now(), send, index });
         touched.add(queue);
-        // A full batch goes at once, so the sticky partition moves on within a large send.
+        // A full batch goes at once.
         this.#drain(state, queue, true);
       });
       // The rest a moment later: the messages of sends made in the same tick share their batches.
@@ -210,7 +213,7 @@ export class Producer {
     if (!state) {
       state = this.#client.describeTopic(topic).then((description) => ({
         partitions: description.partitions,
-        sticky: Math.floor(Math.random() * description.partitions),
+        keyless: new KeylessPartitioner(description.partitions, { stickyEvents: this.#batchSize, stickyBytes: EVENT_LIMITS.maxRequestBytes }),
         queues: new Map(),
       }));
       this.#topics.set(topic, state);
@@ -258,7 +261,6 @@ export class Producer {
     clearTimeout(queue.timer);
     queue.timer = undefined;
     const batch = queue.pending.splice(0, count);
-    if (queue.partition === state.sticky) state.sticky = (state.sticky + 1) % state.partitions;
     queue.inFlight = true;
     this.#client
       .produce(

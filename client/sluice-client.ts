@@ -1,6 +1,6 @@
 /**
- * The Sluice client: topic administration, produce and fetch, consumer groups and transactions
- * over the HTTP API.
+ * The Sluice client: topic administration, produce and fetch, consumer groups and transactions,
+ * message queues (`queue(name)`), over the HTTP API.
  *
  * ```ts
  * const sluice = new SluiceClient(); // the local platform, or SLUICE_ENDPOINT
@@ -48,6 +48,16 @@ import {
   type SubscriptionDescription,
   type SubscriptionSeekRequest,
 } from '../api/subscriptions';
+import {
+  queueNameSchema,
+  type CreateQueueRequest,
+  type ListQueuesResponse,
+  type PurgeRequest,
+  type PurgeResponse,
+  type QueueDescription,
+  type RedriveResponse as QueueRedriveResponse,
+} from '../api/queues';
+import { processorNameSchema, type ListProcessorsResponse, type ProcessorDescription } from '../api/processors';
 import { createHttpTransport, type HttpTransport } from './http';
 import {
   DEFAULT_TIMEOUT_MS,
@@ -59,6 +69,7 @@ import {
 import { Consumer, type ConsumerOptions } from './consumer';
 import type { ListGroupsResponse, RecordsOptions, RecordsResponse, SeekResponse, TransactionResponse } from './group-types';
 import { Producer, type ProducerOptions } from './producer';
+import { Queue } from './queue';
 import { createSigner, shouldSign } from './signing';
 
 export type { ListGroupsResponse, RecordsOptions, RecordsResponse, SeekResponse, TransactionResponse } from './group-types';
@@ -84,6 +95,11 @@ export interface FetchOptions {
    * @default 0 (answer at once)
    */
   readonly waitMs?: number;
+  /**
+   * Abandons the fetch when aborted, a long poll included: it rejects at once with the signal's
+   * reason (not retried). @default - none
+   */
+  readonly signal?: AbortSignal;
 }
 
 export class SluiceClient {
@@ -166,10 +182,11 @@ export class SluiceClient {
    */
   async fetch(topic: string, partition: number, options: FetchOptions = {}): Promise<FetchResponse> {
     const path = `${topicPath(topic)}/partitions/${partitionSegment(partition)}/events`;
-    const { offset, timestamp, limit, waitMs } = options;
+    const { offset, timestamp, limit, waitMs, signal } = options;
     return this.#request('GET', path, undefined, {
       query: { offset, timestamp, limit, waitMs },
       timeoutMs: this.#timeoutMs + Math.max(0, waitMs ?? 0),
+      signal,
     });
   }
 
@@ -330,6 +347,77 @@ export class SluiceClient {
   async redriveDeadLetters(topic: string, name: string, partitions?: readonly number[]): Promise<RedriveResponse> {
     return this.#request('POST', `${subscriptionPath(topic, name)}/dead-letters/redrive`, partitions ? { partitions } : {});
   }
+
+  /**
+   * A message queue, to send, receive and resolve messages (and to run a QueueWorker); see
+   * {@link Queue}. Makes no request.
+   * @throws InvalidRequestError when `name` is not a queue name (1-48 of `a-z A-Z 0-9 _ -`)
+   */
+  queue(name: string): Queue {
+    return new Queue(name, queuePath(name), { request: this.#request, timeoutMs: this.#timeoutMs });
+  }
+
+  /**
+   * Creates a queue (an SQS FIFO queue) and its dead-letter queue; unset fields take the defaults
+   * of api/queues (`QUEUE_DEFAULTS`).
+   * @throws QueueAlreadyExistsError (also when a retry follows a lost answer to a create that
+   * succeeded), QueueBusyError (a queue of that name was deleted less than 60 s ago; retriable),
+   * InvalidRequestError
+   */
+  async createQueue(request: CreateQueueRequest): Promise<QueueDescription> {
+    return this.#request('POST', '/queues', request);
+  }
+
+  /** The queues, created here and declared in the stack (eventually consistent on AWS: a new queue may take a moment to show). */
+  async listQueues(): Promise<ListQueuesResponse> {
+    return this.#request('GET', '/queues');
+  }
+
+  /** The queue's configuration and SQS's approximate counts: visible, in flight, delayed, dead letters. */
+  async describeQueue(name: string): Promise<QueueDescription> {
+    return this.#request('GET', queuePath(name));
+  }
+
+  /**
+   * Deletes a queue created through the API, with its messages and dead letters. SQS refuses a
+   * queue of the same name for 60 s after.
+   * @throws QueueNotFoundError, QueueReadOnlyError (declared in the stack: delete it there)
+   */
+  async deleteQueue(name: string): Promise<void> {
+    await this.#request('DELETE', queuePath(name));
+  }
+
+  /**
+   * Moves dead letters back to the queue (all, or at most `maxMessages`, as many as one request's
+   * time allows: call again while `remaining` is above 0).
+   */
+  async redriveQueue(name: string, options: { maxMessages?: number } = {}): Promise<QueueRedriveResponse> {
+    return this.#request('POST', `${queuePath(name)}/redrive`, { maxMessages: options.maxMessages });
+  }
+
+  /**
+   * Deletes every message of the queue, or of its dead-letter queue (`target: 'dead-letters'`).
+   * @throws QueueBusyError when it was purged less than 60 s ago (retriable)
+   */
+  async purgeQueue(name: string, options: PurgeRequest = {}): Promise<PurgeResponse> {
+    return this.#request('POST', `${queuePath(name)}/purge`, { target: options.target });
+  }
+
+  // ---- stream processors -----------------------------------------------------------------------
+
+  /** The stream processors the stack deploys (`StreamProcessor`), each with its lag, counters and state size per partition. */
+  async listProcessors(): Promise<ListProcessorsResponse> {
+    return this.#request('GET', '/processors');
+  }
+
+  /**
+   * One stream processor: per partition, its input positions against the high watermarks (lag),
+   * stream time, counters (processed, late-dropped, dead-lettered) and state size.
+   * @throws ProcessorNotFoundError
+   */
+  async describeProcessor(name: string): Promise<ProcessorDescription> {
+    return this.#request('GET', `/processors/${segment(processorNameSchema, name, 'path.name')}`);
+  }
 }
 
 /** Same as `new SluiceClient(options)`. */
@@ -356,7 +444,7 @@ function memberPath(group: string, memberId: string): string {
   return `${groupPath(group)}/members/${segment(memberIdSchema, memberId, 'path.memberId')}`;
 }
 
-function segment(schema: typeof groupNameSchema, value: string, path: string): string {
+function segment(schema: typeof groupNameSchema | typeof processorNameSchema, value: string, path: string): string {
   const result = schema.safeParse(value);
   if (!result.success) throw invalidPath(path, result.error.issues.map((issue) => issue.message));
   return encodeURIComponent(value);
@@ -367,6 +455,13 @@ function subscriptionPath(topic: string, name: string): string {
   const result = subscriptionNameSchema.safeParse(name);
   if (!result.success) throw invalidPath('path.name', result.error.issues.map((issue) => issue.message));
   return `${topicPath(topic)}/subscriptions/${encodeURIComponent(name)}`;
+}
+
+/** A queue name becomes a path segment, checked by the server's schema. */
+function queuePath(name: string): string {
+  const result = queueNameSchema.safeParse(name);
+  if (!result.success) throw invalidPath('path.queue', result.error.issues.map((issue) => issue.message));
+  return `/queues/${encodeURIComponent(name)}`;
 }
 
 /** A partition number becomes a path segment: it must be a non-negative integer. */

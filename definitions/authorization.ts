@@ -39,6 +39,7 @@ const one = (resourceType: ResourceType, resourceName: string, operation: Exclud
 ];
 const topic = (name: string, operation: Exclude<Operation, 'all'>) => one('topic', name, operation);
 const group = (name: string, operation: Exclude<Operation, 'all'>) => one('group', name, operation);
+const queue = (name: string, operation: Exclude<Operation, 'all'>) => one('queue', name, operation);
 const cluster = (operation: Exclude<Operation, 'all'>) => one('cluster', CLUSTER_RESOURCE_NAME, operation);
 
 /** The value of an own property of a JSON object, else undefined. */
@@ -130,8 +131,12 @@ export const ROUTE_AUTHORIZATION = {
   'GET /acls': { summary: 'cluster describe', requires: () => [cluster('describe')] },
   'DELETE /acls': { summary: 'cluster alter', requires: () => [cluster('alter')] },
   'POST /topics/{topic}/subscriptions': {
-    summary: 'topic read (a subscription reads the topic, as a Kafka consumer does)',
-    requires: (i) => [topic(param(i, 'topic'), 'read')],
+    summary: 'topic read (a subscription reads the topic, as a Kafka consumer does); with a `queue` target, queue write on it',
+    requires: (i) => {
+      // The deliverer may send to every Sluice queue: naming one must need the right to write to it.
+      const target = field(field(i.body, 'target'), 'queue');
+      return [topic(param(i, 'topic'), 'read'), ...(typeof target === 'string' ? [queue(target, 'write')] : [])];
+    },
   },
   'GET /topics/{topic}/subscriptions': {
     summary: 'topic describe',
@@ -156,6 +161,39 @@ export const ROUTE_AUTHORIZATION = {
   'POST /topics/{topic}/subscriptions/{name}/dead-letters/redrive': {
     summary: 'topic read',
     requires: (i) => [topic(param(i, 'topic'), 'read')],
+  },
+  'POST /queues': {
+    summary: 'cluster create, or queue create on the new name',
+    requires: ({ body }) => {
+      const name = field(body, 'name');
+      return [[...cluster('create'), ...(typeof name === 'string' ? queue(name, 'create') : [])]];
+    },
+  },
+  'GET /queues': {
+    summary: 'lists only the queues the caller may describe',
+    requires: () => [],
+    filter: { resourceType: 'queue', operation: 'describe' },
+  },
+  'GET /queues/{queue}': { summary: 'queue describe', requires: (i) => [queue(param(i, 'queue'), 'describe')] },
+  'DELETE /queues/{queue}': { summary: 'queue delete', requires: (i) => [queue(param(i, 'queue'), 'delete')] },
+  'POST /queues/{queue}/messages': { summary: 'queue write', requires: (i) => [queue(param(i, 'queue'), 'write')] },
+  'POST /queues/{queue}/receive': { summary: 'queue read', requires: (i) => [queue(param(i, 'queue'), 'read')] },
+  'POST /queues/{queue}/ack': { summary: 'queue read (resolving is part of consuming)', requires: (i) => [queue(param(i, 'queue'), 'read')] },
+  'POST /queues/{queue}/nack': { summary: 'queue read', requires: (i) => [queue(param(i, 'queue'), 'read')] },
+  'POST /queues/{queue}/extend': { summary: 'queue read', requires: (i) => [queue(param(i, 'queue'), 'read')] },
+  'POST /queues/{queue}/redrive': { summary: 'queue alter', requires: (i) => [queue(param(i, 'queue'), 'alter')] },
+  'POST /queues/{queue}/purge': {
+    summary: 'queue delete (purging deletes messages, as deleting records needs topic delete in Kafka)',
+    requires: (i) => [queue(param(i, 'queue'), 'delete')],
+  },
+  'GET /processors': {
+    summary: 'lists only the processors the caller may describe: group describe on the processor name (its application ID)',
+    requires: () => [],
+    filter: { resourceType: 'group', operation: 'describe' },
+  },
+  'GET /processors/{name}': {
+    summary: "group describe on the processor name (a processor's application ID is its group, as in Kafka Streams)",
+    requires: (i) => [group(param(i, 'name'), 'describe')],
   },
 } as const satisfies Record<RouteKey, RouteAuthorization>;
 

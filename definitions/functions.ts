@@ -3,7 +3,7 @@
  * entry with exactly the grants listed here; the local platform invokes the same handler modules
  * in-process and routes HTTP requests by the same table.
  */
-import { QUEUES, type QueueName } from './queues';
+import { MESSAGE_QUEUES, QUEUES, type QueueName } from './queues';
 import { TABLES, type TableName } from './tables';
 
 /**
@@ -24,6 +24,22 @@ export type DynamoDbAction =
 export type TableAccess = readonly DynamoDbAction[];
 export type QueueAccess = 'send' | 'consume';
 
+/** The SQS actions Sluice's code calls on message queues (`sqs:<action>` in IAM; batch calls need the single action). */
+export type SqsAction =
+  | 'CreateQueue'
+  | 'DeleteQueue'
+  | 'GetQueueUrl'
+  | 'GetQueueAttributes'
+  | 'SetQueueAttributes'
+  | 'TagQueue'
+  | 'ListQueueTags'
+  | 'ListQueues'
+  | 'SendMessage'
+  | 'ReceiveMessage'
+  | 'DeleteMessage'
+  | 'ChangeMessageVisibility'
+  | 'PurgeQueue';
+
 export interface FunctionDefinition {
   readonly name: string;
   readonly description: string;
@@ -37,6 +53,12 @@ export interface FunctionDefinition {
   readonly tables: Partial<Record<TableName, TableAccess>>;
   /** Queues the function touches and how. */
   readonly queues: Partial<Record<QueueName, QueueAccess>>;
+  /**
+   * The exact SQS actions the function calls on the installation's message queues (every queue
+   * named `<prefix>*`, see MESSAGE_QUEUES); it then gets the prefix in its environment.
+   * `ListQueues` has no resource-level permission in IAM, so it is granted on `*`.
+   */
+  readonly messageQueues?: readonly SqsAction[];
   /** What invokes this function besides HTTP routes: an SQS queue or a table's stream. */
   readonly trigger?: QueueTrigger | StreamTrigger;
   /** @default 10 */
@@ -166,6 +188,8 @@ export const FUNCTIONS = {
       acls: ['Scan'],
     },
     queues: { deliveries: 'send' },
+    // A target naming a Sluice queue must name one that exists.
+    messageQueues: ['GetQueueUrl'],
   },
   dispatcher: {
     name: 'dispatcher',
@@ -198,8 +222,50 @@ export const FUNCTIONS = {
       subscriptions: ['GetItem', 'PutItem', 'UpdateItem', 'Query', 'BatchWriteItem'],
     },
     queues: { deliveries: 'consume' },
+    // Targets naming a Sluice queue: its URL by name, then the events as its messages.
+    messageQueues: ['GetQueueUrl', 'SendMessage'],
     trigger: { queue: 'deliveries', batchSize: 10 },
     timeoutSeconds: 60,
+  },
+  queues: {
+    name: 'queues',
+    description: 'Message queues on SQS FIFO: create, list, describe, delete, send, receive, ack, nack, extend, redrive, purge.',
+    entry: 'lambda/handlers/queues.ts',
+    // dedupe: a marker per sent message ID, so a send can answer "duplicate" (SQS does not say).
+    tables: { dedupe: ['PutItem'], acls: ['Scan'] },
+    queues: {},
+    messageQueues: [
+      'CreateQueue',
+      'DeleteQueue',
+      'GetQueueUrl',
+      'GetQueueAttributes',
+      // CreateQueue with tags needs TagQueue too (IAM checks both).
+      'TagQueue',
+      'ListQueueTags',
+      'ListQueues',
+      'SendMessage',
+      'ReceiveMessage',
+      'DeleteMessage',
+      'ChangeMessageVisibility',
+      'PurgeQueue',
+    ],
+    // Receive long-polls up to 20 s; API Gateway gives an integration 30 s.
+    timeoutSeconds: 28,
+  },
+  processors: {
+    name: 'processors',
+    description: 'Stream processors: list and describe (positions, lag, stream time, counters, state size).',
+    entry: 'lambda/handlers/processors.ts',
+    tables: {
+      topics: ['GetItem'],
+      log: ['Query', 'BatchGetItem'],
+      // Reads only: a partition's meta and positions, then its state entries' sizes.
+      processors: ['Query'],
+      acls: ['Scan'],
+    },
+    queues: {},
+    // A wide processor reads each partition's state to size it.
+    timeoutSeconds: 28,
   },
   fallback: {
     name: 'fallback',
@@ -248,6 +314,19 @@ export const ROUTES = [
   { method: 'POST', path: '/topics/{topic}/subscriptions/{name}/seek', function: 'subscriptions' },
   { method: 'GET', path: '/topics/{topic}/subscriptions/{name}/dead-letters', function: 'subscriptions' },
   { method: 'POST', path: '/topics/{topic}/subscriptions/{name}/dead-letters/redrive', function: 'subscriptions' },
+  { method: 'POST', path: '/queues', function: 'queues' },
+  { method: 'GET', path: '/queues', function: 'queues' },
+  { method: 'GET', path: '/queues/{queue}', function: 'queues' },
+  { method: 'DELETE', path: '/queues/{queue}', function: 'queues' },
+  { method: 'POST', path: '/queues/{queue}/messages', function: 'queues' },
+  { method: 'POST', path: '/queues/{queue}/receive', function: 'queues' },
+  { method: 'POST', path: '/queues/{queue}/ack', function: 'queues' },
+  { method: 'POST', path: '/queues/{queue}/nack', function: 'queues' },
+  { method: 'POST', path: '/queues/{queue}/extend', function: 'queues' },
+  { method: 'POST', path: '/queues/{queue}/redrive', function: 'queues' },
+  { method: 'POST', path: '/queues/{queue}/purge', function: 'queues' },
+  { method: 'GET', path: '/processors', function: 'processors' },
+  { method: 'GET', path: '/processors/{name}', function: 'processors' },
 ] as const satisfies readonly RouteDefinition[];
 
 /** The function behind API Gateway's `$default` route: everything no route matches. */
@@ -322,10 +401,16 @@ function matchSegments(pattern: string[], actual: string[]): Record<string, stri
 /** Environment variables naming the tables and queues a function was granted. */
 export function functionEnvironment(
   fn: FunctionDefinition,
-  physical: { readonly tables: Record<TableName, string>; readonly queues: Record<QueueName, string> },
+  physical: {
+    readonly tables: Record<TableName, string>;
+    readonly queues: Record<QueueName, string>;
+    /** The message-queue name prefix (MESSAGE_QUEUES). */
+    readonly queuePrefix: string;
+  },
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const t of Object.keys(fn.tables) as TableName[]) env[TABLES[t].envVar] = physical.tables[t];
   for (const q of Object.keys(fn.queues) as QueueName[]) env[QUEUES[q].envVar] = physical.queues[q];
+  if (fn.messageQueues?.length) env[MESSAGE_QUEUES.prefixEnvVar] = physical.queuePrefix;
   return env;
 }

@@ -65,3 +65,38 @@ export const QUEUE_NAMES = Object.keys(QUEUES) as QueueName[];
 export function deadLetterQueueName(base: string, fifo: boolean): string {
   return fifo ? `${base}-dlq.fifo` : `${base}-dlq`;
 }
+
+// ---- message queues ----------------------------------------------------------------------------
+
+/**
+ * The installation's message queues (`POST /queues`, `sluice.addQueue`): SQS FIFO queues in
+ * high-throughput mode, each with a FIFO dead-letter queue. Unlike the queues above they are not
+ * fixed at synth time, so they are found by name: every one is named from the installation's
+ * prefix, which the stack passes to the functions that use them and grants on as `<prefix>*`.
+ */
+export const MESSAGE_QUEUES = {
+  /** Environment variable that carries the prefix to a function. */
+  prefixEnvVar: 'SLUICE_QUEUE_PREFIX',
+  /** Tag naming who owns a queue: `api` (created through the API) or `stack` (declared in CDK). */
+  originTag: 'sluice:origin',
+  /** A prefix: what the stack derives (`sluice-` + 6 hex + `-`) or a user's own, within SQS's name rules. */
+  prefixPattern: /^[a-zA-Z0-9_-]{1,24}$/,
+} as const;
+
+/** SQS name of a message queue: `<prefix>q-<name>.fifo`. */
+export function messageQueueName(prefix: string, name: string): string {
+  return `${prefix}q-${name}.fifo`;
+}
+
+/** SQS name of a message queue's dead-letter queue: `<prefix>d-<name>.fifo` (never listed as a queue). */
+export function messageDeadLetterQueueName(prefix: string, name: string): string {
+  return `${prefix}d-${name}.fifo`;
+}
+
+/** The Sluice name of a message queue from its SQS name (or URL), or undefined if it is not one. */
+export function messageQueueNameOf(prefix: string, sqsNameOrUrl: string): string | undefined {
+  const sqsName = sqsNameOrUrl.split('/').pop() ?? '';
+  const head = `${prefix}q-`;
+  if (!sqsName.startsWith(head) || !sqsName.endsWith('.fifo')) return undefined;
+  return sqsName.slice(head.length, -'.fifo'.length) || undefined;
+}

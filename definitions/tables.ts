@@ -80,6 +80,18 @@ export const TABLES = {
     timeToLiveAttribute: 'expiresAt',
     envVar: 'SLUICE_SUBSCRIPTIONS_TABLE',
   },
+  processors: {
+    name: 'processors',
+    description:
+      'Stream processors (sluice/streams): per processor partition (key "<applicationId>#<partition>"), a meta item ' +
+      '(version for optimistic concurrency, stream time, counters), the next offset of each input topic ' +
+      '("pos#<topic>") and the state entries ("s#<store>#<key>"), all committed in the same transaction ' +
+      'as the outputs.',
+    partitionKey: { name: 'pk', type: 'S' },
+    sortKey: { name: 'sk', type: 'S' },
+    timeToLiveAttribute: 'expiresAt',
+    envVar: 'SLUICE_PROCESSORS_TABLE',
+  },
 } as const satisfies Record<string, TableDefinition>;
 
 export type TableName = keyof typeof TABLES;

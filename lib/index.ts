@@ -1,8 +1,9 @@
 /**
  * Sluice's CDK constructs, the package's main entry (`import { Sluice } from 'sluice'`):
  *
- *   new Sluice(this, 'Events', { api: 'http' });   // in any stack of your app
+ *   const events = new Sluice(this, 'Events', { api: 'http' }); // in any stack of your app
  *   new SluiceStack(app, 'Sluice');                 // or a stack of its own
+ *   events.addQueue('payments').addConsumer(fn);    // a message queue and its Lambda consumer
  *   applyNagChecks(app);                            // cdk-nag with Sluice's accepted findings
  *
  * The building blocks are exported too, for apps that compose them differently.
@@ -28,6 +29,19 @@ export {
   type SubscriptionFilter,
   type SubscriptionStart,
 } from './sluice-subscriptions';
+export {
+  SluiceMessageQueue,
+  type ISluiceMessageQueue,
+  type MessageQueueConsumerOptions,
+  type MessageQueueOptions,
+  type SluiceMessageQueueProps,
+} from './sluice-message-queue';
+export {
+  StreamProcessor,
+  STREAM_PROCESSOR_TABLE_ACCESS,
+  type StreamProcessorProps,
+  type StreamProcessorTopology,
+} from './stream-processor';
 export { SluiceStack, type SluiceStackProps } from './sluice-stack';
 export { SluiceTables, type SluiceTablesProps } from './sluice-tables';
 export { SluiceQueues, type SluiceQueue, type SluiceQueuesProps } from './sluice-queues';

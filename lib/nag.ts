@@ -8,10 +8,11 @@
  * `validation-report.json` in the cloud assembly. Acknowledged findings are left out of it: their
  * reasons live here, under code review, instead.
  */
-import { Validations, type Stage } from 'aws-cdk-lib';
+import { Stack, Token, Validations, type Stage } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { FUNCTIONS, type FunctionDefinition, type FunctionName } from '../definitions/functions';
 import { SluiceApi } from './sluice-api';
 import { SluiceFunctions } from './sluice-functions';
 
@@ -42,8 +43,46 @@ export function acknowledgeSluiceFindings(scope: IConstruct): void {
         'upgrading aws-cdk-lib.',
     });
   }
+  for (const set of functionSets) acknowledgeMessageQueueGrants(set);
   const apis = scope.node.findAll().filter((c): c is SluiceApi => c instanceof SluiceApi);
   for (const api of apis) if (api.restApi) acknowledgeRestApiFindings(api.restApi);
+}
+
+/**
+ * The message-queue grants (definitions/functions.ts `messageQueues`, lib/sluice-queues.ts
+ * `grantMessageQueues`): queues are created and deleted at run time, so they cannot be named in
+ * the policy; they are named from the installation's prefix instead, and granted as `<prefix>*`.
+ */
+function acknowledgeMessageQueueGrants(set: SluiceFunctions): void {
+  for (const [name, fn] of Object.entries(set.functions) as [FunctionName, (typeof set.functions)[FunctionName]][]) {
+    const actions = (FUNCTIONS[name] as FunctionDefinition).messageQueues ?? [];
+    const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+    if (actions.length === 0 || !policy) continue;
+    if (actions.some((a) => a !== 'ListQueues')) {
+      // cdk-nag names the ARN as synthesized: a stack with a concrete account or Region (the CDK
+      // CLI's default Region, say) has them literally in it.
+      const stack = Stack.of(set);
+      const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+      const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:${region}:${account}:${set.messageQueuePrefix}*]`,
+        reason:
+          'Message queues are created and deleted at run time (POST /queues, DELETE /queues/{queue}), so the policy ' +
+          "cannot list them. Every one is named from this installation's prefix (<prefix>q-<name>.fifo, its " +
+          'dead-letter queue <prefix>d-<name>.fifo), and the grant is exactly the SQS actions the function calls ' +
+          '(definitions/functions.ts) on queues with that prefix, in this account and Region only: no other queue.',
+      });
+    }
+    if (actions.includes('ListQueues')) {
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'sqs:ListQueues has no resource-level permission in IAM (the Service Authorization Reference lists no ' +
+          'resource type for it), so it can only be granted on "*". It is granted alone in its statement; the ' +
+          'function lists with QueueNamePrefix <prefix>q- and only learns queue URLs, never messages or attributes.',
+      });
+    }
+  }
 }
 
 /** REST mode (lib/sluice-rest-api.ts). The HTTP API mode has no finding to acknowledge. */

@@ -76,6 +76,9 @@ export class SluiceFunctions extends Construct {
   /** The log group of every function, by logical name. */
   readonly logGroups: Readonly<Record<FunctionName, logs.LogGroup>>;
 
+  /** The prefix of the message queues the functions with `messageQueues` may touch (`<prefix>*`). */
+  readonly messageQueuePrefix: string;
+
   constructor(scope: Construct, id: string, props: SluiceFunctionsProps) {
     super(scope, id);
     const runtime = props.runtime ?? lambda.Runtime.NODEJS_22_X;
@@ -95,7 +98,8 @@ export class SluiceFunctions extends Construct {
       ...definitionRules(FUNCTIONS, QUEUES, TABLES),
     ]);
 
-    const physical = { tables: props.tables.tableNames, queues: props.queues.queueUrls };
+    this.messageQueuePrefix = props.queues.messageQueuePrefix;
+    const physical = { tables: props.tables.tableNames, queues: props.queues.queueUrls, queuePrefix: this.messageQueuePrefix };
     const handlersDir = handlerBundlesDir();
     const functions = {} as Record<FunctionName, lambda.Function>;
     const logGroups = {} as Record<FunctionName, logs.LogGroup>;
@@ -135,6 +139,7 @@ export class SluiceFunctions extends Construct {
       for (const [queue, access] of Object.entries(def.queues) as [QueueName, QueueAccess][]) {
         if (access === 'send') props.queues.grantSend(fn, queue);
       }
+      if (def.messageQueues?.length) props.queues.grantMessageQueues(fn, def.messageQueues);
       if (def.trigger) addTrigger(fn, def.trigger, props);
       functions[name] = fn;
       logGroups[name] = logGroup;

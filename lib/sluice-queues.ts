@@ -2,12 +2,14 @@
  * One SQS queue per entry of definitions/queues.ts, each with its own dead-letter queue, encrypted
  * at rest and reachable only over TLS.
  */
-import { Duration } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import { createHash } from 'node:crypto';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { QUEUES, QUEUE_NAMES, type QueueDefinition, type QueueName } from '../definitions/queues';
+import type { SqsAction } from '../definitions/functions';
+import { MESSAGE_QUEUES, QUEUES, QUEUE_NAMES, type QueueDefinition, type QueueName } from '../definitions/queues';
 import { pascalCase } from './names';
 import { validateProps } from './validation';
 
@@ -32,6 +34,16 @@ export interface SluiceQueuesProps {
    * calls on send or receive, no key policy to manage
    */
   readonly encryptionKey?: kms.IKey;
+
+  /**
+   * The prefix of the SQS names of this installation's message queues (`POST /queues`,
+   * `Sluice.addQueue`): a queue `payments` is `<prefix>q-payments.fifo`, its dead-letter queue
+   * `<prefix>d-payments.fifo`, and functions are granted on `<prefix>*` only. 1–24 of `[a-zA-Z0-9_-]`.
+   * Two installations in one account and region must not share a prefix.
+   *
+   * @default `sluice-` + 6 hex digits of a hash of the stack name and this construct's path + `-`
+   */
+  readonly messageQueuePrefix?: string;
 }
 
 /** A queue and the dead-letter queue its failed messages move to. */
@@ -47,10 +59,21 @@ export class SluiceQueues extends Construct {
   /** Every queue and its dead-letter queue, by logical name in definitions/queues.ts. */
   readonly queues: Readonly<Record<QueueName, SluiceQueue>>;
 
+  /** The prefix of every message queue's SQS name (see `SluiceQueuesProps.messageQueuePrefix`). */
+  readonly messageQueuePrefix: string;
+
   constructor(scope: Construct, id: string, props: SluiceQueuesProps = {}) {
     super(scope, id);
     const deadLetterRetentionPeriod = props.deadLetterRetentionPeriod ?? MAX_RETENTION;
+    const stackName = Stack.of(this).stackName;
+    this.messageQueuePrefix =
+      props.messageQueuePrefix ??
+      `sluice-${createHash('sha256').update(`${Token.isUnresolved(stackName) ? '' : stackName}/${this.node.path}`).digest('hex').slice(0, 6)}-`;
     validateProps(this, [
+      {
+        condition: Token.isUnresolved(this.messageQueuePrefix) || !MESSAGE_QUEUES.prefixPattern.test(this.messageQueuePrefix),
+        message: `messageQueuePrefix must be 1 to 24 of [a-zA-Z0-9_-] (SQS names are at most 80 characters); got "${this.messageQueuePrefix}"`,
+      },
       {
         condition:
           !deadLetterRetentionPeriod.isUnresolved() &&
@@ -105,6 +128,28 @@ export class SluiceQueues extends Construct {
    */
   grantSend(grantee: iam.IGrantable, name: QueueName): iam.Grant {
     return this.queues[name].queue.grantSendMessages(grantee);
+  }
+
+  /**
+   * Let a function call exactly these SQS actions on the installation's message queues (every
+   * queue named `<prefix>*`, dead-letter queues included). `ListQueues` has no resource-level
+   * permission in IAM, so it is granted on `*` (it reveals queue URLs, never messages).
+   */
+  grantMessageQueues(grantee: iam.IGrantable, actions: readonly SqsAction[]): iam.Grant[] {
+    const stack = Stack.of(this);
+    const scoped = actions.filter((a) => a !== 'ListQueues');
+    const grants: iam.Grant[] = [];
+    if (scoped.length > 0) {
+      grants.push(
+        iam.Grant.addToPrincipal({
+          grantee,
+          actions: scoped.map((a) => `sqs:${a}`),
+          resourceArns: [stack.formatArn({ service: 'sqs', resource: `${this.messageQueuePrefix}*` })],
+        }),
+      );
+    }
+    if (actions.includes('ListQueues')) grants.push(iam.Grant.addToPrincipal({ grantee, actions: ['sqs:ListQueues'], resourceArns: ['*'] }));
+    return grants;
   }
 }
 

@@ -14,6 +14,7 @@ import { pascalCase } from './names';
 import { Sluice, type ConsumeGrant, type ResourcePattern, type SluiceProps } from './sluice';
 import type { SluiceApi } from './sluice-api';
 import type { SluiceFunctions } from './sluice-functions';
+import type { ISluiceMessageQueue, MessageQueueOptions, SluiceMessageQueue } from './sluice-message-queue';
 import type { SluiceQueues } from './sluice-queues';
 import type { SluiceSubscription, SubscribeLambdaOptions, SubscribeOptions } from './sluice-subscriptions';
 import type { SluiceTables } from './sluice-tables';
@@ -70,6 +71,21 @@ export class SluiceStack extends Stack {
   /** `Sluice.grantAdmin`: IAM to call every route, and the ACLs (all) on the cluster, every topic and group. */
   grantAdmin(grantee: iam.IGrantable): iam.Grant {
     return this.sluice.grantAdmin(grantee);
+  }
+
+  /** `Sluice.addQueue`: declares a message queue (SQS FIFO, high throughput, with a dead-letter queue). */
+  addQueue(name: string, options?: MessageQueueOptions): SluiceMessageQueue {
+    return this.sluice.addQueue(name, options);
+  }
+
+  /** `Sluice.queue`: a message queue by name (declared or created at run time), to grant API callers on it. */
+  queue(name: string): ISluiceMessageQueue {
+    return this.sluice.queue(name);
+  }
+
+  /** `Sluice.grantQueueAdmin`: IAM and ACLs to manage message queues (every one, or those named). */
+  grantQueueAdmin(grantee: iam.IGrantable, queue?: ResourcePattern): iam.Grant {
+    return this.sluice.grantQueueAdmin(grantee, queue);
   }
 
   /** `Sluice.addAcl`: declares an ACL in the stack. */

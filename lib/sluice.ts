@@ -5,6 +5,7 @@
  *   const events = new Sluice(this, 'Events', { api: 'rest' });
  *   events.functions.functions.produce; events.api.url;
  *   events.topic('orders').subscribeLambda(orderHandler);        // push subscriptions, see lib/sluice-subscriptions.ts
+ *   events.addQueue('payments').addConsumer(paymentWorker);      // message queues, see lib/sluice-message-queue.ts
  */
 import { createHash } from 'node:crypto';
 import { Duration, Lazy, Stack, type RemovalPolicy } from 'aws-cdk-lib';
@@ -21,6 +22,7 @@ import { AUTHORIZATION_ENV, encodeDeclaredAcls, type AuthorizationMode } from '.
 import { FALLBACK_FUNCTION, ROUTES, type FunctionName, type RouteKey } from '../definitions/functions';
 import { SluiceApi, type SluiceApiType } from './sluice-api';
 import { SluiceFunctions } from './sluice-functions';
+import { queueNameRules, SluiceMessageQueue, type ISluiceMessageQueue, type MessageQueueOptions } from './sluice-message-queue';
 import { fifoProps, SluiceQueues } from './sluice-queues';
 import {
   DECLARED_SUBSCRIPTIONS_ENV,
@@ -46,7 +48,7 @@ export const DECLARED_ACLS_MAX_BYTES = 3_000;
 /** What an unresolved token (a role ARN known only at deploy time) is counted as: a role ARN with a long name. */
 const TOKEN_ESTIMATE_BYTES = 100;
 
-/** A topic or group named exactly, or every one whose name starts with `prefix`. */
+/** A topic, group or queue named exactly, or every one whose name starts with `prefix`. */
 export type ResourcePattern = string | { readonly prefix: string };
 
 export interface ConsumeGrant {
@@ -123,8 +125,9 @@ export interface SluiceProps {
    *   any topic or group the request names, including the topics named in request bodies (group
    *   joins, commits, seeks, transactions), and listings show everything. How deployments before
    *   ACLs existed behave.
-   * - `'acl'`: every request is also checked against Kafka-style ACLs (per topic, per group, the
-   *   cluster): those declared here with `grantProduce`/`grantConsume`/`grantAdmin`/`addAcl` and
+   * - `'acl'`: every request is also checked against Kafka-style ACLs (per topic, per group, per
+   *   queue, the cluster): those declared here with `grantProduce`/`grantConsume`/`grantAdmin`, the
+   *   queue grants (`queue(name).grantSend`, ..., `grantQueueAdmin`) or `addAcl`, and
    *   those created with `POST /acls` (`sluice acls create`). A request the ACLs do not allow is
    *   answered `403 AuthorizationFailed` and changes nothing; listings show only what the caller
    *   may describe. Create the ACLs your clients need (or grant them here) before you switch it on.
@@ -155,6 +158,17 @@ export interface SluiceProps {
 
   /** How webhook subscriptions may be delivered. @default - `allowPrivateNetworks: false` */
   readonly webhooks?: WebhookOptions;
+
+  /**
+   * The prefix of the SQS names of this installation's message queues (`addQueue`, `POST /queues`):
+   * a queue `payments` is `<prefix>q-payments.fifo`, its dead-letter queue `<prefix>d-payments.fifo`,
+   * and the queues function may touch only queues named `<prefix>*`. 1 to 24 of `[a-zA-Z0-9_-]`.
+   * Two installations in one account and Region must not share a prefix. Changing it later leaves
+   * the queues created through the API under the old prefix, unseen by the API.
+   *
+   * @default `sluice-` + 6 hex digits of a hash of the stack name and the construct's path + `-`
+   */
+  readonly queueNamePrefix?: string;
 }
 
 /** A topic handle from `Sluice.topic(name)`. */
@@ -207,7 +221,11 @@ export class Sluice extends Construct {
   /** The subscriptions declared in CDK so far; they reach the functions at deploy time. */
   private readonly declaredSubscriptions: DeclaredSubscription[] = [];
   private readonly subscriptionsScope: Construct;
-  private readonly encryptionKey?: kms.IKey;
+  /** The message queues declared in CDK so far, by Sluice name. */
+  private readonly declaredQueues = new Map<string, SluiceMessageQueue>();
+  private messageQueuesScope?: Construct;
+  /** The `encryptionKey` prop: tables, queues and message queues are encrypted with it. */
+  readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: SluiceProps = {}) {
     super(scope, id);
@@ -229,7 +247,7 @@ export class Sluice extends Construct {
       deletionProtection: props.deletionProtection,
       encryptionKey: props.encryptionKey,
     });
-    this.queues = new SluiceQueues(this, 'Queues', { encryptionKey: props.encryptionKey });
+    this.queues = new SluiceQueues(this, 'Queues', { encryptionKey: props.encryptionKey, messageQueuePrefix: props.queueNamePrefix });
     this.functions = new SluiceFunctions(this, 'Functions', {
       tables: this.tables,
       queues: this.queues,
@@ -315,14 +333,120 @@ export class Sluice extends Construct {
 
   /**
    * Lets `grantee` do everything (Kafka's super user): IAM `execute-api:Invoke` on every route, and
-   * the ACLs (grantee, all) on the cluster, every topic and every group.
+   * the ACLs (grantee, all) on the cluster, every topic, every group and every queue.
    */
   grantAdmin(grantee: iam.IGrantable): iam.Grant {
     const principal = principalArnOf(grantee);
     this.addAcl({ principal, resourceType: 'cluster', patternType: 'literal', resourceName: CLUSTER_RESOURCE_NAME, operation: 'all', permission: 'allow' });
-    this.addAcl({ principal, resourceType: 'topic', patternType: 'literal', resourceName: ANY_RESOURCE, operation: 'all', permission: 'allow' });
-    this.addAcl({ principal, resourceType: 'group', patternType: 'literal', resourceName: ANY_RESOURCE, operation: 'all', permission: 'allow' });
+    for (const resourceType of ['topic', 'group', 'queue'] as const) {
+      this.addAcl({ principal, resourceType, patternType: 'literal', resourceName: ANY_RESOURCE, operation: 'all', permission: 'allow' });
+    }
     return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.executeApiArn()] });
+  }
+
+  /**
+   * Declares a message queue in the stack: an SQS FIFO queue in high-throughput mode named
+   * `<prefix>q-<name>.fifo`, with a FIFO dead-letter queue after `maxReceiveCount` receives, both
+   * encrypted (SSE-SQS, or the `encryptionKey`), TLS only, and tagged `sluice:origin=stack`. The
+   * API serves it like a queue created with `POST /queues` (send, receive, ack, ...), except that
+   * `DELETE` refuses it: remove it from the stack instead. Attach Lambda consumers with
+   * `addConsumer`, grant API callers with `grantSend`/`grantConsume`/`grantAdmin`.
+   *
+   * The name follows the API's rule (1 to 48 of `[a-zA-Z0-9_-]`) and must be unique in the
+   * installation; the options have the API's limits. Renaming a queue replaces it, and removing it
+   * from the stack deletes it, messages and all (SQS queues hold work in flight, not records).
+   */
+  addQueue(name: string, options: MessageQueueOptions = {}): SluiceMessageQueue {
+    validateProps(this, [
+      ...queueNameRules(name),
+      {
+        condition: this.declaredQueues.has(name),
+        message: `a queue named ${name} is already declared in this installation; give each addQueue a distinct name`,
+      },
+    ]);
+    this.messageQueuesScope ??= new Construct(this, 'MessageQueues');
+    const queue = new SluiceMessageQueue(this.messageQueuesScope, name, { ...options, sluice: this, queueName: name });
+    this.declaredQueues.set(name, queue);
+    return queue;
+  }
+
+  /**
+   * A message queue of this installation by name, to grant API callers on it: one declared with
+   * `addQueue` (the same as its construct's grants) or one created at run time with `POST /queues`
+   * (`sluice queues create`), which need not exist yet.
+   */
+  queue(name: string): ISluiceMessageQueue {
+    const declared = this.declaredQueues.get(name);
+    if (declared) return declared;
+    validateProps(this, queueNameRules(name));
+    return {
+      queueName: name,
+      grantSend: (grantee) => this.grantQueueSend(grantee, name),
+      grantConsume: (grantee) => this.grantQueueConsume(grantee, name),
+      grantAdmin: (grantee) => this.grantQueueAdmin(grantee, name),
+    };
+  }
+
+  /** The message queues declared with `addQueue` so far. */
+  get messageQueues(): readonly SluiceMessageQueue[] {
+    return [...this.declaredQueues.values()];
+  }
+
+  /**
+   * Lets `grantee` send to a queue (or every queue with a prefix): IAM `execute-api:Invoke` on
+   * `POST /queues/{queue}/messages`, and the ACL (grantee, queue, write).
+   */
+  grantQueueSend(grantee: iam.IGrantable, queue: ResourcePattern): iam.Grant {
+    validateProps(this, queuePatternRules(queue));
+    this.addAclsFor(grantee, [['queue', queue, 'write']]);
+    return this.grantInvoke(grantee, [['POST /queues/{queue}/messages', { queue: pathName(queue) }]]);
+  }
+
+  /**
+   * Lets `grantee` consume a queue (or every queue with a prefix): IAM `execute-api:Invoke` on
+   * receive, ack, nack, extend and `GET /queues/{queue}` (with ACLs on also `GET /queues`, whose
+   * answer only ACLs can filter), and the ACL (grantee, queue, read).
+   */
+  grantQueueConsume(grantee: iam.IGrantable, queue: ResourcePattern): iam.Grant {
+    validateProps(this, queuePatternRules(queue));
+    const q = pathName(queue);
+    this.addAclsFor(grantee, [['queue', queue, 'read']]);
+    return this.grantInvoke(grantee, [
+      ['GET /queues/{queue}', { queue: q }],
+      ['POST /queues/{queue}/receive', { queue: q }],
+      ['POST /queues/{queue}/ack', { queue: q }],
+      ['POST /queues/{queue}/nack', { queue: q }],
+      ['POST /queues/{queue}/extend', { queue: q }],
+      ...this.aclOnly(['GET /queues', {}]),
+    ]);
+  }
+
+  /**
+   * Lets `grantee` manage message queues, and nothing about topics, groups or ACLs (`grantAdmin`
+   * is the super user of everything):
+   * - without `queue`: every queue. IAM `execute-api:Invoke` on `POST /queues`, `GET /queues` and
+   *   every `/queues/{queue}` route, and the ACL (grantee, queue `*`, all). For a service that
+   *   creates and deletes its own queues at run time.
+   * - with a name or a prefix: those queues' routes (describe, delete, send, receive, ack, nack,
+   *   extend, redrive, purge), and the ACL (grantee, queue, all). Creating needs `POST /queues`,
+   *   whose body names the queue: IAM cannot scope that, so it is granted only with ACLs on (they
+   *   allow creating exactly these names); with `authorization: 'iam-only'` grant creation with
+   *   `grantQueueAdmin(grantee)`.
+   * Queues declared in the stack cannot be deleted through the API either way.
+   */
+  grantQueueAdmin(grantee: iam.IGrantable, queue?: ResourcePattern): iam.Grant {
+    if (queue !== undefined) validateProps(this, queuePatternRules(queue));
+    this.addAclsFor(grantee, [['queue', queue ?? ANY_RESOURCE, 'all']]);
+    if (queue === undefined) {
+      // Every method on /queues and below: the collection and every queue's routes.
+      const resourceArns = [this.executeApiArn('*', '/queues'), this.executeApiArn('*', '/queues/*')];
+      return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns });
+    }
+    const q = pathName(queue);
+    const queueRoutes = ROUTES.filter((r) => r.path.startsWith('/queues/{queue}')).map(
+      (r) => [`${r.method} ${r.path}` as RouteKey, { queue: q }] as [RouteKey, Record<string, string>],
+    );
+    return this.grantInvoke(grantee, [...this.aclOnly(['POST /queues', {}], ['GET /queues', {}]), ...queueRoutes]);
   }
 
   /**
@@ -488,7 +612,7 @@ export class Sluice extends Construct {
     return this.api.url;
   }
 
-  private addAclsFor(grantee: iam.IGrantable, acls: readonly [ResourceType, ResourcePattern, Exclude<Operation, 'all'>][]): void {
+  private addAclsFor(grantee: iam.IGrantable, acls: readonly [ResourceType, ResourcePattern, Operation][]): void {
     const principal = principalArnOf(grantee);
     for (const [resourceType, pattern, operation] of acls) {
       this.addAcl({
@@ -539,6 +663,17 @@ function defaultSubscriptionName(construct: IConstruct): string {
 /** The functions ROUTES names: each checks ACLs itself (the fallback answers 404/405 and touches nothing). */
 function routedFunctions(): FunctionName[] {
   return [...new Set(ROUTES.map((r) => r.function as FunctionName))].filter((f) => f !== FALLBACK_FUNCTION);
+}
+
+/** A queue name, or a prefix of queue names, as the API's rule allows. */
+function queuePatternRules(pattern: ResourcePattern): ReturnType<typeof queueNameRules> {
+  if (typeof pattern === 'string') return queueNameRules(pattern);
+  return [
+    {
+      condition: !/^[a-zA-Z0-9_-]{1,48}$/.test(pattern.prefix),
+      message: `queue prefix ${JSON.stringify(pattern.prefix)} must be 1 to 48 of [a-zA-Z0-9_-] (for every queue, use grantQueueAdmin without a queue)`,
+    },
+  ];
 }
 
 /** A pattern as one path segment of an execute-api ARN (`*` matches the rest of a prefix). */

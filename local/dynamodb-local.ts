@@ -151,15 +151,29 @@ function spawnTiedToThisProcess(command: string, args: string[], cwd: string): C
   if (process.platform === 'win32') return spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
   // A background job's stdin is /dev/null unless redirected, hence the copy of stdin on fd 3.
   const script = 'exec 3<&0; "$@" <&- 3<&- & child=$!; (cat <&3 >/dev/null; kill $child 2>/dev/null) & exec 3<&-; wait $child';
-  return spawn('sh', ['-c', script, 'sh', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd });
+  // Detached (a session of its own): a Ctrl-C or a signal to this process's group does not reach
+  // the emulator, which this process stops itself, in order, after what uses it.
+  return spawn('sh', ['-c', script, 'sh', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'], cwd, detached: true });
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.stdin?.end(); // the shell's watchdog then stops the program
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  // The shell's watchdog then stops the program, and the shell exits once the program has: when
+  // this resolves, Java is gone and its port free.
+  if (child.stdin) child.stdin.end();
+  else child.kill('SIGTERM');
+  const timer = setTimeout(() => killAll(child), 5000);
   await exited;
   clearTimeout(timer);
+}
+
+/** SIGKILL to the shell, the program and the watchdog: the detached shell leads their group. */
+function killAll(child: ChildProcess): void {
+  try {
+    if (process.platform !== 'win32' && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    else child.kill('SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
 }

@@ -66,8 +66,12 @@ async function main(): Promise<number> {
   const started = Date.now();
   process.stdout.write('Starting Sluice local platform (DynamoDB Local, SQS server, API)...\n');
   // Listen before starting anything: a signal during start-up stops what has started by then.
-  // Ctrl-C reaches every process of the terminal's group (npm, tsx, this one) and tsx relays it
+  // Ctrl-C reaches every process of the terminal's group (npm, this one) and npm passes it on
   // again: a second signal must not kill this process before it has stopped what it started.
+  // `npm start` runs this file with node itself (no tsx CLI in between, which kills a child that
+  // does not acknowledge a signal within 30 ms) and through bash (.npmrc), which execs it: a
+  // signal to npm alone reaches it. DynamoDB Local runs in a process group of its own
+  // (dynamodb-local.ts), so no signal to this group stops it before this process does.
   const stopRequested = new Promise<string>((resolve) => {
     process.on('SIGINT', () => resolve('SIGINT'));
     process.on('SIGTERM', () => resolve('SIGTERM'));
@@ -98,6 +102,7 @@ async function main(): Promise<number> {
       `  DynamoDB Local: ${platform.dynamodbEndpoint} (data: ${storage})\n` +
       `  SQS server:     ${platform.sqsEndpoint}\n` +
       (platform.twin.outputs[LOCAL_INBOX_OUTPUT] ? `  Queue target:   ${platform.twin.outputs[LOCAL_INBOX_OUTPUT]} (FIFO; subscriptions may deliver to it)\n` : '') +
+      (values.assembly || process.env.SLUICE_ASSEMBLY ? stackOutputs(platform.twin.outputs, platform.endpoint) : '') +
       `  try: curl -X POST -H 'content-type: application/json' ${platform.endpoint}/topics -d '{"name":"orders","partitions":3}'\n` +
       'Press Ctrl-C to stop.\n',
   );
@@ -113,6 +118,17 @@ async function main(): Promise<number> {
   await platform.stop();
   process.stdout.write('Sluice stopped.\n');
   return 0;
+}
+
+/**
+ * The outputs of a user's stack (`--assembly`), as resolved here (its table names, say), so they
+ * can be used against the local emulators. The deployed API's URL is the local API's here.
+ */
+function stackOutputs(outputs: Readonly<Record<string, string>>, endpoint: string): string {
+  const lines = Object.entries(outputs).map(
+    ([name, value]) => `    ${name} = ${/^https:\/\/[^/]+\.execute-api\./.test(value) ? endpoint : value}\n`,
+  );
+  return lines.length > 0 ? `  Stack outputs:\n${lines.join('')}` : '';
 }
 
 main().then(

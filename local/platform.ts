@@ -57,6 +57,12 @@ export interface PlatformOptions {
   readonly dataDir?: string;
   /** Prefix of local table and queue names. @default 'sluice' */
   readonly prefix?: string;
+  /**
+   * Run the stack's message queues under this prefix instead of the stack's own
+   * (`SLUICE_QUEUE_PREFIX`), so platforms sharing one SQS server never share one (see
+   * local/template/twin.ts). @default the stack's own
+   */
+  readonly messageQueuePrefix?: string;
   /** Where the DynamoDB Local emulator is cached. @default SLUICE_CACHE_DIR, else <repo>/.cache */
   readonly cacheDir?: string;
   /** Use these emulators instead of starting new ones (the test suite shares one pair). */
@@ -87,6 +93,11 @@ export interface Platform {
   readonly deniedCalls: AwsProxy['denied'];
   /** `role action resource` of every AWS call the local IAM allowed so far. */
   readonly usedGrants: AwsProxy['used'];
+  /**
+   * Each function's execution environments, by the function's logical ID: what tests use to end
+   * them abruptly (`crash()`), as when a Lambda runtime dies.
+   */
+  readonly functions: ReadonlyMap<string, FunctionPool>;
   stop(): Promise<void>;
 }
 
@@ -162,6 +173,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       prefix: options.prefix ?? 'sluice',
       region: LOCAL_REGION,
       sqsEndpoint: iam.endpoint,
+      messageQueuePrefix: options.messageQueuePrefix,
     });
     for (const [roleId, statements] of twin.policies) {
       principals.set(roleAccessKey(roleId), { roleName: roleNameOf(twin, roleId), statements });
@@ -252,6 +264,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       twin,
       deniedCalls: iam.denied,
       usedGrants: iam.used,
+      functions: pools,
       stop: stopAll,
     };
   } catch (err) {

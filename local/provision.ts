@@ -16,7 +16,7 @@ import {
   type KeySchemaElement,
   type StreamViewType,
 } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, TagQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { QUEUES, QUEUE_NAMES, deadLetterQueueName, type QueueName } from '../definitions/queues';
 import { TABLES, TABLE_NAMES, type TableName } from '../definitions/tables';
 
@@ -112,14 +112,20 @@ export async function createTable(client: DynamoDBClient, spec: TableSpec): Prom
   return { tableName: spec.tableName, tableArn: Table?.TableArn ?? '', streamArn: Table?.LatestStreamArn };
 }
 
-/** Creates a queue (or finds it, with the same attributes) and returns its URL and ARN. */
+/**
+ * Creates a queue (or finds it, with the same attributes) with these tags, and returns its URL and
+ * ARN. Tags are set again on a queue that existed (CreateQueue ignores them then, as on AWS).
+ */
 export async function createQueue(
   client: SQSClient,
   queueName: string,
   attributes: Record<string, string>,
+  tags: Record<string, string> = {},
 ): Promise<{ readonly url: string; readonly arn: string }> {
-  const queue = await client.send(new CreateQueueCommand({ QueueName: queueName, Attributes: attributes }));
+  const hasTags = Object.keys(tags).length > 0;
+  const queue = await client.send(new CreateQueueCommand({ QueueName: queueName, Attributes: attributes, ...(hasTags ? { tags } : {}) }));
   if (!queue.QueueUrl) throw new Error(`CreateQueue ${queueName} returned no URL`);
+  if (hasTags) await client.send(new TagQueueCommand({ QueueUrl: queue.QueueUrl, Tags: tags }));
   const attrs = await client.send(new GetQueueAttributesCommand({ QueueUrl: queue.QueueUrl, AttributeNames: ['QueueArn'] }));
   return { url: queue.QueueUrl, arn: attrs.Attributes?.QueueArn ?? '' };
 }

@@ -120,9 +120,14 @@ const fetch: Command = {
     for (;;) {
       const size = Math.min(FETCH_LIMITS.maxLimit, limit === undefined ? FETCH_LIMITS.maxLimit : limit - count);
       const waitMs = follow ? FETCH_LIMITS.maxWaitMs : undefined;
-      const request = client.fetch(topic, partition, { ...position, limit: size, waitMs });
-      const response = await untilAborted(request, signal);
-      if (response === undefined) return;
+      let response;
+      try {
+        // Ctrl-C aborts the request itself, a long poll included: nothing is left waiting for it.
+        response = await client.fetch(topic, partition, { ...position, limit: size, waitMs, signal });
+      } catch (err) {
+        if (signal?.aborted) return;
+        throw err;
+      }
       for (const event of response.events) stdout.write(json ? `${JSON.stringify(event)}\n` : `${formatEvent(event)}\n`);
       count += response.events.length;
       if (limit !== undefined && count >= limit) return;
@@ -154,24 +159,4 @@ function parseFrom(from: CommandContext['options'][string]): FetchOptions['offse
   if (text === 'earliest' || text === 'latest') return text;
   if (/^\d+$/.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
   throw new UsageError(`--from must be "earliest", "latest" or an offset (an integer of at least 0), got "${from}"`, fetch.path);
-}
-
-/** The request's answer, or undefined as soon as `signal` is aborted (the request is then abandoned). */
-async function untilAborted<T>(request: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
-  if (!signal) return request;
-  if (signal.aborted) {
-    request.catch(() => undefined);
-    return undefined;
-  }
-  let onAbort: () => void = () => undefined;
-  const aborted = new Promise<undefined>((resolve) => {
-    onAbort = () => resolve(undefined);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  request.catch(() => undefined); // an abandoned request must not fail unhandled
-  try {
-    return await Promise.race([request, aborted]);
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
 }

@@ -1,6 +1,7 @@
 /** `sluice groups list | describe | reset-offsets`. */
+import { GroupNotFoundError, OffsetOutOfRangeError, PartitionNotFoundError } from '../../api/errors';
 import type { GroupDescription, SeekRequest } from '../../api/groups';
-import { integerOption, UsageError, type Command, type CommandContext } from '../command';
+import { integerOption, UsageError, type Command, type CommandContext, type SluiceApi } from '../command';
 import { formatFields, formatTable } from '../format';
 
 const list: Command = {
@@ -21,8 +22,10 @@ const describe: Command = {
   summary: "Show a group's members and, per partition, its owner, committed offset and lag.",
   details: [
     'Members that missed their session timeout are removed by this call (as by any call that reads the group),',
-    'so what it shows is current. COMMITTED is the next offset the group will read ("-": none committed yet);',
-    'LAG is HIGH-WATERMARK minus COMMITTED (all retained events when nothing is committed).',
+    'so what it shows is current. COMMITTED is the next offset the group will read; LAG is HIGH-WATERMARK minus',
+    'COMMITTED. Where nothing is committed yet, both are "-" (as kafka-consumer-groups shows them): what the next',
+    "member reads there depends on its offset reset (the earliest retained event, or only new ones). --json has",
+    "the API's lag, which counts such a partition from its log start.",
   ].join('\n'),
   options: {},
   async run({ client, args, json, stdout }) {
@@ -32,13 +35,19 @@ const describe: Command = {
   },
 };
 
+/** Partitions whose offsets a dry run asks for at once (one fetch each for --to-timestamp). */
+const PLAN_CONCURRENCY = 16;
+
 const resetOffsets: Command = {
   path: ['groups', 'reset-offsets'],
   args: ['group'],
-  summary: "Set a group's committed offsets of a topic (replay or skip ahead).",
+  summary: "Set a group's committed offsets of a topic (replay or skip ahead); a dry run unless --execute.",
   details: [
-    'Give exactly one of --to-earliest, --to-latest, --to-offset and --to-timestamp. Members, if any, read',
-    'on from the new offsets at their next records call. Prints the offsets written.',
+    'Give exactly one of --to-earliest, --to-latest, --to-offset and --to-timestamp. Without --execute, prints',
+    'the plan (each partition\'s current and new offset) and changes nothing, as kafka-consumer-groups does;',
+    'with --execute, writes the offsets and prints them. Members, if any, read on from the new offsets at their',
+    'next records call. A group that does not exist (no member ever joined, no offset committed) is refused,',
+    'so that a mistyped name does not create a group: give --allow-new to create it.',
   ].join('\n'),
   options: {
     topic: { type: 'string', valueName: 'TOPIC', description: 'The topic (required)', required: true },
@@ -47,8 +56,11 @@ const resetOffsets: Command = {
     'to-latest': { type: 'boolean', description: 'To the high watermark (skip everything so far)' },
     'to-offset': { type: 'string', valueName: 'N', description: 'To this offset' },
     'to-timestamp': { type: 'string', valueName: 'MS', description: 'To the first event at or after this time, in epoch ms' },
+    execute: { type: 'boolean', description: 'Write the new offsets (default: a dry run that only prints them)' },
+    'allow-new': { type: 'boolean', description: 'Create the group if it does not exist (default: refuse an unknown group)' },
   },
-  async run({ client, args, options, json, stdout }) {
+  async run({ client, args, options, json, stdout, stderr }) {
+    const group = args[0]!;
     const partition = integerOption(resetOffsets, options, 'partition', {}, 0);
     const offset = integerOption(resetOffsets, options, 'to-offset', {}, 0);
     const timestamp = integerOption(resetOffsets, options, 'to-timestamp', {}, 0);
@@ -66,7 +78,23 @@ const resetOffsets: Command = {
       ...(partition === undefined ? {} : { partitions: [partition] }),
       to: targets[0]!,
     };
-    const response = await client.seek(args[0]!, request);
+    const current = await committedOffsets(client, group, request.topic, options['allow-new'] === true);
+
+    if (options.execute !== true) {
+      const plan = await planReset(client, request, current);
+      if (json) writeJson(stdout, { dryRun: true, offsets: plan });
+      else {
+        stdout.write(
+          formatTable(
+            [{ header: 'TOPIC' }, { header: 'PARTITION', align: 'right' }, { header: 'CURRENT-OFFSET', align: 'right' }, { header: 'NEW-OFFSET', align: 'right' }],
+            plan.map((p) => [p.topic, String(p.partition), p.currentOffset === null ? '-' : String(p.currentOffset), String(p.offset)]),
+          ),
+        );
+      }
+      stderr.write(`Dry run: nothing changed. Add --execute to reset the offsets of group "${group}".\n`);
+      return;
+    }
+    const response = await client.seek(group, request);
     if (json) return writeJson(stdout, response);
     stdout.write(
       formatTable(
@@ -76,6 +104,83 @@ const resetOffsets: Command = {
     );
   },
 };
+
+/**
+ * The group's committed offsets of the topic, by partition. An unknown group is refused unless
+ * `allowNew`: a seek would create it.
+ * @throws GroupNotFoundError
+ */
+async function committedOffsets(client: SluiceApi, group: string, topic: string, allowNew: boolean): Promise<Map<number, number | null>> {
+  let description: GroupDescription;
+  try {
+    description = await client.describeGroup(group);
+  } catch (err) {
+    if (!(err instanceof GroupNotFoundError)) throw err;
+    if (allowNew) return new Map();
+    throw new GroupNotFoundError(`${err.message}; check the name, or give --allow-new to create it with these offsets`, {
+      details: err.details,
+      cause: err,
+    });
+  }
+  return new Map(description.partitions.filter((p) => p.topic === topic).map((p) => [p.partition, p.committedOffset]));
+}
+
+/**
+ * What the seek would write, worked out as the service does (api/groups.ts seek): the same
+ * targets, the same refusals (PartitionNotFound, OffsetOutOfRange), nothing written.
+ */
+async function planReset(client: SluiceApi, request: SeekRequest, current: ReadonlyMap<number, number | null>): Promise<ResetPlanEntry[]> {
+  const topic = await client.describeTopic(request.topic);
+  const partitions = request.partitions ?? topic.partitionOffsets.map((p) => p.partition);
+  const plan: ResetPlanEntry[] = [];
+  for (let i = 0; i < partitions.length; i += PLAN_CONCURRENCY) {
+    const chunk = partitions.slice(i, i + PLAN_CONCURRENCY);
+    plan.push(
+      ...(await Promise.all(
+        chunk.map(async (partition) => {
+          const bounds = topic.partitionOffsets.find((p) => p.partition === partition);
+          if (!bounds) {
+            throw new PartitionNotFoundError(
+              `Topic "${topic.name}" has partitions 0 to ${topic.partitions - 1}; there is no partition ${partition}`,
+              { details: { topic: topic.name, partition, partitions: topic.partitions } },
+            );
+          }
+          const to = request.to;
+          const offset =
+            to === 'earliest'
+              ? bounds.logStartOffset
+              : to === 'latest'
+                ? bounds.highWatermark
+                : 'timestamp' in to
+                  ? await offsetForTime(client, topic.name, partition, to.timestamp)
+                  : to.offset;
+          if (offset < bounds.logStartOffset || offset > bounds.highWatermark) {
+            throw new OffsetOutOfRangeError(`Offset ${offset} is outside ${topic.name}/${partition}`, {
+              details: { offset, logStartOffset: bounds.logStartOffset, highWatermark: bounds.highWatermark },
+            });
+          }
+          return { topic: topic.name, partition, currentOffset: current.get(partition) ?? null, offset };
+        }),
+      )),
+    );
+  }
+  return plan;
+}
+
+/** The first offset at or after `timestamp`, or the high watermark when there is none. */
+async function offsetForTime(client: SluiceApi, topic: string, partition: number, timestamp: number): Promise<number> {
+  const { events, nextOffset } = await client.fetch(topic, partition, { timestamp, limit: 1 });
+  return events[0]?.offset ?? nextOffset;
+}
+
+interface ResetPlanEntry {
+  readonly topic: string;
+  readonly partition: number;
+  /** The committed offset now; null when none is committed. */
+  readonly currentOffset: number | null;
+  /** The offset `--execute` would commit. */
+  readonly offset: number;
+}
 
 export const GROUPS_COMMANDS: readonly Command[] = [list, describe, resetOffsets];
 
@@ -118,9 +223,13 @@ export function describeGroup(group: GroupDescription): string {
             p.owner ?? '-',
             p.committedOffset === null ? '-' : String(p.committedOffset),
             String(p.highWatermark),
-            String(p.lag),
+            p.committedOffset === null ? '-' : String(p.lag),
           ]),
-        );
+        ) +
+        (group.partitions.some((p) => p.committedOffset === null)
+          ? '"-": nothing committed yet. A member starts there at the earliest retained event\n' +
+            'or at new events only, as its offset reset says (consume --from-beginning).\n'
+          : '');
   return fields + partitions + members;
 }
 

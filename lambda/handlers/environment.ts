@@ -15,10 +15,13 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { QUEUES, type QueueName } from '../../definitions/queues';
+import { MESSAGE_QUEUES, QUEUES, type QueueName } from '../../definitions/queues';
 import { TABLES, type TableName } from '../../definitions/tables';
 import { createDocumentClient, createSqsClient } from '../core/aws/clients';
 import { DynamoDbGroupStore } from '../core/groups/dynamodb-group-store';
+import { DynamoDbSendMarkerStore } from '../core/queues/dynamodb-send-marker-store';
+import { QueueDirectory } from '../core/queues/queue-directory';
+import { QueueService } from '../core/queues/queue-service';
 import { GroupService } from '../core/groups/group-service';
 import { DynamoDbLogReadStore, DynamoDbLogStore } from '../core/log/dynamodb-log-store';
 import { LogReadService } from '../core/log/log-read-service';
@@ -27,6 +30,10 @@ import { DynamoDbTopicStore } from '../core/topics/dynamodb-topic-store';
 import { SqsPurgeQueue } from '../core/topics/purge-queue';
 import { TopicService } from '../core/topics/topic-service';
 import { TransactionService } from '../core/transactions/transaction-service';
+import { PROCESSORS_ENV } from '../../api/processors';
+import { decodeDeclaredProcessors } from '../core/processors/declared';
+import { DynamoDbProcessorStore } from '../core/processors/dynamodb-processor-store';
+import { ProcessorService } from '../core/processors/processor-service';
 import { AUTHORIZATION_ENV, type AuthorizationMode } from '../../definitions/authorization';
 import { AclService } from '../core/acls/acl-service';
 import { Authorizer } from '../core/acls/authorizer';
@@ -56,6 +63,15 @@ function requireEnv(name: string, env: FunctionEnv): string {
 
 export const tableFromEnv = (table: TableName, env: FunctionEnv = process.env) => requireEnv(TABLES[table].envVar, env);
 export const queueFromEnv = (queue: QueueName, env: FunctionEnv = process.env) => requireEnv(QUEUES[queue].envVar, env);
+
+/** SLUICE_QUEUE_PREFIX: the prefix of the installation's message queues' SQS names. */
+export function queuePrefixFromEnv(env: FunctionEnv = process.env): string {
+  const prefix = requireEnv(MESSAGE_QUEUES.prefixEnvVar, env);
+  if (!MESSAGE_QUEUES.prefixPattern.test(prefix)) {
+    throw new Error(`Environment variable ${MESSAGE_QUEUES.prefixEnvVar} must be 1 to 24 of [a-zA-Z0-9_-]; got "${prefix}"`);
+  }
+  return prefix;
+}
 
 let documentClient: DynamoDBDocumentClient | undefined;
 let sqsClient: SQSClient | undefined;
@@ -161,6 +177,21 @@ export function aclServiceFromEnv(env: FunctionEnv = process.env): { service: Ac
   return { service: new AclService(store, authorizer), authorizer };
 }
 
+// ---- message queues --------------------------------------------------------------------------
+
+/** The message queues of the installation, found by name from SLUICE_QUEUE_PREFIX. */
+function queueDirectoryFromEnv(env: FunctionEnv): QueueDirectory {
+  return new QueueDirectory(sharedSqsClient(), queuePrefixFromEnv(env));
+}
+
+/** The queues API: the message queues (prefix) and the dedupe table (send markers). */
+export function queueServiceFromEnv(env: FunctionEnv = process.env): QueueService {
+  return new QueueService({
+    directory: queueDirectoryFromEnv(env),
+    markers: new DynamoDbSendMarkerStore({ client: sharedDocumentClient(), dedupeTable: tableFromEnv('dedupe', env) }),
+  });
+}
+
 // ---- push subscriptions ----------------------------------------------------------------------
 
 let lambdaClient: LambdaClient | undefined;
@@ -189,7 +220,10 @@ function deliveriesQueueFromEnv(env: FunctionEnv): SqsDeliveriesQueue {
   return new SqsDeliveriesQueue(sharedSqsClient(), queueFromEnv('deliveries', env));
 }
 
-/** The subscriptions API: topics, log (read side), subscriptions tables and the deliveries queue. */
+/**
+ * The subscriptions API: topics, log (read side), subscriptions tables, the deliveries queue, and
+ * the message queues (a queue target must name one that exists).
+ */
 export function subscriptionServiceFromEnv(env: FunctionEnv = process.env): SubscriptionService {
   const topics = topicStoreFromEnv(env);
   return new SubscriptionService({
@@ -197,6 +231,7 @@ export function subscriptionServiceFromEnv(env: FunctionEnv = process.env): Subs
     topics,
     log: logReadServiceFromEnv(env, topics),
     queue: deliveriesQueueFromEnv(env),
+    messageQueues: queueDirectoryFromEnv(env),
     allowPrivateNetworks: allowPrivateNetworksFromEnv(env),
   });
 }
@@ -211,14 +246,34 @@ export function dispatcherFromEnv(env: FunctionEnv, logger: Logger): Dispatcher 
   );
 }
 
-/** The deliverer: topics and log (reads), subscriptions; the deliveries queue URL (visibility changes). */
+/**
+ * The deliverer: topics and log (reads), subscriptions; the deliveries queue URL (visibility
+ * changes); the message queues (targets that name a Sluice queue).
+ */
 export function delivererFromEnv(env: FunctionEnv, logger: Logger): { deliverer: Deliverer; queueUrl: string } {
   const allowPrivateNetworks = allowPrivateNetworksFromEnv(env);
+  const messageQueues = queueDirectoryFromEnv(env);
   const deliverer = new Deliverer({
     catalog: subscriptionCatalogFromEnv(env),
     log: logReadServiceFromEnv(env),
-    sender: new TargetSender({ sqs: sharedSqsClient, lambda: sharedLambdaClient, allowPrivateNetworks }),
+    sender: new TargetSender({ sqs: sharedSqsClient, lambda: sharedLambdaClient, allowPrivateNetworks, messageQueues }),
     logger,
   });
   return { deliverer, queueUrl: queueFromEnv('deliveries', env) };
+}
+
+// ---- stream processors -----------------------------------------------------------------------
+
+/**
+ * The processors API: the processors the stack declares (SLUICE_DECLARED_PROCESSORS), the
+ * `processors` table (their state), and the topics and log tables (read side) for lag.
+ */
+export function processorServiceFromEnv(env: FunctionEnv = process.env): ProcessorService {
+  const topics = topicStoreFromEnv(env);
+  return new ProcessorService({
+    declared: decodeDeclaredProcessors(env[PROCESSORS_ENV.declared]),
+    topics,
+    log: logReadServiceFromEnv(env, topics),
+    store: new DynamoDbProcessorStore(sharedDocumentClient(), tableFromEnv('processors', env)),
+  });
 }

@@ -1,6 +1,7 @@
 /**
  * The idempotency records of `sluiceSubscriber({ idempotent })`: one item per processed event,
- * keyed by (topic, subscription, partition, offset), in a DynamoDB table the user owns.
+ * keyed by (topic, subscription, partition, offset), or per processed queue message, keyed by
+ * (queue, group, message ID), in a DynamoDB table the user owns.
  *
  * Table: partition key `pk` (string), no sort key; turn on TTL on `expiresAt` so records leave
  * after `retention`. The function needs `dynamodb:PutItem`, `UpdateItem`, `DeleteItem` and
@@ -44,6 +45,21 @@ const COMPLETED = 'COMPLETED';
 /** The record key of one event: topic and subscription names cannot contain `#`. */
 export function idempotencyKey(event: EventKey): string {
   return `${event.topic}#${event.subscription}#${event.partition}#${event.offset}`;
+}
+
+export interface QueueMessageKey {
+  /** The SQS queue's name. */
+  readonly queue: string;
+  readonly groupId: string;
+  readonly messageId: string;
+}
+
+/**
+ * The record key of one queue message. SQS FIFO deduplicates per group in high-throughput mode, so
+ * the group is part of the identity. Group and message IDs may contain `#`: they are URI-encoded.
+ */
+export function queueIdempotencyKey(message: QueueMessageKey): string {
+  return `queue#${message.queue}#${encodeURIComponent(message.groupId)}#${encodeURIComponent(message.messageId)}`;
 }
 
 type Sdk = typeof import('@aws-sdk/client-dynamodb');

@@ -1,9 +1,15 @@
 /**
- * `sluiceSubscriber()`: a middy middleware for Lambda functions subscribed to a Sluice topic
- * through an SQS queue (`sluice.subscribeLambda(fn, { topic })`), exported as `sluice/subscriber`.
+ * `sluiceSubscriber()`: a middy middleware for Lambda functions fed by Sluice through SQS, exported
+ * as `sluice/subscriber`. It serves two kinds of function:
+ * - **topic subscribers** (`sluice.subscribeLambda(fn, { topic })`, the default `source: 'topic'`):
+ *   each SQS message is one delivery, events of one partition in offset order
+ *   (api/subscriptions.ts defines the body);
+ * - **queue consumers** (`queue.addConsumer(fn)`, with `source: 'queue'`): each SQS message is one
+ *   message of a Sluice message queue (a FIFO queue: body JSON-encoded, Sluice's message ID in the
+ *   `sluice-message-id` message attribute).
  *
  *   import middy from '@middy/core';
- *   import { sluiceSubscriber, type SluiceBatch } from 'sluice/subscriber';
+ *   import { sluiceSubscriber, type SluiceBatch, type SluiceQueueBatch } from 'sluice/subscriber';
  *
  *   export const handler = middy()
  *     .use(sluiceSubscriber({ idempotent: { table: process.env.PROCESSED_TABLE! } }))
@@ -11,28 +17,47 @@
  *       await batch.eachEvent(async (event) => saveOrder(event.value));
  *     });
  *
- * The middleware turns the SQS event into Sluice events (each SQS message is one delivery: events
- * of one partition, in offset order; api/subscriptions.ts defines the body) and answers SQS with a
- * partial batch response (`batchItemFailures`; the event source has `ReportBatchItemFailures`):
- * - `batch.eachEvent(fn)` calls `fn` for each event in order. When it throws for an event, that
- *   event's message fails and so does every later message of the same message group (a FIFO
- *   queue's group is one partition: order must hold), without calling `fn` for them; the other
- *   groups go on. The messages that failed come back after their visibility timeout.
- * - Or the handler uses `batch.events` (every event, in order) as a whole: returning succeeds every
+ *   export const consumer = middy()
+ *     .use(sluiceSubscriber({ source: 'queue' }))
+ *     .handler(async (batch: SluiceQueueBatch) => {
+ *       await batch.eachMessage(async (message) => applyChange(message.body));
+ *     });
+ *
+ * The middleware turns the SQS event into Sluice events or messages and answers SQS with a partial
+ * batch response (`batchItemFailures`; the event source has `ReportBatchItemFailures`), so one bad
+ * message never makes the whole batch redeliver:
+ * - `batch.eachEvent(fn)` / `batch.eachMessage(fn)` calls `fn` for each event / message in order.
+ *   When it throws, that SQS message fails and so does every later message of the same message
+ *   group, without calling `fn` for them (a FIFO queue's group is a topic partition, or a queue
+ *   message's `groupId`: order must hold); the other groups go on. The messages that failed come
+ *   back after their visibility timeout.
+ * - Or the handler uses `batch.events` / `batch.messages` as a whole: returning succeeds every
  *   message, throwing fails them all (the error is reported as batch item failures, not thrown).
- * - A message that is not a Sluice delivery fails (and reaches the queue's DLQ after maxAttempts).
+ * - A topic subscriber's message that is not a Sluice delivery fails (and reaches the queue's DLQ
+ *   after maxAttempts). A queue message's body is any JSON value (a body that is not JSON, sent to
+ *   the queue by someone else, is handed over as the raw string).
  * - A function that is the Lambda target of a run-time subscription (`{ type: 'lambda' }`) is
  *   invoked with one delivery instead of an SQS event: the middleware handles it as a batch of
  *   one, and throws when it fails, so the deliverer retries it.
- * With `idempotent: { table }` each event is recorded in that DynamoDB table (see ./idempotency.ts):
- * an event already processed is left out of the batch, so a redelivered message (a retry after a
- * failure midway, a deliverer crash between delivery and cursor write) has its effect once.
+ * With `idempotent: { table }` each event (topic, subscription, partition, offset) or queue message
+ * (queue, group, message ID) is recorded in that DynamoDB table (see ./idempotency.ts): one already
+ * processed is left out of the batch, so a redelivered message (a retry after a failure midway, a
+ * crash between the effect and the acknowledgement, a redrive from the dead-letter queue) has its
+ * effect once.
  */
 import { parseDelivery, type DeliveredEvent, type DeliveryBody } from '../../api/subscriptions';
-import { IdempotencyStore, idempotencyKey, type ClaimResult } from './idempotency';
+import type { QueueMessage } from '../../api/queues';
+import { MESSAGE_ID_ATTRIBUTE as SLUICE_MESSAGE_ID_ATTRIBUTE } from '../core/queues/message-format';
+import { IdempotencyStore, idempotencyKey, queueIdempotencyKey, type ClaimResult } from './idempotency';
 
 export { parseDelivery, type DeliveredEvent, type DeliveryBody } from '../../api/subscriptions';
-export { idempotencyKey } from './idempotency';
+export { idempotencyKey, queueIdempotencyKey } from './idempotency';
+
+/**
+ * The SQS message attribute carrying Sluice's message ID (the deduplication ID is the same when
+ * Sluice sends). The literal type keeps the package's declarations free of the core's modules.
+ */
+export const MESSAGE_ID_ATTRIBUTE: 'sluice-message-id' = SLUICE_MESSAGE_ID_ATTRIBUTE;
 
 /** One event of a topic, as the subscriber receives it. */
 export type SluiceEvent = DeliveredEvent;
@@ -41,7 +66,14 @@ export type SluiceEvent = DeliveredEvent;
 export interface SqsRecordLike {
   readonly messageId: string;
   readonly body: string;
-  readonly attributes?: { readonly MessageGroupId?: string };
+  readonly attributes?: {
+    readonly MessageGroupId?: string;
+    readonly MessageDeduplicationId?: string;
+    readonly ApproximateReceiveCount?: string;
+    readonly SentTimestamp?: string;
+    readonly SequenceNumber?: string;
+  };
+  readonly messageAttributes?: { readonly [name: string]: { readonly stringValue?: string; readonly dataType?: string } | undefined };
   readonly eventSourceARN?: string;
 }
 
@@ -84,10 +116,48 @@ export interface SluiceBatch {
   readonly sqsEvent: SqsEventLike;
 }
 
+/**
+ * One message of a Sluice message queue, as a queue consumer receives it: what `POST
+ * /queues/{queue}/receive` answers, without the receipt handle (the event source owns it and
+ * deletes the message when the handler succeeded with it).
+ */
+export interface SluiceQueueMessage extends Omit<QueueMessage, 'receiptHandle'> {
+  /** The SQS queue's name (from the event source ARN), e.g. `sluice-1a2b3c-q-payments.fifo`. */
+  readonly queue: string;
+  /** The SQS message ID (what `batchItemFailures` names); not Sluice's `messageId`. */
+  readonly sqsMessageId: string;
+}
+
+/** What a queue consumer's handler receives instead of the SQS event (`source: 'queue'`). */
+export interface SluiceQueueBatch {
+  /** The messages to process, in the order SQS gave them (without those failed before processing). */
+  readonly messages: readonly SluiceQueueMessage[];
+  /**
+   * Calls `fn` for every message, in order: a failure fails its message and the later ones of its
+   * group, without calling `fn` for them. Resolves when done; it throws only if the idempotency
+   * table cannot be written. Call it at most once per invocation.
+   */
+  eachMessage(fn: (message: SluiceQueueMessage) => unknown): Promise<void>;
+  /** The original SQS event. */
+  readonly sqsEvent: SqsEventLike;
+}
+
 export interface SluiceSubscriberOptions {
   /**
+   * What the function is fed:
+   * - `'topic'`: deliveries of a topic subscription (`subscribeLambda`, or a run-time
+   *   subscription's Lambda target); the handler gets a `SluiceBatch`;
+   * - `'queue'`: messages of a Sluice message queue (`queue.addConsumer(fn)`); the handler gets a
+   *   `SluiceQueueBatch`.
+   *
+   * @default 'topic'
+   */
+  readonly source?: 'topic' | 'queue';
+
+  /**
    * Record each processed event in a DynamoDB table so that a redelivered event is skipped: the
-   * handler's effect happens once per (topic, subscription, partition, offset). The table has a
+   * handler's effect happens once per (topic, subscription, partition, offset), or for a queue
+   * consumer once per (queue, group, message ID). The table has a
    * string partition key `pk` and no sort key (TTL on `expiresAt` recommended); the function needs
    * `dynamodb:PutItem`, `GetItem`, `UpdateItem` and `DeleteItem` on it. Costs about two write units
    * per event.
@@ -108,7 +178,8 @@ export interface IdempotencyOptions {
   /**
    * How long an event counts as processed (the record's `expiresAt`). A replay of the subscription
    * (`seek`) within this time is skipped too, so keep it no longer than a redelivery can take: the
-   * subscriber queue's retention (4 days by default).
+   * subscriber queue's retention (4 days by default). For a queue consumer, a message sent again
+   * with the same ID and group within this time is skipped too.
    *
    * @default 4 days (345,600 s)
    */
@@ -144,15 +215,19 @@ const CONCURRENCY = 16;
 
 /** The state of one invocation. */
 interface Invocation {
-  readonly batch: SluiceBatch;
+  /** What the handler receives (a `SluiceBatch` or a `SluiceQueueBatch`). */
+  readonly batch: SluiceBatch | SluiceQueueBatch;
+  readonly sqsEvent: SqsEventLike;
+  /** SQS message IDs of the messages handed to the handler, in order. */
+  readonly handled: readonly string[];
   /** Message IDs that failed. */
   readonly failed: Set<string>;
   /** Message IDs fully handled (all their events processed or skipped). */
   readonly succeeded: Set<string>;
   readonly store?: IdempotencyStore;
-  /** Idempotency keys of the events each delivery still has to process, by message ID. */
+  /** Idempotency keys of the events (or the message) each SQS message still has to process, by message ID. */
   readonly keys: Map<string, string[]>;
-  eachEventCalled: boolean;
+  eachCalled: boolean;
   /** Invoked with one delivery (a Lambda target), not an SQS event. */
   readonly direct: boolean;
 }
@@ -163,162 +238,292 @@ const DIRECT_MESSAGE_ID = 'direct';
 export function sluiceSubscriber(options: SluiceSubscriberOptions = {}): SluiceSubscriberMiddleware {
   const logger = options.logger ?? console;
   const invocations = new WeakMap<SubscriberRequest, Invocation>();
-  const retentionSeconds = options.idempotent?.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
+  const source = options.source ?? 'topic';
+  if (source !== 'topic' && source !== 'queue') throw new Error(`sluiceSubscriber: source must be 'topic' or 'queue'; got ${JSON.stringify(source)}`);
 
   return {
     async before(request) {
-      // A Lambda target of a run-time subscription is invoked with one delivery as its payload:
-      // handled as a batch of one, whose failure is thrown (the deliverer then retries it).
-      const direct = !Array.isArray((request.event as Partial<SqsEventLike> | null)?.Records);
-      if (direct) parseDelivery(request.event); // throws: neither an SQS event nor a delivery
-      const sqsEvent: SqsEventLike = direct
-        ? { Records: [{ messageId: DIRECT_MESSAGE_ID, body: JSON.stringify(request.event) }] }
-        : (request.event as SqsEventLike);
-      const failed = new Set<string>();
-      const succeeded = new Set<string>();
-      const failedGroups = new Set<string>();
-      const fail = (record: SqsRecordLike) => {
-        failed.add(record.messageId);
-        const group = groupOf(record);
-        if (group !== undefined) failedGroups.add(group);
-      };
-
-      // Parse every message; one that is not a delivery fails (with the later ones of its group).
-      const parsed: { record: SqsRecordLike; delivery: DeliveryBody }[] = [];
-      for (const record of sqsEvent.Records) {
-        const group = groupOf(record);
-        if (group !== undefined && failedGroups.has(group)) {
-          fail(record);
-          continue;
-        }
-        try {
-          parsed.push({ record, delivery: parseDelivery(record.body) });
-        } catch (error) {
-          logger.error('sluiceSubscriber: not a Sluice delivery; failing the message', { messageId: record.messageId, error: String(error) });
-          fail(record);
-        }
-      }
-
-      // With idempotency, claim every event up front: already processed ones are left out, and a
-      // message with an event another invocation holds right now fails (to retry after it).
-      const store = options.idempotent
-        ? new IdempotencyStore({ table: options.idempotent.table, client: options.idempotent.client, retentionSeconds })
-        : undefined;
-      const claims = new Map<string, ClaimResult>();
-      if (store) {
-        const remaining = request.context?.getRemainingTimeInMillis?.();
-        const claimedUntil = Date.now() + (remaining ?? options.idempotent?.claimTimeoutMs ?? DEFAULT_CLAIM_TIMEOUT_MS);
-        const keys = parsed.flatMap(({ delivery }) => delivery.events.map((e) => idempotencyKey({ ...e, subscription: delivery.subscription })));
-        try {
-          await forEachLimited([...new Set(keys)], CONCURRENCY, async (key) => {
-            claims.set(key, await store.claim(key, claimedUntil));
-          });
-        } catch (error) {
-          // The table cannot be written: give back what was claimed, and let the batch be retried.
-          await releaseQuietly(store, store.held, logger);
-          throw error;
-        }
-      }
-
-      const deliveries: SluiceDelivery[] = [];
-      const keysByMessage = new Map<string, string[]>();
-      const toRelease: string[] = [];
-      // An event in two messages of the batch (a redelivered copy) is processed with the first.
-      const assigned = new Set<string>();
-      for (const { record, delivery } of parsed) {
-        const keyOf = (e: DeliveredEvent) => idempotencyKey({ ...e, subscription: delivery.subscription });
-        const group = groupOf(record);
-        const blocked = (group !== undefined && failedGroups.has(group)) || delivery.events.some((e) => claims.get(keyOf(e)) === 'busy');
-        if (blocked) {
-          fail(record);
-          toRelease.push(...delivery.events.map(keyOf).filter((k) => claims.get(k) === 'claimed'));
-          continue;
-        }
-        const events = store
-          ? delivery.events.filter((e) => claims.get(keyOf(e)) === 'claimed' && !assigned.has(keyOf(e)))
-          : delivery.events;
-        if (store) for (const e of events) assigned.add(keyOf(e));
-        if (events.length === 0) {
-          succeeded.add(record.messageId); // every event processed before: a redelivery
-          continue;
-        }
-        deliveries.push({ ...delivery, messageId: record.messageId, events });
-        keysByMessage.set(record.messageId, events.map(keyOf));
-      }
-      // A key can be in two messages (a redelivered copy): release only what no delivery kept.
-      const kept = new Set([...keysByMessage.values()].flat());
-      if (store) await releaseQuietly(store, toRelease.filter((k) => !kept.has(k)), logger);
-
-      const invocation: Invocation = {
-        batch: undefined as unknown as SluiceBatch,
-        failed,
-        succeeded,
-        store,
-        keys: keysByMessage,
-        eachEventCalled: false,
-        direct,
-      };
-      (invocation as { batch: SluiceBatch }).batch = {
-        deliveries,
-        events: deliveries.flatMap((d) => d.events),
-        sqsEvent,
-        eachEvent: (fn) => eachEvent(invocation, fn, logger),
-      };
-      invocations.set(request, invocation);
-      if (deliveries.length === 0) {
-        // Nothing to run the handler for: every event was processed before, or none can run now.
-        if (direct && failed.size > 0) throw new Error('sluiceSubscriber: the delivery cannot be processed now (held by another invocation)');
-        return response(sqsEvent, failed);
-      }
-      request.event = invocation.batch;
+      const prepared = source === 'queue' ? await prepareQueue(request, options, logger) : await prepareTopic(request, options, logger);
+      if ('batchItemFailures' in prepared) return prepared;
+      invocations.set(request, prepared);
+      request.event = prepared.batch;
       return undefined;
     },
 
     async after(request) {
       const invocation = invocations.get(request);
       if (!invocation) return;
-      // The handler returned: whatever eachEvent did not fail succeeded (the whole-list way).
-      for (const delivery of invocation.batch.deliveries) {
-        if (invocation.failed.has(delivery.messageId) || invocation.succeeded.has(delivery.messageId)) continue;
-        await completeAll(invocation, delivery.messageId, logger);
-        invocation.succeeded.add(delivery.messageId);
+      // The handler returned: whatever eachEvent/eachMessage did not fail succeeded (the whole-list way).
+      for (const messageId of invocation.handled) {
+        if (invocation.failed.has(messageId) || invocation.succeeded.has(messageId)) continue;
+        await completeAll(invocation, messageId, logger);
+        invocation.succeeded.add(messageId);
       }
       if (invocation.direct && invocation.failed.size > 0) throw new Error('sluiceSubscriber: the delivery failed; see the logged error');
-      request.response = response(invocation.batch.sqsEvent, invocation.failed);
+      request.response = response(invocation.sqsEvent, invocation.failed);
     },
 
     async onError(request) {
       const invocation = invocations.get(request);
       if (!invocation) return; // failed before parsing (not an SQS event): let the error through
       logger.error('sluiceSubscriber: the handler failed; failing its messages', { error: String(request.error) });
-      for (const delivery of invocation.batch.deliveries) {
-        if (invocation.succeeded.has(delivery.messageId)) continue;
-        invocation.failed.add(delivery.messageId);
+      for (const messageId of invocation.handled) {
+        if (invocation.succeeded.has(messageId)) continue;
+        invocation.failed.add(messageId);
       }
       if (invocation.store) await releaseQuietly(invocation.store, invocation.store.held, logger);
       if (invocation.direct) return; // a direct invocation fails: the error goes back to the deliverer
-      request.response = response(invocation.batch.sqsEvent, invocation.failed);
+      request.response = response(invocation.sqsEvent, invocation.failed);
     },
   };
 }
 
+/**
+ * Topic subscribers: parses the deliveries, claims their events (with idempotency), and builds the
+ * `SluiceBatch`; or answers at once when no delivery is left to process.
+ */
+async function prepareTopic(request: SubscriberRequest, options: SluiceSubscriberOptions, logger: Logger): Promise<Invocation | SqsBatchResponse> {
+  // A Lambda target of a run-time subscription is invoked with one delivery as its payload:
+  // handled as a batch of one, whose failure is thrown (the deliverer then retries it).
+  const direct = !Array.isArray((request.event as Partial<SqsEventLike> | null)?.Records);
+  if (direct) parseDelivery(request.event); // throws: neither an SQS event nor a delivery
+  const sqsEvent: SqsEventLike = direct
+    ? { Records: [{ messageId: DIRECT_MESSAGE_ID, body: JSON.stringify(request.event) }] }
+    : (request.event as SqsEventLike);
+  const failed = new Set<string>();
+  const succeeded = new Set<string>();
+  const failedGroups = new Set<string>();
+  const fail = (record: SqsRecordLike) => {
+    failed.add(record.messageId);
+    const group = groupOf(record);
+    if (group !== undefined) failedGroups.add(group);
+  };
+
+  // Parse every message; one that is not a delivery fails (with the later ones of its group).
+  const parsed: { record: SqsRecordLike; delivery: DeliveryBody }[] = [];
+  for (const record of sqsEvent.Records) {
+    const group = groupOf(record);
+    if (group !== undefined && failedGroups.has(group)) {
+      fail(record);
+      continue;
+    }
+    try {
+      parsed.push({ record, delivery: parseDelivery(record.body) });
+    } catch (error) {
+      logger.error('sluiceSubscriber: not a Sluice delivery; failing the message', { messageId: record.messageId, error: String(error) });
+      fail(record);
+    }
+  }
+
+  // With idempotency, claim every event up front: already processed ones are left out, and a
+  // message with an event another invocation holds right now fails (to retry after it).
+  const store = idempotencyStore(options);
+  const claims = store
+    ? await claimAll(
+        store,
+        parsed.flatMap(({ delivery }) => delivery.events.map((e) => idempotencyKey({ ...e, subscription: delivery.subscription }))),
+        request,
+        options,
+        logger,
+      )
+    : new Map<string, ClaimResult>();
+
+  const deliveries: SluiceDelivery[] = [];
+  const keysByMessage = new Map<string, string[]>();
+  const toRelease: string[] = [];
+  // An event in two messages of the batch (a redelivered copy) is processed with the first.
+  const assigned = new Set<string>();
+  for (const { record, delivery } of parsed) {
+    const keyOf = (e: DeliveredEvent) => idempotencyKey({ ...e, subscription: delivery.subscription });
+    const group = groupOf(record);
+    const blocked = (group !== undefined && failedGroups.has(group)) || delivery.events.some((e) => claims.get(keyOf(e)) === 'busy');
+    if (blocked) {
+      fail(record);
+      toRelease.push(...delivery.events.map(keyOf).filter((k) => claims.get(k) === 'claimed'));
+      continue;
+    }
+    const events = store
+      ? delivery.events.filter((e) => claims.get(keyOf(e)) === 'claimed' && !assigned.has(keyOf(e)))
+      : delivery.events;
+    if (store) for (const e of events) assigned.add(keyOf(e));
+    if (events.length === 0) {
+      succeeded.add(record.messageId); // every event processed before: a redelivery
+      continue;
+    }
+    deliveries.push({ ...delivery, messageId: record.messageId, events });
+    keysByMessage.set(record.messageId, events.map(keyOf));
+  }
+  // A key can be in two messages (a redelivered copy): release only what no delivery kept.
+  const kept = new Set([...keysByMessage.values()].flat());
+  if (store) await releaseQuietly(store, toRelease.filter((k) => !kept.has(k)), logger);
+
+  if (deliveries.length === 0) {
+    // Nothing to run the handler for: every event was processed before, or none can run now.
+    if (direct && failed.size > 0) throw new Error('sluiceSubscriber: the delivery cannot be processed now (held by another invocation)');
+    return response(sqsEvent, failed);
+  }
+  const invocation: Invocation = {
+    batch: undefined as unknown as SluiceBatch,
+    sqsEvent,
+    handled: deliveries.map((d) => d.messageId),
+    failed,
+    succeeded,
+    store,
+    keys: keysByMessage,
+    eachCalled: false,
+    direct,
+  };
+  (invocation as { batch: SluiceBatch }).batch = {
+    deliveries,
+    events: deliveries.flatMap((d) => d.events),
+    sqsEvent,
+    eachEvent: (fn) => eachEvent(invocation, deliveries, fn, logger),
+  };
+  return invocation;
+}
+
+/**
+ * Queue consumers: decodes the messages, claims them (with idempotency), and builds the
+ * `SluiceQueueBatch`; or answers at once when no message is left to process.
+ */
+async function prepareQueue(request: SubscriberRequest, options: SluiceSubscriberOptions, logger: Logger): Promise<Invocation | SqsBatchResponse> {
+  if (!Array.isArray((request.event as Partial<SqsEventLike> | null)?.Records)) {
+    throw new Error("sluiceSubscriber({ source: 'queue' }): not an SQS event; a queue consumer is invoked by its queue's event source");
+  }
+  const sqsEvent = request.event as SqsEventLike;
+  const failed = new Set<string>();
+  const succeeded = new Set<string>();
+  const failedGroups = new Set<string>();
+  const fail = (record: SqsRecordLike) => {
+    failed.add(record.messageId);
+    const group = groupOf(record);
+    if (group !== undefined) failedGroups.add(group);
+  };
+  const decoded = sqsEvent.Records.map((record) => ({ record, message: queueMessageOf(record) }));
+  const keyOf = (m: SluiceQueueMessage) => queueIdempotencyKey(m);
+
+  const store = idempotencyStore(options);
+  const claims = store ? await claimAll(store, decoded.map(({ message }) => keyOf(message)), request, options, logger) : new Map<string, ClaimResult>();
+
+  const messages: SluiceQueueMessage[] = [];
+  const keysByMessage = new Map<string, string[]>();
+  const toRelease: string[] = [];
+  // A message in the batch twice (sent again after the dedupe window, or redriven while a copy
+  // was still queued) is processed with the first copy.
+  const assigned = new Set<string>();
+  for (const { record, message } of decoded) {
+    const group = groupOf(record);
+    const key = keyOf(message);
+    if ((group !== undefined && failedGroups.has(group)) || claims.get(key) === 'busy') {
+      fail(record);
+      if (claims.get(key) === 'claimed') toRelease.push(key);
+      continue;
+    }
+    if (store && (claims.get(key) !== 'claimed' || assigned.has(key))) {
+      succeeded.add(record.messageId); // processed before: a redelivery
+      continue;
+    }
+    if (store) assigned.add(key);
+    messages.push(message);
+    keysByMessage.set(record.messageId, store ? [key] : []);
+  }
+  const kept = new Set([...keysByMessage.values()].flat());
+  if (store) await releaseQuietly(store, toRelease.filter((k) => !kept.has(k)), logger);
+
+  if (messages.length === 0) return response(sqsEvent, failed);
+  const invocation: Invocation = {
+    batch: undefined as unknown as SluiceQueueBatch,
+    sqsEvent,
+    handled: messages.map((m) => m.sqsMessageId),
+    failed,
+    succeeded,
+    store,
+    keys: keysByMessage,
+    eachCalled: false,
+    direct: false,
+  };
+  (invocation as { batch: SluiceQueueBatch }).batch = {
+    messages,
+    sqsEvent,
+    eachMessage: (fn) => eachMessage(invocation, messages, fn, logger),
+  };
+  return invocation;
+}
+
+/** A queue message from its SQS record, as api/queues.ts's receive answers it. */
+function queueMessageOf(record: SqsRecordLike): SluiceQueueMessage {
+  const attributes = record.attributes ?? {};
+  const messageId = record.messageAttributes?.[MESSAGE_ID_ATTRIBUTE]?.stringValue || attributes.MessageDeduplicationId || record.messageId;
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    body = record.body; // not sent through Sluice: handed over as it is
+  }
+  return {
+    messageId,
+    groupId: attributes.MessageGroupId ?? '', // none: not a FIFO queue's message (as the API answers)
+    body,
+    receiveCount: Number(attributes.ApproximateReceiveCount ?? 1),
+    sentAt: Number(attributes.SentTimestamp ?? 0),
+    sequenceNumber: attributes.SequenceNumber ?? '',
+    queue: (record.eventSourceARN ?? '').split(':').pop() ?? '',
+    sqsMessageId: record.messageId,
+  };
+}
+
+function idempotencyStore(options: SluiceSubscriberOptions): IdempotencyStore | undefined {
+  if (!options.idempotent) return undefined;
+  const retentionSeconds = options.idempotent.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
+  return new IdempotencyStore({ table: options.idempotent.table, client: options.idempotent.client, retentionSeconds });
+}
+
+/** Claims every key (once each) until the invocation's end; on a write error gives back what it claimed, then throws. */
+async function claimAll(
+  store: IdempotencyStore,
+  keys: readonly string[],
+  request: SubscriberRequest,
+  options: SluiceSubscriberOptions,
+  logger: Logger,
+): Promise<Map<string, ClaimResult>> {
+  const claims = new Map<string, ClaimResult>();
+  const remaining = request.context?.getRemainingTimeInMillis?.();
+  const claimedUntil = Date.now() + (remaining ?? options.idempotent?.claimTimeoutMs ?? DEFAULT_CLAIM_TIMEOUT_MS);
+  try {
+    await forEachLimited([...new Set(keys)], CONCURRENCY, async (key) => {
+      claims.set(key, await store.claim(key, claimedUntil));
+    });
+  } catch (error) {
+    // The table cannot be written: give back what was claimed, and let the batch be retried.
+    await releaseQuietly(store, store.held, logger);
+    throw error;
+  }
+  return claims;
+}
+
+/** The groups of the messages that failed before the handler ran: their later messages must wait. */
+function failedGroupsOf(invocation: Invocation): Set<string> {
+  const groups = new Set<string>();
+  for (const record of invocation.sqsEvent.Records) {
+    if (!invocation.failed.has(record.messageId)) continue;
+    const group = groupOf(record);
+    if (group !== undefined) groups.add(group);
+  }
+  return groups;
+}
+
 async function eachEvent(
   invocation: Invocation,
+  deliveries: readonly SluiceDelivery[],
   fn: (event: SluiceEvent, delivery: SluiceDelivery) => unknown,
   logger: Logger,
 ): Promise<void> {
-  if (invocation.eachEventCalled) throw new Error('sluiceSubscriber: call batch.eachEvent() once per invocation');
-  invocation.eachEventCalled = true;
+  if (invocation.eachCalled) throw new Error('sluiceSubscriber: call batch.eachEvent() once per invocation');
+  invocation.eachCalled = true;
   const { store, failed, succeeded } = invocation;
-  const failedGroups = new Set<string>();
-  for (const record of invocation.batch.sqsEvent.Records) {
-    if (failed.has(record.messageId)) {
-      const group = groupOf(record);
-      if (group !== undefined) failedGroups.add(group);
-    }
-  }
-  const recordOf = new Map(invocation.batch.sqsEvent.Records.map((r) => [r.messageId, r]));
-  for (const delivery of invocation.batch.deliveries) {
+  const failedGroups = failedGroupsOf(invocation);
+  const recordOf = new Map(invocation.sqsEvent.Records.map((r) => [r.messageId, r]));
+  for (const delivery of deliveries) {
     const group = groupOf(recordOf.get(delivery.messageId)!);
     const keys = invocation.keys.get(delivery.messageId) ?? [];
     if (group !== undefined && failedGroups.has(group)) {
@@ -352,6 +557,46 @@ async function eachEvent(
     failed.add(delivery.messageId);
     if (group !== undefined) failedGroups.add(group);
     if (store) await releaseQuietly(store, keys.slice(i), logger);
+  }
+}
+
+async function eachMessage(
+  invocation: Invocation,
+  messages: readonly SluiceQueueMessage[],
+  fn: (message: SluiceQueueMessage) => unknown,
+  logger: Logger,
+): Promise<void> {
+  if (invocation.eachCalled) throw new Error('sluiceSubscriber: call batch.eachMessage() once per invocation');
+  invocation.eachCalled = true;
+  const { store, failed, succeeded } = invocation;
+  const failedGroups = failedGroupsOf(invocation);
+  const recordOf = new Map(invocation.sqsEvent.Records.map((r) => [r.messageId, r]));
+  for (const message of messages) {
+    const group = groupOf(recordOf.get(message.sqsMessageId)!);
+    const keys = invocation.keys.get(message.sqsMessageId) ?? [];
+    if (group !== undefined && failedGroups.has(group)) {
+      // An earlier message of this group failed: this one must wait for it, unprocessed.
+      failed.add(message.sqsMessageId);
+      if (store) await releaseQuietly(store, keys, logger);
+      continue;
+    }
+    try {
+      await fn(message);
+    } catch (error) {
+      logger.error('sluiceSubscriber: a message failed; failing it and the later ones of its group', {
+        messageId: message.messageId,
+        groupId: message.groupId,
+        sqsMessageId: message.sqsMessageId,
+        error: String(error),
+      });
+      failed.add(message.sqsMessageId);
+      if (group !== undefined) failedGroups.add(group);
+      if (store) await releaseQuietly(store, keys, logger);
+      continue;
+    }
+    // The effect happened: as for events, a failed record still lets the message succeed.
+    if (store) for (const key of keys) await completeQuietly(store, key, logger);
+    succeeded.add(message.sqsMessageId);
   }
 }
 

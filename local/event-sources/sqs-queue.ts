@@ -3,7 +3,12 @@
  * function's own role (as Lambda's poller does, so a missing consume grant fails here too),
  * invokes the function with an SQSEvent, deletes what succeeded and leaves the failures to
  * reappear after the visibility timeout (and reach the DLQ after maxReceiveCount). A partial
- * batch response counts only when the mapping has ReportBatchItemFailures, as on AWS.
+ * batch response counts only when the mapping has ReportBatchItemFailures, and is read as Lambda
+ * reads it (`batchItemFailures`).
+ *
+ * FIFO queues: the SQS server locks a message group while any of its messages is in flight, so
+ * however many pollers run, a group has one batch in flight at a time and its messages arrive in
+ * order. A failed message stays in flight until its visibility timeout ends, holding its group.
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -59,14 +64,19 @@ async function pollOnce(options: SqsPollerOptions, signal: AbortSignal): Promise
   const messages = out.Messages ?? [];
   if (messages.length === 0) return;
   const event: SQSEvent = { Records: messages.map((m) => toRecord(m, options.queueArn)) };
-  let failed: Set<string>;
+  let failed: ReadonlySet<string> | 'all';
   try {
     const { payload } = await options.function.invoke(event);
-    const response = options.reportBatchItemFailures ? (JSON.parse(payload) as SQSBatchResponse | null) : null;
-    failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    failed = options.reportBatchItemFailures ? batchItemFailures(payload, messages.map((m) => m.MessageId ?? '')) : new Set();
   } catch (error) {
     // A thrown error fails the whole batch, as in Lambda.
     options.logger.warn('SQS handler failed; batch will be retried', { function: options.function.name, error });
+    return;
+  }
+  if (failed === 'all') {
+    options.logger.warn('SQS handler answered an invalid partial batch response; the whole batch will be retried', {
+      function: options.function.name,
+    });
     return;
   }
   const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
@@ -79,7 +89,35 @@ async function pollOnce(options: SqsPollerOptions, signal: AbortSignal): Promise
   );
 }
 
-function toRecord(m: Message, queueArn: string): SQSRecord {
+/**
+ * The message IDs a partial batch response reports failed, read as Lambda reads it: no response,
+ * no `batchItemFailures` or an empty list is a success of the whole batch; a response that is not
+ * JSON, or an item whose `itemIdentifier` is missing, empty, not a string or not a message of the
+ * batch fails the whole batch ('all').
+ */
+export function batchItemFailures(payload: string, batchMessageIds: readonly string[]): ReadonlySet<string> | 'all' {
+  let response: unknown;
+  try {
+    response = payload.trim() === '' ? null : JSON.parse(payload);
+  } catch {
+    return 'all';
+  }
+  if (response === null || typeof response !== 'object') return new Set();
+  const failures = (response as Partial<SQSBatchResponse>).batchItemFailures;
+  if (failures === undefined || failures === null) return new Set();
+  if (!Array.isArray(failures)) return 'all';
+  const ids = new Set(batchMessageIds);
+  const failed = new Set<string>();
+  for (const item of failures as unknown[]) {
+    const id = (item as { itemIdentifier?: unknown } | null)?.itemIdentifier;
+    if (typeof id !== 'string' || id === '' || !ids.has(id)) return 'all';
+    failed.add(id);
+  }
+  return failed;
+}
+
+/** A received message as Lambda's SQS event source hands it to the function (one `SQSEvent` record). */
+export function toRecord(m: Message, queueArn: string): SQSRecord {
   const attrs = m.Attributes ?? {};
   return {
     messageId: m.MessageId ?? '',
@@ -94,7 +132,20 @@ function toRecord(m: Message, queueArn: string): SQSRecord {
       ...(attrs.MessageDeduplicationId ? { MessageDeduplicationId: attrs.MessageDeduplicationId } : {}),
       ...(attrs.SequenceNumber ? { SequenceNumber: attrs.SequenceNumber } : {}),
     },
-    messageAttributes: {},
+    // Lambda's shape: camel-case keys, binary values base64-encoded.
+    messageAttributes: Object.fromEntries(
+      Object.entries(m.MessageAttributes ?? {}).map(([name, a]) => [
+        name,
+        {
+          ...(a.StringValue !== undefined ? { stringValue: a.StringValue } : {}),
+          ...(a.BinaryValue !== undefined ? { binaryValue: Buffer.from(a.BinaryValue).toString('base64') } : {}),
+          stringListValues: [],
+          binaryListValues: [],
+          dataType: a.DataType ?? 'String',
+        },
+      ]),
+    ),
+    ...(m.MD5OfMessageAttributes ? { md5OfMessageAttributes: m.MD5OfMessageAttributes } : {}),
     md5OfBody: m.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn,

@@ -236,6 +236,11 @@ export function describeCall(
     // IAM authorizes SQS batch calls by the single-message action.
     const action = `sqs:${operation.replace(/Batch$/, '')}`;
     if (operation === 'ListQueues') return [{ action, resources: ['*'] }];
+    // Tagging a queue as it is created needs sqs:TagQueue as well (SQS's "tag on create").
+    const tags = input.tags as Json | undefined;
+    if (operation === 'CreateQueue' && input.QueueName !== undefined && tags && Object.keys(tags).length > 0) {
+      return [action, 'sqs:TagQueue'].map((a) => ({ action: a, resources: [queueArn(input.QueueName)] }));
+    }
     if (input.QueueUrl !== undefined) return [{ action, resources: [queueArn(input.QueueUrl)] }];
     if (input.QueueName !== undefined) return [{ action, resources: [queueArn(input.QueueName)] }];
   }

@@ -53,10 +53,20 @@ interface Environment {
   busy: boolean;
   used: boolean;
   dead: boolean;
+  /** Ended by `crash()`. */
+  killed?: boolean;
+}
+
+export interface CrashOptions {
+  /** End only environments running an invocation right now. @default true */
+  readonly busyOnly?: boolean;
+  /** End at most this many, chosen at random. @default all of them */
+  readonly count?: number;
 }
 
 export class FunctionPool {
   private readonly environments = new Set<Environment>();
+  private readonly observers = new Set<(event: unknown) => void>();
   private readonly waiting: (() => void)[] = [];
   private closed = false;
 
@@ -77,6 +87,7 @@ export class FunctionPool {
     if (Buffer.byteLength(request) > MAX_SYNC_PAYLOAD_BYTES) {
       throw new InvocationError('RequestEntityTooLargeException', `Request must be smaller than ${MAX_SYNC_PAYLOAD_BYTES} bytes for the InvokeFunction operation`);
     }
+    for (const observer of this.observers) observer(event);
     const env = await this.acquire();
     const coldStart = !env.used;
     env.used = true;
@@ -107,6 +118,38 @@ export class FunctionPool {
     }
   }
 
+  /** Calls `observer` with the event of every invocation from now on (tests count deliveries). Returns a function that stops it. */
+  observe(observer: (event: unknown) => void): () => void {
+    this.observers.add(observer);
+    return () => void this.observers.delete(observer);
+  }
+
+  /** Execution environments running an invocation right now. */
+  get busyEnvironments(): number {
+    return [...this.environments].filter((env) => env.busy && !env.dead).length;
+  }
+
+  /**
+   * Ends execution environments at once, as when a Lambda runtime dies mid-invocation (killed, out
+   * of memory, its host lost): the handler stops wherever it is, what it already wrote stays
+   * written, and each invocation running in one fails with `Runtime.ExitError`; the next
+   * invocation starts a new environment (a cold start). Returns how many were ended.
+   */
+  crash(options: CrashOptions = {}): number {
+    const candidates = [...this.environments].filter((env) => !env.dead && (env.busy || options.busyOnly === false));
+    for (let i = candidates.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
+    }
+    const chosen = candidates.slice(0, options.count ?? candidates.length);
+    for (const env of chosen) {
+      env.killed = true;
+      env.dead = true;
+      void env.worker.terminate();
+    }
+    return chosen.length;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.environments].map((env) => this.end(env)));
@@ -123,7 +166,8 @@ export class FunctionPool {
       };
       const onExit = (code: number) => {
         cleanup();
-        reject(new InvocationError('Runtime.ExitError', `RequestId: ${context.awsRequestId} Error: Runtime exited with error: exit status ${code}`));
+        const how = env.killed ? 'signal: killed' : `exit status ${code}`;
+        reject(new InvocationError('Runtime.ExitError', `RequestId: ${context.awsRequestId} Error: Runtime exited with error: ${how}`));
       };
       const onError = (error: Error & { code?: string }) => {
         cleanup();

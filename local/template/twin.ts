@@ -6,15 +6,22 @@
  *
  * Whatever the template holds that the twin cannot reproduce fails here, loudly, instead of
  * running differently from AWS.
+ *
+ * Message queues (`sluice.addQueue`, `POST /queues`) are named from the stack's prefix
+ * (`SLUICE_QUEUE_PREFIX`), not by the twin. So that twins sharing one SQS server do not share
+ * queues, a twin may be given a prefix of its own (`messageQueuePrefix`): it then stands in for the
+ * stack's everywhere the stack names it, in the queues' names, the functions' variable and the
+ * policies' `arn:aws:sqs:…:<prefix>*`, as if the stack had been synthesized with it.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AttributeDefinition, DynamoDBClient, KeySchemaElement, StreamViewType } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { MESSAGE_QUEUES } from '../../definitions/queues';
 import { createQueue, createTable, localName } from '../provision';
 import { resolveString, resolveValue, type IntrinsicContext, type ResourceAttributes } from './intrinsics';
 import { validatePattern } from '../event-sources/filter-pattern';
-import { resourcesOfType, type CfnResource, type SynthesizedStack } from './stack-template';
+import { resourcesOfType, type CfnResource, type CfnTemplate, type SynthesizedStack } from './stack-template';
 
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
@@ -39,9 +46,13 @@ export interface TwinFunction {
 
 export interface TwinQueue {
   readonly logicalId: string;
+  /** The queue's name on the SQS server (the template's `QueueName`, else one the twin gives it). */
+  readonly queueName: string;
   readonly url: string;
   readonly arn: string;
   readonly visibilityTimeoutSeconds: number;
+  /** The template's `Tags`, set on the queue. */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 export interface TwinSqsEventSource {
@@ -114,6 +125,8 @@ export interface Twin {
   readonly api: TwinApi;
   /** The stack's outputs, resolved. */
   readonly outputs: Readonly<Record<string, string>>;
+  /** The prefix of the stack's message queues here (`SLUICE_QUEUE_PREFIX`), if its functions have one. */
+  readonly messageQueuePrefix?: string;
 }
 
 export interface TwinOptions {
@@ -127,7 +140,25 @@ export interface TwinOptions {
    * queue's own URL. @default the SQS server's own URLs
    */
   readonly sqsEndpoint?: string;
+  /**
+   * Run the stack's message queues under this prefix instead of the one the stack was synthesized
+   * with (`SLUICE_QUEUE_PREFIX`, see the module comment), so twins sharing one SQS server never
+   * share a message queue. 1 to 24 of `[a-zA-Z0-9_-]`. @default the stack's own
+   */
+  readonly messageQueuePrefix?: string;
 }
+
+/**
+ * AWS managed policies the twin evaluates, with the documents AWS publishes for them. CDK gives a
+ * function without a role of its own `AWSLambdaBasicExecutionRole` (CloudWatch Logs only, which
+ * the platform does not call): knowing it lets a user's plain `lambda.Function` run locally. Any
+ * other managed policy fails the twin.
+ */
+const KNOWN_MANAGED_POLICIES: Readonly<Record<string, readonly TwinStatement[]>> = {
+  'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole': [
+    { effect: 'Allow', actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], resources: ['*'] },
+  ],
+};
 
 /** Resource types the twin reproduces, or knowingly leaves to AWS (logs, permissions, deployments). */
 const HANDLED = new Set([
@@ -153,6 +184,8 @@ const HANDLED = new Set([
   'AWS::KMS::Key',
   'AWS::KMS::Alias',
   'CDK::Metadata',
+  // What `cdk synth` adds unless version reporting is off: the CDK's usage metadata, nothing to run.
+  'AWS::CDK::Metadata',
 ]);
 
 export async function buildTwin(options: TwinOptions): Promise<Twin> {
@@ -167,6 +200,7 @@ export async function buildTwin(options: TwinOptions): Promise<Twin> {
   const physical = (logicalId: string) => localName(prefix, logicalId);
   const arn = (service: string, resource: string, noRegion = false) =>
     `arn:aws:${service}:${noRegion ? '' : region}:${LOCAL_ACCOUNT_ID}:${resource}`;
+  const mq = messageQueueRenaming(template, options.messageQueuePrefix, arn('sqs', ''));
 
   // Names every other resource can refer to, before anything is created.
   for (const [id] of resourcesOfType(template, 'AWS::IAM::Role')) {
@@ -217,31 +251,42 @@ export async function buildTwin(options: TwinOptions): Promise<Twin> {
   for (const [id, r] of queueEntries) {
     const p = props(r);
     const fifo = p.FifoQueue === true || p.FifoQueue === 'true';
-    const queueName = p.QueueName ? resolveString(p.QueueName, ctx, `${id}.QueueName`) : `${physical(id)}${fifo ? '.fifo' : ''}`;
+    const queueName = p.QueueName ? mq.name(resolveString(p.QueueName, ctx, `${id}.QueueName`)) : `${physical(id)}${fifo ? '.fifo' : ''}`;
     const attrs: Record<string, string> = {};
     for (const key of ['FifoQueue', 'VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds',
       'ContentBasedDeduplication', 'DeduplicationScope', 'FifoThroughputLimit', 'MaximumMessageSize']) {
       if (p[key] !== undefined) attrs[key] = resolveString(p[key], ctx, `${id}.${key}`);
     }
     if (p.RedrivePolicy !== undefined) attrs.RedrivePolicy = JSON.stringify(resolveValue(p.RedrivePolicy, ctx, `${id}.RedrivePolicy`));
-    const created = await createQueue(options.clients.sqs, queueName, attrs);
+    // Tags matter to code that reads them (a message queue's `sluice:origin`).
+    const tags: Record<string, string> = {};
+    for (const [i, tag] of ((p.Tags as { Key?: unknown; Value?: unknown }[] | undefined) ?? []).entries()) {
+      tags[resolveString(tag.Key, ctx, `${id}.Tags[${i}].Key`)] = resolveString(tag.Value, ctx, `${id}.Tags[${i}].Value`);
+    }
+    const created = await createQueue(options.clients.sqs, queueName, attrs, tags);
     const url = options.sqsEndpoint ? `${options.sqsEndpoint}${new URL(created.url).pathname}` : created.url;
-    const queue = { logicalId: id, url, arn: created.arn, visibilityTimeoutSeconds: Number(attrs.VisibilityTimeout ?? 30) };
+    const queue = { logicalId: id, queueName, url, arn: created.arn, visibilityTimeoutSeconds: Number(attrs.VisibilityTimeout ?? 30), tags };
     queues.set(id, queue);
     attributes.set(id, { ref: url, attributes: { Arn: created.arn, QueueName: queueName, QueueUrl: url } });
   }
 
   const policies = new Map<string, TwinStatement[]>();
-  const managedPolicyRoles = new Set<string>();
+  /** Roles with a managed policy the twin does not know, and which. */
+  const unknownManagedPolicies = new Map<string, string[]>();
   for (const [id, r] of resourcesOfType(template, 'AWS::IAM::Role')) {
     const p = props(r);
-    if (Array.isArray(p.ManagedPolicyArns) && p.ManagedPolicyArns.length > 0) managedPolicyRoles.add(id);
+    const managed = ((p.ManagedPolicyArns as unknown[] | undefined) ?? []).map((a, i) => resolveString(a, ctx, `${id}.ManagedPolicyArns[${i}]`));
+    const unknownPolicies = managed.filter((a) => KNOWN_MANAGED_POLICIES[a] === undefined);
+    if (unknownPolicies.length > 0) unknownManagedPolicies.set(id, unknownPolicies);
     const inline = (p.Policies as { PolicyDocument: unknown }[] | undefined) ?? [];
-    policies.set(id, inline.flatMap((pol, i) => statements(pol.PolicyDocument, ctx, `${id}.Policies[${i}]`)));
+    policies.set(id, [
+      ...managed.flatMap((a) => KNOWN_MANAGED_POLICIES[a] ?? []),
+      ...inline.flatMap((pol, i) => statements(pol.PolicyDocument, ctx, `${id}.Policies[${i}]`).map(mq.statement)),
+    ]);
   }
   for (const [id, r] of resourcesOfType(template, 'AWS::IAM::Policy')) {
     const p = props(r);
-    const doc = statements(p.PolicyDocument, ctx, `${id}.PolicyDocument`);
+    const doc = statements(p.PolicyDocument, ctx, `${id}.PolicyDocument`).map(mq.statement);
     for (const role of (p.Roles as unknown[] | undefined) ?? []) {
       const roleId = refTarget(role);
       if (!roleId || !policies.has(roleId)) throw new Error(`${id}: attached to a role the template does not define`);
@@ -251,9 +296,12 @@ export async function buildTwin(options: TwinOptions): Promise<Twin> {
 
   const functions = new Map<string, TwinFunction>();
   for (const [id, r] of resourcesOfType(template, 'AWS::Lambda::Function')) {
-    const fn = readFunction(id, r, options.stack.assemblyDir, ctx, attributes.get(id)!);
-    if (managedPolicyRoles.has(fn.roleLogicalId)) {
-      throw new Error(`Function ${id}: its role has managed policies, which the local platform cannot evaluate; grant actions inline`);
+    const fn = mq.fn(readFunction(id, r, options.stack.assemblyDir, ctx, attributes.get(id)!));
+    const unknownPolicies = unknownManagedPolicies.get(fn.roleLogicalId);
+    if (unknownPolicies) {
+      throw new Error(
+        `Function ${id}: its role has managed policies the local platform cannot evaluate (${unknownPolicies.join(', ')}); grant actions inline`,
+      );
     }
     functions.set(id, fn);
   }
@@ -294,7 +342,51 @@ export async function buildTwin(options: TwinOptions): Promise<Twin> {
       // An output of something only AWS has (the deployed API's URL): the platform supplies its own.
     }
   }
-  return { stack: options.stack, tables, queues, functions, sqsEventSources, streamEventSources, policies, api, outputs };
+  return {
+    stack: options.stack,
+    tables,
+    queues,
+    functions,
+    sqsEventSources,
+    streamEventSources,
+    policies,
+    api,
+    outputs,
+    messageQueuePrefix: mq.prefix,
+  };
+}
+
+/**
+ * How the stack's message-queue prefix maps to the twin's (see the module comment): the prefix
+ * is what the functions' `SLUICE_QUEUE_PREFIX` says (one value for the whole stack), and it is
+ * replaced where the stack names message queues by it: queue names, that variable, and SQS ARNs
+ * in policies (`<sqsArnHead><prefix>…`). Without a prefix of the twin's own, nothing changes.
+ */
+function messageQueueRenaming(template: CfnTemplate, replacement: string | undefined, sqsArnHead: string) {
+  const declared = new Set<string>();
+  for (const [, r] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+    const value = (props(r).Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.[MESSAGE_QUEUES.prefixEnvVar];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') throw new Error(`${MESSAGE_QUEUES.prefixEnvVar} must be a literal string in the template`);
+    declared.add(value);
+  }
+  if (declared.size > 1) throw new Error(`The stack's functions disagree on ${MESSAGE_QUEUES.prefixEnvVar}: ${[...declared].join(', ')}`);
+  const from = [...declared][0];
+  if (replacement !== undefined && !MESSAGE_QUEUES.prefixPattern.test(replacement)) {
+    throw new Error(`messageQueuePrefix must be 1 to 24 of [a-zA-Z0-9_-]; got "${replacement}"`);
+  }
+  const to = from === undefined ? undefined : (replacement ?? from);
+  const rename = (value: string, head = '') =>
+    from !== undefined && to !== from && value.startsWith(head + from) ? head + to + value.slice(head.length + from.length) : value;
+  return {
+    prefix: to,
+    name: (queueName: string) => rename(queueName),
+    statement: (s: TwinStatement): TwinStatement => ({ ...s, resources: s.resources.map((r) => rename(r, sqsArnHead)) }),
+    fn: (fn: TwinFunction): TwinFunction =>
+      fn.environment[MESSAGE_QUEUES.prefixEnvVar] === undefined
+        ? fn
+        : { ...fn, environment: { ...fn.environment, [MESSAGE_QUEUES.prefixEnvVar]: to! } },
+  };
 }
 
 function readStreamMapping(

@@ -115,7 +115,7 @@ describe('npm start leaves nothing behind', () => {
   const refuses = (endpoint: string) =>
     waitFor(async () => fetch(endpoint).then(() => false, () => true), { timeoutMs: 15_000, what: `${endpoint} to stop` });
 
-  it('stops cleanly when Ctrl-C arrives twice (the terminal and tsx both relay it)', async () => {
+  it('stops cleanly when Ctrl-C arrives twice (the terminal sends it, npm passes it on)', async () => {
     const { child, ddb, output } = await start();
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     child.kill('SIGINT');

@@ -90,7 +90,7 @@ describe.each(['http', 'rest'] as const)('grants on the %s API', (api) => {
   });
 
   it('writes the ACLs into every routed function, named by role ARN tokens resolved at deploy time', () => {
-    for (const name of ['topics', 'produce', 'fetch', 'groups', 'transactions', 'acls'] as const) {
+    for (const name of ['topics', 'produce', 'fetch', 'groups', 'transactions', 'acls', 'queues'] as const) {
       const vars = functionVariables(built.json, name);
       expect(vars[AUTHORIZATION_ENV.mode]).toBe('acl');
       expect(vars[AUTHORIZATION_ENV.cacheTtlMs]).toBe('2000');
@@ -104,7 +104,8 @@ describe.each(['http', 'rest'] as const)('grants on the %s API', (api) => {
       expect(acls).toContainEqual([`<${built.ids.consumer}>`, 'group', 'literal', 'billing', 'read', 'allow']);
       expect(acls).toContainEqual([`<${built.ids.admin}>`, 'cluster', 'literal', 'sluice-cluster', 'all', 'allow']);
       expect(acls).toContainEqual([`<${built.ids.admin}>`, 'topic', 'literal', '*', 'all', 'allow']);
-      expect(acls).toHaveLength(6);
+      expect(acls).toContainEqual([`<${built.ids.admin}>`, 'queue', 'literal', '*', 'all', 'allow']);
+      expect(acls).toHaveLength(7);
     }
     // The fallback answers 404/405 and checks nothing.
     expect(functionVariables(built.json, 'fallback')?.[AUTHORIZATION_ENV.mode]).toBeUndefined();

@@ -202,6 +202,9 @@ describe("SluiceStack with api: 'rest'", () => {
         'AwsSolutions-APIG6',
         'AwsSolutions-COG4',
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        // The queues function: message queues by prefix, and sqs:ListQueues (no resource-level permission).
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:<AWS::AccountId>:${bare.queues.messageQueuePrefix}*]`,
+        'AwsSolutions-IAM5[Resource::*]',
       ]),
     );
   }, SYNTH_TIMEOUT);

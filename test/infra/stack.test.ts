@@ -24,7 +24,7 @@ import {
   type QueueTrigger,
   type StreamTrigger,
 } from '../../definitions/functions';
-import { QUEUES, QUEUE_NAMES, type QueueDefinition, type QueueName } from '../../definitions/queues';
+import { MESSAGE_QUEUES, QUEUES, QUEUE_NAMES, type QueueDefinition, type QueueName } from '../../definitions/queues';
 import { TABLES, TABLE_NAMES, type TableName } from '../../definitions/tables';
 import { acknowledgeSluiceFindings, applyNagChecks } from '../../lib/nag';
 import { pascalCase } from '../../lib/names';
@@ -229,6 +229,7 @@ describe('SluiceStack', () => {
       const expectedEnv = [
         ...Object.keys(def.tables).map((t) => TABLES[t as TableName].envVar),
         ...Object.keys(def.queues).map((q) => QUEUES[q as QueueName].envVar),
+        ...(def.messageQueues?.length ? [MESSAGE_QUEUES.prefixEnvVar] : []),
         'NODE_OPTIONS',
       ];
       expect(Object.keys(fn.Environment.Variables).sort()).toEqual(expectedEnv.sort());
@@ -300,7 +301,14 @@ describe('SluiceStack', () => {
     const QUEUE_SEND = ['sqs:SendMessage'];
     const QUEUE_CONSUME = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'];
 
-    /** Actions the function's role may take, by the logical ID of the resource they apply to. */
+    /** Where a message-queue grant points (test/infra/queues.test.ts checks those statements exactly). */
+    const MESSAGE_QUEUES_KEY = '<message queues by prefix>';
+    const LIST_QUEUES_KEY = '<sqs:ListQueues on *>';
+
+    /**
+     * Actions the function's role may take, by the logical ID of the resource they apply to (or, for
+     * message queues, one of the keys above: they have no logical ID).
+     */
     function permissionsOf(name: FunctionName): Map<string, Set<string>> {
       const roleId = logicalId(stack.functions.functions[name].role!);
       expect(resources[roleId]!.Properties.ManagedPolicyArns).toBeUndefined();
@@ -311,11 +319,19 @@ describe('SluiceStack', () => {
       for (const statement of policies.flatMap((p) => p.Properties.PolicyDocument.Statement)) {
         expect(statement.Effect).toBe('Allow');
         for (const resource of [statement.Resource].flat()) {
-          expect(JSON.stringify(resource), 'no wildcard resources').not.toMatch(/"\*"|\/\*/);
-          const id = referencedLogicalId(resource);
-          const actions = byResource.get(id) ?? new Set<string>();
-          for (const action of [statement.Action].flat()) actions.add(action);
-          byResource.set(id, actions);
+          const actions = [statement.Action].flat() as string[];
+          // arn:<partition>:sqs:<region>:<account>:<prefix>* (an Fn::Join of the pseudo parameters).
+          const parts: unknown[] = resource['Fn::Join']?.[1] ?? [];
+          const prefixArn = parts.includes(':sqs:') && parts.at(-1) === `:${stack.queues.messageQueuePrefix}*`;
+          const id =
+            resource === '*' && actions.length === 1 && actions[0] === 'sqs:ListQueues'
+              ? LIST_QUEUES_KEY
+              : prefixArn
+                ? MESSAGE_QUEUES_KEY
+                : (expect(JSON.stringify(resource), 'no wildcard resources').not.toMatch(/"\*"|\/\*/), referencedLogicalId(resource));
+          const granted = byResource.get(id) ?? new Set<string>();
+          for (const action of actions) granted.add(action);
+          byResource.set(id, granted);
         }
       }
       return byResource;
@@ -337,6 +353,8 @@ describe('SluiceStack', () => {
         ...(stream
           ? [`${logicalId(stack.tables.tables[stream.stream])}.StreamArn`, logicalId(stack.queues.queues[stream.onFailure].queue)]
           : []),
+        ...(def.messageQueues?.some((a) => a !== 'ListQueues') ? [MESSAGE_QUEUES_KEY] : []),
+        ...(def.messageQueues?.includes('ListQueues') ? [LIST_QUEUES_KEY] : []),
       ];
       expect([...new Set(expected)].sort()).toEqual([...permissionsOf(name).keys()].sort());
     });
@@ -367,6 +385,8 @@ describe('SluiceStack', () => {
         expect(actions, `${name} on ${queue}`).toEqual(expect.arrayContaining(granted));
         expect(actions.filter((a) => denied.includes(a)), `${name} on ${queue}`).toEqual([]);
       }
+      const messageQueueActions = (def.messageQueues ?? []).filter((a) => a !== 'ListQueues').map((a) => `sqs:${a}`);
+      expect([...(permissions.get(MESSAGE_QUEUES_KEY) ?? [])].sort(), `${name} on message queues`).toEqual(messageQueueActions.sort());
     });
 
     it('grants produce no delete, scan or update on the log and dedupe tables (seen over-granted before)', () => {

@@ -11,10 +11,14 @@
  * nothing; `__proto__` keys inside event values and header names are data, so those produce
  * requests must succeed (2xx) and append (the snapshot is taken again after them).
  */
+import { randomUUID } from 'node:crypto';
+import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_LIMITS } from '../../api/events';
 import { GROUP_LIMITS, REQUEST_LIMITS } from '../../api/groups';
+import { QUEUE_LIMITS } from '../../api/queues';
+import { MESSAGE_QUEUES, messageDeadLetterQueueName, messageQueueName } from '../../definitions/queues';
 import { ROUTES, routeKey } from '../../definitions/functions';
 import type { Platform } from '../../local/platform';
 import { emulatorClients, startTestPlatform } from '../support/emulators';
@@ -55,6 +59,12 @@ let generation: number;
 const TOPIC = 'adv';
 const GROUP = 'adv-group';
 const SUBSCRIPTION = 'adv-sub-existing';
+// Message queues share one namespace among the test files' platforms (the synthesized stack's
+// prefix): unique names. QUEUE exists (empty); NEW_QUEUE is what a valid create would make.
+const QUEUE_RUN = randomUUID().slice(0, 8);
+const QUEUE = `adv-q-${QUEUE_RUN}`;
+const NEW_QUEUE = `adv-q-new-${QUEUE_RUN}`;
+let queuePrefix: string;
 
 /** JSON text of a value nested `levels` deep (arrays and objects in turn), built without recursion. */
 function deepText(levels: number): string {
@@ -94,9 +104,32 @@ async function call(method: string, path: string, body?: unknown, contentType?: 
   return { status: res.status, body: parsed as { error?: { code?: unknown; message?: unknown } } | undefined };
 }
 
-/** Every item of every table of the platform, in a stable order. */
+/** What SQS holds of the suite's queues: each message count of QUEUE and its DLQ, and whether NEW_QUEUE exists. */
+async function queueSnapshot(): Promise<string[]> {
+  const out: string[] = [];
+  for (const sqsName of [messageQueueName(queuePrefix, QUEUE), messageDeadLetterQueueName(queuePrefix, QUEUE)]) {
+    const url = (await clients.sqs.send(new GetQueueUrlCommand({ QueueName: sqsName }))).QueueUrl!;
+    const attributes = (
+      await clients.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+        }),
+      )
+    ).Attributes;
+    out.push(`${sqsName} ${JSON.stringify(attributes)}`);
+  }
+  const created = await clients.sqs.send(new GetQueueUrlCommand({ QueueName: messageQueueName(queuePrefix, NEW_QUEUE) })).then(
+    () => 'exists',
+    (err: Error) => err.name,
+  );
+  out.push(`${NEW_QUEUE} ${created}`);
+  return out;
+}
+
+/** Every item of every table of the platform, in a stable order, and the suite's queues. */
 async function snapshot(): Promise<Record<string, string[]>> {
-  const out: Record<string, string[]> = {};
+  const out: Record<string, string[]> = { '(message queues)': await queueSnapshot() };
   for (const [name, table] of Object.entries(platform.resources.tables)) {
     const items: string[] = [];
     let start: Record<string, unknown> | undefined;
@@ -153,6 +186,17 @@ function cases(): Case[] {
     'POST /topics/{topic}/subscriptions/{name}/seek': { path: `/topics/${TOPIC}/subscriptions/${SUBSCRIPTION}/seek`, valid: { to: 'earliest' } },
     'GET /topics/{topic}/subscriptions/{name}/dead-letters': { path: `/topics/${TOPIC}/subscriptions/${SUBSCRIPTION}/dead-letters`, query: true },
     'POST /topics/{topic}/subscriptions/{name}/dead-letters/redrive': { path: `/topics/${TOPIC}/subscriptions/${SUBSCRIPTION}/dead-letters/redrive`, valid: { partitions: [0] } },
+    'POST /queues': { path: '/queues', valid: { name: NEW_QUEUE, maxReceiveCount: 3 } },
+    'GET /queues': { path: '/queues' },
+    'GET /queues/{queue}': { path: `/queues/${QUEUE}` },
+    'DELETE /queues/{queue}': { path: `/queues/adv-q-none-${QUEUE_RUN}` },
+    'POST /queues/{queue}/messages': { path: `/queues/${QUEUE}/messages`, valid: { messages: [{ body: { a: 1 }, messageId: 'adv-never', groupId: 'g' }] } },
+    'POST /queues/{queue}/receive': { path: `/queues/${QUEUE}/receive`, valid: { maxMessages: 1, waitMs: 0 } },
+    'POST /queues/{queue}/ack': { path: `/queues/${QUEUE}/ack`, valid: { receiptHandles: ['adv-handle'] } },
+    'POST /queues/{queue}/nack': { path: `/queues/${QUEUE}/nack`, valid: { receiptHandles: ['adv-handle'], delayMs: 0 } },
+    'POST /queues/{queue}/extend': { path: `/queues/${QUEUE}/extend`, valid: { receiptHandles: ['adv-handle'], visibilityTimeoutMs: 1000 } },
+    'POST /queues/{queue}/redrive': { path: `/queues/${QUEUE}/redrive`, valid: { maxMessages: 1 } },
+    'POST /queues/{queue}/purge': { path: `/queues/${QUEUE}/purge`, valid: { target: 'queue' } },
   };
 
   for (const key of ROUTES.map(routeKey)) {
@@ -213,6 +257,12 @@ function cases(): Case[] {
     ['DELETE /groups/{group}/members/{memberId}', `/groups/${GROUP}/members/a%2Fb`],
     ['GET /groups/{group}/members/{memberId}/records', `/groups/${GROUP}/members/%20/records`],
     ['DELETE /topics/{topic}/subscriptions/{name}', `/topics/${TOPIC}/subscriptions/a%20b`],
+    ['GET /queues/{queue}', '/queues/bad%20name'],
+    ['DELETE /queues/{queue}', `/queues/${'q'.repeat(QUEUE_LIMITS.maxNameLength + 1)}`],
+    ['POST /queues/{queue}/messages', '/queues/%2e%2e/messages'],
+    ['POST /queues/{queue}/receive', '/queues/a.fifo/receive'],
+    ['POST /queues/{queue}/ack', '/queues/a%2Fb/ack'],
+    ['POST /queues/{queue}/purge', '/queues/%20/purge'],
   ] as const) {
     const method = route.split(' ')[0]!;
     add(route, 'bad path params', path, path, method === 'POST' || method === 'PATCH' ? routes[route]!.valid : undefined);
@@ -240,6 +290,32 @@ function cases(): Case[] {
   add('POST /groups/{group}/seek', 'huge numbers', 'a partition 1e400', `/groups/${GROUP}/seek`, `{"topic":"${TOPIC}","partitions":[1e400],"to":"earliest"}`);
   add('POST /groups/{group}/members/{memberId}/heartbeat', 'huge numbers', 'generation 1e400', `${member}/heartbeat`, '{"generation":1e400}');
   add('POST /groups/{group}/members', 'huge numbers', 'sessionTimeoutMs 1e400', `/groups/${GROUP}/members`, `{"topics":["${TOPIC}"],"sessionTimeoutMs":1e400}`);
+
+  // Message queues: numbers, caps, bodies and limits of their own.
+  const sendPath = routes['POST /queues/{queue}/messages']!.path;
+  const q = (route: string) => routes[route]!.path;
+  add('POST /queues', 'huge numbers', 'visibilityTimeoutMs 1e400', '/queues', `{"name":"${NEW_QUEUE}","visibilityTimeoutMs":1e400}`);
+  add('POST /queues', 'huge numbers', 'retentionMs past 2^53', '/queues', `{"name":"${NEW_QUEUE}","retentionMs":${beyondSafe}}`);
+  add('POST /queues', 'wrong types', 'maxReceiveCount 2.5', '/queues', { name: NEW_QUEUE, maxReceiveCount: 2.5 });
+  add('POST /queues', 'wrong types', 'a name with a dot', '/queues', { name: `${NEW_QUEUE}.fifo` });
+  add('POST /queues/{queue}/receive', 'huge numbers', 'maxMessages 1e400', q('POST /queues/{queue}/receive'), '{"maxMessages":1e400}');
+  add('POST /queues/{queue}/receive', 'huge numbers', 'waitMs past 2^53', q('POST /queues/{queue}/receive'), `{"waitMs":${beyondSafe}}`);
+  add('POST /queues/{queue}/nack', 'huge numbers', 'delayMs 1e400', q('POST /queues/{queue}/nack'), '{"receiptHandles":["h"],"delayMs":1e400}');
+  add('POST /queues/{queue}/extend', 'huge numbers', 'visibilityTimeoutMs past 2^53', q('POST /queues/{queue}/extend'), `{"receiptHandles":["h"],"visibilityTimeoutMs":${beyondSafe}}`);
+  add('POST /queues/{queue}/redrive', 'huge numbers', 'maxMessages 1e400', q('POST /queues/{queue}/redrive'), '{"maxMessages":1e400}');
+  add('POST /queues/{queue}/messages', 'wrong types', 'a per-message delay (FIFO has none)', sendPath, { messages: [{ body: 1 }, { body: 2, delayMs: 5000 }] });
+  add('POST /queues/{queue}/messages', 'wrong types', 'a groupId with a space', sendPath, { messages: [{ body: 1 }, { body: 2, groupId: 'a b' }] });
+  add('POST /queues/{queue}/messages', 'wrong types', 'a message without a body', sendPath, { messages: [{ body: 1 }, { messageId: 'no-body' }] });
+  add('POST /queues/{queue}/messages', 'over caps', `${QUEUE_LIMITS.maxMessagesPerSend + 1} messages`, sendPath, { messages: many(QUEUE_LIMITS.maxMessagesPerSend + 1, () => ({ body: 1 })) });
+  add('POST /queues/{queue}/messages', 'over caps', '100,000 messages', sendPath, { messages: many(100_000, () => ({})) });
+  add('POST /queues/{queue}/messages', 'over caps', 'a body over 1 MiB after a small one', sendPath, { messages: [{ body: 1 }, { body: 'x'.repeat(QUEUE_LIMITS.maxMessageBytes) }] }, { status: 413, code: 'MessageTooLarge' });
+  add('POST /queues/{queue}/messages', 'over caps', 'a messageId of 129 characters', sendPath, { messages: [{ body: 1 }, { body: 2, messageId: 'm'.repeat(129) }] });
+  add('POST /queues/{queue}/ack', 'over caps', `${QUEUE_LIMITS.maxReceiptHandles + 1} receipt handles`, q('POST /queues/{queue}/ack'), { receiptHandles: many(QUEUE_LIMITS.maxReceiptHandles + 1, (i) => `h${i}`) });
+  add('POST /queues/{queue}/nack', 'over caps', '100,000 receipt handles', q('POST /queues/{queue}/nack'), { receiptHandles: many(100_000, () => 'h') });
+  add('POST /queues/{queue}/extend', 'over caps', `visibilityTimeoutMs over ${QUEUE_LIMITS.maxVisibilityTimeoutMs}`, q('POST /queues/{queue}/extend'), { receiptHandles: ['h'], visibilityTimeoutMs: QUEUE_LIMITS.maxVisibilityTimeoutMs + 1 });
+  for (const levels of [QUEUE_LIMITS.maxBodyDepth + 1, 1_500, 100_000]) {
+    add('POST /queues/{queue}/messages', 'deep nesting', `a message body ${levels} levels deep`, sendPath, { messages: [{ body: 1 }, { body: deep(levels) }] });
+  }
 
   // Deep nesting where a JSON value is allowed.
   for (const levels of [EVENT_LIMITS.maxValueDepth + 1, 1_500, 100_000]) {
@@ -286,6 +362,8 @@ let all: Case[] = [];
 
 beforeAll(async () => {
   platform = await startTestPlatform('adversarial');
+  queuePrefix = [...platform.twin.functions.values()].map((f) => f.environment[MESSAGE_QUEUES.prefixEnvVar]).find((p) => p !== undefined)!;
+  expect((await call('POST', '/queues', { name: QUEUE })).status).toBe(201);
   expect((await call('POST', '/topics', { name: TOPIC, partitions: 2 })).status).toBe(201);
   expect((await call('POST', `/topics/${TOPIC}/events`, { events: [{ partition: 0, value: 'a' }, { partition: 1, value: 'b' }] })).status).toBe(200);
   const joined = await call('POST', `/groups/${GROUP}/members`, { topics: [TOPIC], sessionTimeoutMs: 30 * 60 * 1000, offsetReset: 'earliest' });

@@ -58,6 +58,12 @@ function expectDenied(res: Res, resourceType: string, resourceName: string, oper
 }
 
 const member = { payments: '', secret: '', generation: 0 };
+// Message queues share one namespace among the test files' platforms (the stacks' prefix): unique names.
+const QUEUE_RUN = Math.random().toString(16).slice(2, 10);
+/** The app's queue: it may send to it and consume it (stack grants), not manage it. */
+const APP_QUEUE = `app-jobs-${QUEUE_RUN}`;
+const OTHER_QUEUE = `other-jobs-${QUEUE_RUN}`;
+const ADMIN_QUEUE = `admin-made-${QUEUE_RUN}`;
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'sluice-acl-assembly-'));
@@ -72,6 +78,8 @@ beforeAll(async () => {
   stack.grantAdmin(admin);
   stack.grantProduce(payments, 'payments');
   stack.grantConsume(payments, { topic: 'payments', group: 'payments-app' });
+  stack.queue(APP_QUEUE).grantSend(payments);
+  stack.queue(APP_QUEUE).grantConsume(payments);
   const roleId = (role: iam.Role) => stack.getLogicalId(role.node.defaultChild as iam.CfnRole);
   app.synth();
 
@@ -90,6 +98,7 @@ beforeAll(async () => {
   const mine = await ok(APP, 'POST', '/groups/payments-app/members', { topics: ['payments'], offsetReset: 'earliest' });
   member.payments = mine.body.memberId;
   member.generation = mine.body.generation;
+  for (const name of [APP_QUEUE, OTHER_QUEUE]) await ok(ADMIN, 'POST', '/queues', { name });
 }, 180_000);
 
 afterAll(async () => {
@@ -239,6 +248,50 @@ const CASES: Partial<Record<RouteKey, RouteCase>> = {
     allowed: { as: asApp, method: 'DELETE', path: () => '/topics/payments/subscriptions/app-audit', status: 204 },
     nobody: { path: () => '/topics/payments/subscriptions/app-audit', denied: ['topic', 'payments', 'read'] },
   },
+  'POST /queues': {
+    allowed: { as: asAdmin, method: 'POST', path: () => '/queues', body: () => ({ name: ADMIN_QUEUE }), status: 201 },
+    nobody: { path: () => '/queues', body: () => ({ name: `nobody-made-${QUEUE_RUN}` }), denied: ['cluster', 'sluice-cluster', 'create'] },
+  },
+  'GET /queues': {
+    allowed: { as: asApp, method: 'GET', path: () => '/queues', status: 200 },
+    nobody: { path: () => '/queues', denied: 'empty listing' },
+  },
+  'GET /queues/{queue}': {
+    allowed: { as: asApp, method: 'GET', path: () => `/queues/${APP_QUEUE}`, status: 200 },
+    nobody: { path: () => `/queues/${APP_QUEUE}`, denied: ['queue', APP_QUEUE, 'describe'] },
+  },
+  'POST /queues/{queue}/messages': {
+    allowed: { as: asApp, method: 'POST', path: () => `/queues/${APP_QUEUE}/messages`, body: () => ({ messages: [{ body: 'from-app', messageId: 'app-q-1' }] }), status: 200 },
+    nobody: { path: () => `/queues/${APP_QUEUE}/messages`, body: () => ({ messages: [{ body: 'from-nobody' }] }), denied: ['queue', APP_QUEUE, 'write'] },
+  },
+  'POST /queues/{queue}/receive': {
+    allowed: { as: asApp, method: 'POST', path: () => `/queues/${APP_QUEUE}/receive`, body: () => ({ maxMessages: 1 }), status: 200 },
+    nobody: { path: () => `/queues/${APP_QUEUE}/receive`, body: () => ({}), denied: ['queue', APP_QUEUE, 'read'] },
+  },
+  'POST /queues/{queue}/ack': {
+    allowed: { as: asApp, method: 'POST', path: () => `/queues/${APP_QUEUE}/ack`, body: () => ({ receiptHandles: ['h'] }), status: 200 },
+    nobody: { path: () => `/queues/${APP_QUEUE}/ack`, body: () => ({ receiptHandles: ['h'] }), denied: ['queue', APP_QUEUE, 'read'] },
+  },
+  'POST /queues/{queue}/nack': {
+    allowed: { as: asApp, method: 'POST', path: () => `/queues/${APP_QUEUE}/nack`, body: () => ({ receiptHandles: ['h'] }), status: 200 },
+    nobody: { path: () => `/queues/${APP_QUEUE}/nack`, body: () => ({ receiptHandles: ['h'] }), denied: ['queue', APP_QUEUE, 'read'] },
+  },
+  'POST /queues/{queue}/extend': {
+    allowed: { as: asApp, method: 'POST', path: () => `/queues/${APP_QUEUE}/extend`, body: () => ({ receiptHandles: ['h'], visibilityTimeoutMs: 1000 }), status: 200 },
+    nobody: { path: () => `/queues/${APP_QUEUE}/extend`, body: () => ({ receiptHandles: ['h'], visibilityTimeoutMs: 1000 }), denied: ['queue', APP_QUEUE, 'read'] },
+  },
+  'POST /queues/{queue}/redrive': {
+    allowed: { as: asAdmin, method: 'POST', path: () => `/queues/${APP_QUEUE}/redrive`, body: () => ({}), status: 200 },
+    nobody: { path: () => `/queues/${APP_QUEUE}/redrive`, body: () => ({}), denied: ['queue', APP_QUEUE, 'alter'] },
+  },
+  'POST /queues/{queue}/purge': {
+    allowed: { as: asAdmin, method: 'POST', path: () => `/queues/${ADMIN_QUEUE}/purge`, body: () => ({}), status: 200 },
+    nobody: { path: () => `/queues/${APP_QUEUE}/purge`, body: () => ({}), denied: ['queue', APP_QUEUE, 'delete'] },
+  },
+  'DELETE /queues/{queue}': {
+    allowed: { as: asAdmin, method: 'DELETE', path: () => `/queues/${ADMIN_QUEUE}`, status: 204 },
+    nobody: { path: () => `/queues/${APP_QUEUE}`, denied: ['queue', APP_QUEUE, 'delete'] },
+  },
   'DELETE /acls': {
     allowed: { as: asAdmin, method: 'DELETE', path: () => `/acls?principal=${encodeURIComponent(`arn:aws:iam::${ACCOUNT}:user/auditor`)}`, status: 200 },
     nobody: { path: () => '/acls?principal=*', denied: ['cluster', 'sluice-cluster', 'alter'] },
@@ -277,6 +330,10 @@ describe("with authorization: 'acl', every route", () => {
     const payments = await ok(ADMIN, 'GET', '/topics/payments/partitions/0/events?offset=0');
     expect(payments.body.events.map((e: { value: unknown }) => e.value)).toEqual([{ topic: 'payments' }, 1, 2]);
     expect((await ok(ADMIN, 'GET', '/topics/payments')).body.retentionMs).toBe(3_600_000);
+    // NOBODY's queue create and send made nothing: the app's queue holds the app's one message.
+    expect((await call(ADMIN, 'GET', `/queues/nobody-made-${QUEUE_RUN}`)).status).toBe(404);
+    const { messages } = (await ok(ADMIN, 'GET', `/queues/${APP_QUEUE}`)).body;
+    expect(messages.visible + messages.inFlight).toBe(1);
   });
 });
 
@@ -287,7 +344,8 @@ describe("a principal granted only 'payments' (and group 'payments-app')", () =>
     mine = { memberId: joined.body.memberId, generation: joined.body.generation };
   });
 
-  it('sees only its own topic and group in listings', async () => {
+  it('sees only its own topic, group and queue in listings', async () => {
+    expect((await ok(APP, 'GET', '/queues')).body.queues).toEqual([{ name: APP_QUEUE, origin: 'api' }]);
     expect((await ok(APP, 'GET', '/topics')).body.topics.map((t: { name: string }) => t.name)).toEqual(['payments']);
     expect((await ok(APP, 'GET', '/groups')).body.groups).toEqual(['payments-app']);
     expect((await ok(ADMIN, 'GET', '/groups')).body.groups).toEqual(expect.arrayContaining(['payments-app', 'secret-app']));
@@ -322,6 +380,17 @@ describe("a principal granted only 'payments' (and group 'payments-app')", () =>
       ['POST', '/acls', { acls: [{ principal: '*', resourceType: 'topic', resourceName: 'secret', operation: 'read' }] }, ['cluster', 'sluice-cluster', 'alter']],
       ['GET', '/acls', undefined, ['cluster', 'sluice-cluster', 'describe']],
       ['DELETE', '/acls?resourceName=secret', undefined, ['cluster', 'sluice-cluster', 'alter']],
+      // Its own queue: it sends and consumes, but does not manage it; other queues not at all.
+      ['POST', `/queues/${APP_QUEUE}/redrive`, {}, ['queue', APP_QUEUE, 'alter']],
+      ['POST', `/queues/${APP_QUEUE}/purge`, {}, ['queue', APP_QUEUE, 'delete']],
+      ['DELETE', `/queues/${APP_QUEUE}`, undefined, ['queue', APP_QUEUE, 'delete']],
+      ['POST', '/queues', { name: `app-made-${QUEUE_RUN}` }, ['cluster', 'sluice-cluster', 'create']],
+      ['GET', `/queues/${OTHER_QUEUE}`, undefined, ['queue', OTHER_QUEUE, 'describe']],
+      ['POST', `/queues/${OTHER_QUEUE}/messages`, { messages: [{ body: 1 }] }, ['queue', OTHER_QUEUE, 'write']],
+      ['POST', `/queues/${OTHER_QUEUE}/receive`, {}, ['queue', OTHER_QUEUE, 'read']],
+      ['POST', `/queues/${OTHER_QUEUE}/ack`, { receiptHandles: ['h'] }, ['queue', OTHER_QUEUE, 'read']],
+      // A subscription that sends a topic it may read into a queue it may not write to.
+      ['POST', '/topics/payments/subscriptions', { name: 'to-other', target: { type: 'queue', queue: OTHER_QUEUE } }, ['queue', OTHER_QUEUE, 'write']],
     ];
     for (const [method, path, body, [type, name, op]] of attempts) {
       const res = await call(APP, method, path, body);

@@ -20,6 +20,9 @@ export function emulatorClients() {
 /** A unique prefix, so concurrent test files never share a table or queue. */
 export const uniquePrefix = (label: string) => `t-${label}-${randomUUID().slice(0, 8)}`;
 
+/** A unique message-queue prefix (short: SQS names have 80 characters, a queue name up to 48 of them). */
+export const uniqueMessageQueuePrefix = () => `t${randomUUID().slice(0, 8)}-`;
+
 export async function provisionIsolated(label: string): Promise<ProvisionedResources & { prefix: string }> {
   const { dynamodb, sqs } = emulatorClients();
   const prefix = uniquePrefix(label);
@@ -31,12 +34,14 @@ export async function provisionIsolated(label: string): Promise<ProvisionedResou
 
 /**
  * The local platform on the shared emulators, running the stack synthesized once for this test
- * run (`inject('assemblies')`), with its own table and queue prefix.
+ * run (`inject('assemblies')`), with its own table and queue prefix, and its own message queues
+ * (`GET /queues` lists only this platform's).
  */
 export async function startTestPlatform(label: string, options: Omit<PlatformOptions, 'emulators' | 'assemblyDir'> & { api?: SluiceApiType } = {}) {
   return startPlatform({
     port: 0,
     prefix: uniquePrefix(label),
+    messageQueuePrefix: uniqueMessageQueuePrefix(),
     emulators: inject('emulators'),
     assemblyDir: inject('assemblies')[options.api ?? 'http'],
     ...options,

@@ -139,7 +139,7 @@ export async function startInProcessSluice(label: string, options: { readonly st
         line = `commit ${offsets(body.offsets)}`;
         break;
       case 'POST /groups/{group}/seek':
-        line = `seek ${(body.partitions as number[]).join(',')}=${JSON.stringify(body.to)}`;
+        line = `seek ${(body.partitions as number[] | undefined)?.join(',') ?? '*'}=${JSON.stringify(body.to)}`;
         break;
       case 'POST /transactions':
         line = `transaction ${offsets((body.commit as { offsets?: unknown } | undefined)?.offsets)}`;

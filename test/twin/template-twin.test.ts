@@ -140,6 +140,27 @@ describe.each(['http', 'rest'] as const)('the %s stack, run from its cloud assem
     await client.leaveGroup(group, member.memberId);
     await client.seek(group, { topic, to: 'earliest' });
 
+    // Message queues: the queues function's bundle, within its grants on the prefix's queues.
+    const queue = `twin-jobs-${api}`;
+    await client.createQueue({ name: queue, maxReceiveCount: 2 });
+    await client.listQueues();
+    const jobs = client.queue(queue);
+    await jobs.send([
+      { body: { n: 1 }, messageId: 'j-1', groupId: 'g' },
+      { body: { n: 2 }, messageId: 'j-2', groupId: 'g' },
+    ]);
+    const [first] = await jobs.receive({ maxMessages: 10 });
+    expect(first?.body).toEqual({ n: 1 });
+    await jobs.extend([first!], 30_000);
+    await jobs.nack([first!]);
+    const [again] = await jobs.receive({ waitMs: 1000 });
+    expect(again?.body).toEqual({ n: 1 });
+    await jobs.ack([again!]);
+    await client.describeQueue(queue);
+    await client.redriveQueue(queue);
+    await client.purgeQueue(queue);
+    await client.deleteQueue(queue);
+
     const { topicId } = described;
     await client.deleteTopic(topic);
     // The purge function, triggered by its queue, removes the deleted topic's log items.

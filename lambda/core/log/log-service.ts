@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventTooLargeError, RequestTooLargeError, ThrottledError } from '../../../api/errors';
 import { EVENT_LIMITS, checkEventLimits, tooManyEvents, type ProduceEvent, type ProduceResult } from '../../../api/events';
-import { partitionForKey } from '../../../api/partitioner';
+import { KeylessPartitioner, partitionForKey } from '../../../api/partitioner';
 import { backoffDelay } from '../../../api/retry';
 import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
 import { WriteTransaction } from '../aws/write-transaction';
@@ -65,8 +65,8 @@ export class LogService extends LogReadService {
   private readonly log: LogStore;
   private readonly newMessageId: () => string;
   private readonly maxAppendAttempts: number;
-  /** Next partition for keyless requests, per topic: round robin from a random start. */
-  private readonly keyless = new Map<string, number>();
+  /** Where this instance puts keyless requests, per topic ID. */
+  private readonly keyless = new Map<string, KeylessPartitioner>();
 
   constructor(options: LogServiceOptions) {
     super(options);
@@ -176,6 +176,7 @@ export class LogService extends LogReadService {
   private prepare(config: TopicConfig, events: readonly ProduceEvent[], now: number, budget: { bytes: number }): Prepared[] {
     if (events.length > EVENT_LIMITS.maxEventsPerRequest) throw tooManyEvents(events.length);
     let keylessPartition: number | undefined;
+    const keylessCount = events.filter((e) => e.partition === undefined && (e.key === undefined || e.key === null)).length;
     return events.map((event, index) => {
       const size = checkEventLimits(event, index);
       const headers = event.headers ?? {};
@@ -194,7 +195,7 @@ export class LogService extends LogReadService {
       } else if (event.key !== undefined && event.key !== null) {
         partition = partitionForKey(event.key, config.partitions);
       } else {
-        partition = keylessPartition ??= this.nextKeylessPartition(config);
+        partition = keylessPartition ??= this.keylessPartitioner(config).next(keylessCount);
       }
       const record: StoredRecord = {
         ...(event.key === undefined || event.key === null ? {} : { k: event.key }),
@@ -210,12 +211,17 @@ export class LogService extends LogReadService {
 
   /**
    * Keyless events of one request go to one partition (Kafka's sticky partitioner), so a request
-   * touches one head; successive requests go round the partitions, so load spreads evenly.
+   * touches one head; the next request goes to the partition that got the fewest keyless events
+   * from this instance, so partitions stay balanced by events whatever the request sizes. Each
+   * Lambda instance starts at a random partition, so their sum is balanced too.
    */
-  private nextKeylessPartition(config: TopicConfig): number {
-    const next = this.keyless.get(config.topicId) ?? Math.floor(Math.random() * config.partitions);
-    this.keyless.set(config.topicId, (next + 1) % config.partitions);
-    return next % config.partitions;
+  private keylessPartitioner(config: TopicConfig): KeylessPartitioner {
+    let partitioner = this.keyless.get(config.topicId);
+    if (partitioner?.partitions !== config.partitions) {
+      partitioner = new KeylessPartitioner(config.partitions, { stickyEvents: 1 });
+      this.keyless.set(config.topicId, partitioner);
+    }
+    return partitioner;
   }
 
   private async plan(config: TopicConfig, pending: readonly Prepared[], now: number) {

@@ -10,8 +10,8 @@
  */
 import { FETCH_LIMITS, type FetchedEvent } from '../../../api/events';
 
-/** Bytes `event` adds to the response body and to Lambda's serialized result (with its comma). */
-export function eventResponseBytes(event: FetchedEvent): { body: number; lambda: number } {
+/** Bytes `event` (or a queue message) adds to the response body and to Lambda's serialized result (with its comma). */
+export function eventResponseBytes(event: FetchedEvent | object): { body: number; lambda: number } {
   const json = JSON.stringify(event);
   const body = Buffer.byteLength(json, 'utf8') + 1;
   // JSON.stringify(json) is the event as it appears inside the envelope's body string, plus quotes.
@@ -31,8 +31,8 @@ export class ResponseBudget {
     private readonly maxLambdaBytes: number = FETCH_LIMITS.maxLambdaResponseBytes,
   ) {}
 
-  /** Counts the event in if it fits (the first always does); false means stop before it. */
-  take(event: FetchedEvent): boolean {
+  /** Counts the event (or queue message) in if it fits (the first always does); false means stop before it. */
+  take(event: FetchedEvent | object): boolean {
     if (this.full) return false;
     const size = eventResponseBytes(event);
     if (this.taken > 0 && (this.bodyBytes + size.body > this.maxBodyBytes || this.lambdaBytes + size.lambda > this.maxLambdaBytes)) {

@@ -184,6 +184,7 @@ export class Deliverer {
         .digest('hex')
         .slice(0, 64),
       groupId: `${sub.topic}#${partition}`,
+      topicId: sub.topicId,
     };
   }
 }

@@ -7,6 +7,7 @@ import {
   InvalidRequestError,
   OffsetOutOfRangeError,
   PartitionNotFoundError,
+  QueueNotFoundError,
   SubscriptionAlreadyExistsError,
   SubscriptionNotFoundError,
   SubscriptionReadOnlyError,
@@ -24,6 +25,7 @@ import {
 } from '../../../api/subscriptions';
 import type { TopicConfig } from '../../../api/topics';
 import type { LogReadService } from '../log/log-read-service';
+import type { QueueDirectory } from '../queues/queue-directory';
 import type { TopicStore } from '../topics/topic-store';
 import type { SubscriptionCatalog } from './catalog';
 import { redrive, wakeAfterSeek, type DeliveriesQueue, type OutgoingMessage } from './messages';
@@ -37,6 +39,8 @@ export interface SubscriptionServiceOptions {
   readonly topics: TopicStore;
   readonly log: LogReadService;
   readonly queue: DeliveriesQueue;
+  /** The installation's message queues: a target naming one must name one that exists. */
+  readonly messageQueues?: Pick<QueueDirectory, 'find'>;
   readonly allowPrivateNetworks: boolean;
   /** @default Date.now */
   readonly now?: () => number;
@@ -72,6 +76,10 @@ export class SubscriptionService {
       }
       secret = target.secret ?? newWebhookSecret();
       target = { ...target, secret };
+    }
+    if (target.type === 'queue' && 'queue' in target) {
+      const found = this.options.messageQueues ? await this.options.messageQueues.find(target.queue) : undefined;
+      if (found === undefined) throw new QueueNotFoundError(`Queue "${target.queue}" does not exist`, { details: { queue: target.queue } });
     }
     const sub: Subscription = {
       topic: topic.name,

@@ -6,9 +6,20 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createHash } from 'node:crypto';
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { SIGNATURE_HEADER, SUBSCRIPTION_DEFAULTS, type DeliveryBody, type SubscriptionTarget } from '../../../api/subscriptions';
+import { QUEUE_LIMITS } from '../../../api/queues';
+import {
+  SIGNATURE_HEADER,
+  SUBSCRIPTION_DEFAULTS,
+  type DeliveredEvent,
+  type DeliveryBody,
+  type SubscriptionTarget,
+} from '../../../api/subscriptions';
+import type { QueueDirectory } from '../queues/queue-directory';
+import { MESSAGE_ID_ATTRIBUTE, attributeBytes, deduplicationId, encodeBody } from '../queues/message-format';
+import { isQueueDoesNotExist } from '../queues/sqs-errors';
 import { signatureHeader } from './signing';
 import { defaultResolver, resolveWebhookAddress, type Resolver } from './webhook-address';
 
@@ -26,6 +37,8 @@ export interface Delivery {
   readonly deliveryId: string;
   /** `<topic>#<partition>`: the message group of a FIFO queue target. */
   readonly groupId: string;
+  /** The subscription's topic ID: with subscription, partition and offset, what names an event's message in a Sluice queue. */
+  readonly topicId: string;
 }
 
 export interface DeliverySender {
@@ -41,6 +54,8 @@ export interface TargetSenderOptions {
   readonly resolver?: Resolver;
   /** @default Date.now */
   readonly now?: () => number;
+  /** The installation's message queues, for targets that name one. */
+  readonly messageQueues?: QueueDirectory;
 }
 
 export class TargetSender implements DeliverySender {
@@ -52,7 +67,7 @@ export class TargetSender implements DeliverySender {
       case 'webhook':
         return this.postWebhook(target.url, target.secret, payload, delivery);
       case 'queue':
-        return this.sendToQueue(target.queueUrl, payload, delivery);
+        return 'queue' in target ? this.sendToSluiceQueue(target.queue, delivery) : this.sendToQueue(target.queueUrl, payload, delivery);
       case 'lambda':
         return this.invokeLambda(target.functionArn, payload);
     }
@@ -111,6 +126,67 @@ export class TargetSender implements DeliverySender {
     }
   }
 
+  /**
+   * One message per event, in the Sluice queue's format, in offset order: SendMessageBatch calls of
+   * at most 10 messages and 1 MiB, one after another (so each group keeps the partition's order).
+   * A failed message fails the delivery; its retry sends every message again under the same
+   * deduplication IDs, which SQS drops within its 5-minute window.
+   */
+  private async sendToSluiceQueue(queue: string, delivery: Delivery): Promise<void> {
+    const directory = this.options.messageQueues;
+    if (!directory) throw new DeliveryError(`queue "${queue}": this function was not given the message queues' prefix`);
+    let url;
+    try {
+      url = await directory.find(queue);
+    } catch (err) {
+      throw new DeliveryError(`queue "${queue}": GetQueueUrl failed: ${(err as Error).message}`, { cause: err });
+    }
+    if (url === undefined) throw new DeliveryError(`queue "${queue}" does not exist`);
+    const messages = delivery.body.events.map((event) => {
+      const body = encodeBody(event);
+      const messageId = eventMessageId(delivery.topicId, event);
+      const bytes = Buffer.byteLength(body) + attributeBytes(messageId);
+      return { body, messageId, groupId: eventGroupId(event), bytes };
+    });
+    const tooLarge = messages.find((m) => m.bytes > QUEUE_LIMITS.maxMessageBytes);
+    if (tooLarge) throw new DeliveryError(`an event is ${tooLarge.bytes} bytes as a queue message; SQS takes at most ${QUEUE_LIMITS.maxMessageBytes}`);
+    let batch: typeof messages = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (batch.length === 0) return;
+      let out;
+      try {
+        out = await this.options.sqs().send(
+          new SendMessageBatchCommand({
+            QueueUrl: url,
+            Entries: batch.map((m, i) => ({
+              Id: String(i),
+              MessageBody: m.body,
+              MessageGroupId: m.groupId,
+              MessageDeduplicationId: deduplicationId(m.groupId, m.messageId),
+              MessageAttributes: { [MESSAGE_ID_ATTRIBUTE]: { DataType: 'String', StringValue: m.messageId } },
+            })),
+          }),
+        );
+      } catch (err) {
+        if (isQueueDoesNotExist(err)) directory.forget(queue);
+        throw new DeliveryError(`SendMessageBatch to queue "${queue}" failed: ${(err as Error).name}: ${(err as Error).message}`, { cause: err });
+      }
+      const failed = out.Failed ?? [];
+      if (failed.length > 0) {
+        throw new DeliveryError(`queue "${queue}" refused ${failed.length} of ${batch.length} messages (${failed[0]!.Code}: ${failed[0]!.Message})`);
+      }
+      batch = [];
+      bytes = 0;
+    };
+    for (const m of messages) {
+      if (batch.length >= 10 || bytes + m.bytes > QUEUE_LIMITS.maxMessageBytes) await flush();
+      batch.push(m);
+      bytes += m.bytes;
+    }
+    await flush();
+  }
+
   private async invokeLambda(functionArn: string, payload: string): Promise<void> {
     let out;
     try {
@@ -125,4 +201,25 @@ export class TargetSender implements DeliverySender {
       throw new DeliveryError(`${functionArn} returned a ${out.FunctionError} function error: ${detail}`);
     }
   }
+}
+
+/**
+ * The `sluice-message-id` (and deduplication ID) of an event sent to a Sluice queue: the same for
+ * every attempt at the same event of the same subscription, different for another subscription or
+ * a re-created topic (its topic ID differs).
+ */
+export function eventMessageId(topicId: string, event: DeliveredEvent): string {
+  const hash = createHash('sha256').update([event.subscription, topicId, event.partition, event.offset].join('\u0000')).digest('hex');
+  return `${event.topic.slice(0, 40)}-${event.partition}-${event.offset}-${hash.slice(0, 32)}`;
+}
+
+/**
+ * The message group of an event sent to a Sluice queue: its key (SQS's alphabet allowing; else a
+ * hash of it), so events of one key stay in order while different keys go to competing consumers
+ * in parallel; an event without a key goes in `<topic>#<partition>`, the partition's order.
+ */
+export function eventGroupId(event: DeliveredEvent): string {
+  if (event.key === null) return `${event.topic}#${event.partition}`;
+  if (/^[\x21-\x7e]{1,128}$/.test(event.key)) return event.key;
+  return `key-sha256-${createHash('sha256').update(event.key).digest('hex')}`;
 }

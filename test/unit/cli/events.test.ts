@@ -166,18 +166,23 @@ describe('Command: sluice fetch', () => {
     ]);
   });
 
-  it('with --follow, long-polls from where it got to until interrupted, then exits 0', async () => {
+  it('with --follow, long-polls from where it got to until interrupted, aborting the waiting poll, then exits 0', async () => {
     const controller = new AbortController();
     const replies = [page([event(0)], 1, 1), page([], 1, 1), page([event(1)], 2, 2)];
-    const { fetch, requests } = routedFetch((_request, index) => {
+    let waiting: AbortSignal | undefined;
+    const { fetch, requests } = routedFetch((_request, index, signal) => {
       const reply = replies[index];
       if (reply) return reply;
-      controller.abort(); // Ctrl-C while the next long poll waits
-      return new Promise<Reply>(() => undefined);
+      waiting = signal;
+      setImmediate(() => controller.abort()); // Ctrl-C while the next long poll waits
+      // As fetch does: the request ends when its signal is aborted (an open socket would keep the
+      // process alive until the long poll ended, up to 20 s).
+      return new Promise<Reply>((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
     });
     const { code, stdout } = await sluice(['fetch', 'orders', '--partition', '1', '--from', 'latest', '--follow'], fetch, {
       signal: controller.signal,
     });
+    expect(waiting?.aborted).toBe(true);
     expect(code).toBe(0);
     expect(stdout).toBe('1/0 k0 {"n":0}\n1/1 k1 {"n":1}\n');
     expect(requests.map(query)).toEqual([

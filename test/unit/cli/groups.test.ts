@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GroupDescription } from '../../../api/groups';
 import { EXIT_CODES, isInterruptible, type CliIo } from '../../../cli/main';
-import { fakeFetch } from '../client/fake-fetch';
+import { fakeFetch, TOPIC_DESCRIPTION } from '../client/fake-fetch';
 import { sluice } from './run-cli';
 
 describe('Command: sluice consume', () => {
@@ -68,8 +68,10 @@ describe('Command: sluice groups', () => {
         '',
         'TOPIC     PARTITION  OWNER  COMMITTED  HIGH-WATERMARK  LAG',
         'orders            0  m-1           10              12    2',
-        'orders            1  m-1            -               5    5',
+        'orders            1  m-1            -               5    -',
         'payments          0  -              3               3    0',
+        '"-": nothing committed yet. A member starts there at the earliest retained event',
+        'or at new events only, as its offset reset says (consume --from-beginning).',
         '',
         'MEMBER  TOPICS  SESSION-TIMEOUT  LAST-HEARTBEAT            PARTITIONS',
         'm-1     orders            45000  2026-01-01T00:00:00.000Z  orders/0, orders/1',
@@ -94,13 +96,48 @@ describe('Command: sluice groups', () => {
     [['--to-latest', '--partition', '1'], { topic: 'orders', partitions: [1], to: 'latest' }],
     [['--to-offset', '5', '--partition', '0'], { topic: 'orders', partitions: [0], to: { offset: 5 } }],
     [['--to-timestamp', '1764072000000'], { topic: 'orders', to: { timestamp: 1764072000000 } }],
-  ])('reset-offsets %j POSTs the seek %j and prints the offsets', async (flags, body) => {
+  ])('reset-offsets %j --execute POSTs the seek %j to a group that exists and prints the offsets', async (flags, body) => {
     const offsets = [{ topic: 'orders', partition: 0, offset: 5 }];
-    const { fetch, requests } = fakeFetch({ status: 200, body: { offsets } });
-    const { code, stdout } = await sluice(['groups', 'reset-offsets', 'billing', '--topic', 'orders', ...flags], fetch);
+    const { fetch, requests } = fakeFetch({ status: 200, body: DESCRIPTION }, { status: 200, body: { offsets } });
+    const { code, stdout } = await sluice(['groups', 'reset-offsets', 'billing', '--topic', 'orders', ...flags, '--execute'], fetch);
     expect(code).toBe(0);
-    expect(requests[0]).toMatchObject({ method: 'POST', url: 'http://127.0.0.1:4545/groups/billing/seek', body: JSON.stringify(body) });
+    expect(requests[0]).toMatchObject({ method: 'GET', url: 'http://127.0.0.1:4545/groups/billing' });
+    expect(requests[1]).toMatchObject({ method: 'POST', url: 'http://127.0.0.1:4545/groups/billing/seek', body: JSON.stringify(body) });
     expect(stdout).toBe('TOPIC   PARTITION  OFFSET\norders          0       5\n');
+  });
+
+  it('reset-offsets without --execute prints the plan and sends no seek (a dry run)', async () => {
+    const { fetch, requests } = fakeFetch({ status: 200, body: DESCRIPTION }, { status: 200, body: TOPIC_DESCRIPTION });
+    const { code, stdout, stderr } = await sluice(['groups', 'reset-offsets', 'billing', '--topic', 'orders', '--to-earliest'], fetch);
+    expect(code).toBe(0);
+    expect(requests.map((r) => r.method)).toEqual(['GET', 'GET']);
+    expect(stdout).toBe(
+      [
+        'TOPIC   PARTITION  CURRENT-OFFSET  NEW-OFFSET',
+        'orders          0              10           0',
+        'orders          1               -           5',
+        'orders          2               -           0',
+        '',
+      ].join('\n'),
+    );
+    expect(stderr).toBe('Dry run: nothing changed. Add --execute to reset the offsets of group "billing".\n');
+  });
+
+  it('reset-offsets refuses a group that does not exist (exit 1, no seek) unless --allow-new', async () => {
+    const notFound = { status: 404, body: { error: { code: 'GroupNotFound', message: 'Group "biling" does not exist' } } };
+    const refused = fakeFetch(notFound);
+    const result = await sluice(['groups', 'reset-offsets', 'biling', '--topic', 'orders', '--to-earliest', '--execute'], refused.fetch);
+    expect(result.code).toBe(EXIT_CODES.apiError);
+    expect(result.stderr).toBe(
+      'error: GroupNotFound: Group "biling" does not exist; check the name, or give --allow-new to create it with these offsets\n',
+    );
+    expect(refused.requests).toHaveLength(1);
+
+    const offsets = [{ topic: 'orders', partition: 0, offset: 0 }];
+    const allowed = fakeFetch(notFound, { status: 200, body: { offsets } });
+    const created = await sluice(['groups', 'reset-offsets', 'biling', '--topic', 'orders', '--partition', '0', '--to-earliest', '--execute', '--allow-new'], allowed.fetch);
+    expect(created.code).toBe(0);
+    expect(allowed.requests[1]).toMatchObject({ method: 'POST', url: 'http://127.0.0.1:4545/groups/biling/seek' });
   });
 
   it.each([

@@ -68,11 +68,32 @@ async function sluiceWithFake(argv: string[]) {
     redriveDeadLetters: vi.fn<SluiceApi['redriveDeadLetters']>(async () => {
       throw new Error('not used');
     }),
+    ...unusedQueueMethods(),
+    listProcessors: vi.fn<SluiceApi['listProcessors']>(async () => ({ processors: [] })),
+    describeProcessor: vi.fn<SluiceApi['describeProcessor']>(async () => {
+      throw new Error('not used');
+    }),
   };
   const stdout = output();
   const stderr = output();
   const code = await run(argv, { stdout: stdout.writer, stderr: stderr.writer, env: {}, createClient: () => api });
   return { code, stdout: stdout.text(), stderr: stderr.text(), api };
+}
+
+/** The queue commands run against a fake fetch in test/unit/cli/queues.test.ts. */
+function unusedQueueMethods(): Pick<SluiceApi, 'queue' | 'createQueue' | 'listQueues' | 'describeQueue' | 'deleteQueue' | 'redriveQueue' | 'purgeQueue'> {
+  const unused = () => {
+    throw new Error('not used');
+  };
+  return {
+    queue: vi.fn(unused),
+    createQueue: vi.fn(unused),
+    listQueues: vi.fn(unused),
+    describeQueue: vi.fn(unused),
+    deleteQueue: vi.fn(unused),
+    redriveQueue: vi.fn(unused),
+    purgeQueue: vi.fn(unused),
+  };
 }
 
 const notFound: Reply = { status: 404, body: { error: { code: 'TopicNotFound', message: 'Topic "gone" does not exist' } } };

@@ -226,6 +226,24 @@ describe('Class: Producer', () => {
       expect(partitions).toEqual([partitions[0], (partitions[0]! + 1) % 3, (partitions[0]! + 2) % 3]);
     });
 
+    it('spreads keyless messages evenly while requests are in flight (one message per send, as `sluice produce` sends)', async () => {
+      // Lines arrive faster than the service answers. The sticky partition moves on after a batch's
+      // worth of messages, not when a batch is sent: a partition whose request is still in flight
+      // must not collect the messages meanwhile.
+      const { log, producer } = setup({ hold: true, partitions: 4 });
+      const sends = Array.from({ length: 1000 }, (_, i) => producer.send({ topic: 'orders', messages: [{ value: i }] }));
+      await settle();
+      for (let round = 0; round < 100 && log.held.length > 0; round++) {
+        for (const call of [...log.held]) call.release();
+        await settle();
+        await vi.advanceTimersByTimeAsync(5);
+      }
+      await Promise.all(sends);
+      const perPartition = [0, 1, 2, 3].map((p) => log.calls.filter((c) => c.partition === p).reduce((n, c) => n + c.events.length, 0));
+      // Runs of batchSize (40): 1000 messages are 25 runs over 4 partitions, 280/240/240/240.
+      expect([...perPartition].sort()).toEqual([240, 240, 240, 280]);
+    });
+
     it('describes a topic once, however many sends use it', async () => {
       const { log, producer } = setup();
       const sends = [1, 2].map((value) => producer.send({ topic: 'orders', messages: [{ value }] }));

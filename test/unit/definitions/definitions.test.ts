@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FUNCTIONS, ROUTES, functionEnvironment, matchRoute, type FunctionDefinition } from '../../../definitions/functions';
-import { QUEUES } from '../../../definitions/queues';
+import { MESSAGE_QUEUES, QUEUES } from '../../../definitions/queues';
 import { TABLES } from '../../../definitions/tables';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -38,17 +38,26 @@ describe('FUNCTIONS', () => {
   });
 
   it('gives a function the names of exactly the tables and queues it was granted', () => {
-    const env = functionEnvironment(FUNCTIONS.topics, {
-      tables: { topics: 'T', log: 'L', dedupe: 'D', groups: 'G', acls: 'A', subscriptions: 'S' },
+    const physical = {
+      tables: { topics: 'T', log: 'L', dedupe: 'D', groups: 'G', acls: 'A', subscriptions: 'S', processors: 'P' },
       queues: { topicPurge: 'Q', deliveries: 'DQ', dispatchFailures: 'F' },
+      queuePrefix: 'sluice-abc123-',
+    };
+    expect(functionEnvironment(FUNCTIONS.topics, physical)).toEqual({
+      [TABLES.topics.envVar]: 'T',
+      [TABLES.log.envVar]: 'L',
+      [TABLES.acls.envVar]: 'A',
+      [QUEUES.topicPurge.envVar]: 'Q',
     });
-    expect(env).toEqual({ [TABLES.topics.envVar]: 'T', [TABLES.log.envVar]: 'L', [TABLES.acls.envVar]: 'A', [QUEUES.topicPurge.envVar]: 'Q' });
-    expect(
-      functionEnvironment(FUNCTIONS.fallback, {
-        tables: { topics: 'T', log: 'L', dedupe: 'D', groups: 'G', acls: 'A', subscriptions: 'S' },
-        queues: { topicPurge: 'Q', deliveries: 'DQ', dispatchFailures: 'F' },
-      }),
-    ).toEqual({});
+    expect(functionEnvironment(FUNCTIONS.fallback, physical)).toEqual({});
+    // The message-queue prefix goes only to functions that call SQS on message queues.
+    expect(functionEnvironment(FUNCTIONS.queues, physical)).toEqual({
+      [TABLES.dedupe.envVar]: 'D',
+      [TABLES.acls.envVar]: 'A',
+      [MESSAGE_QUEUES.prefixEnvVar]: 'sluice-abc123-',
+    });
+    const withPrefix = (Object.values(FUNCTIONS) as FunctionDefinition[]).filter((fn) => MESSAGE_QUEUES.prefixEnvVar in functionEnvironment(fn, physical));
+    expect(withPrefix.map((fn) => fn.name).sort()).toEqual(['deliverer', 'queues', 'subscriptions']);
   });
 
   it('gives every SQS-triggered function a queue visibility timeout of at least 6 times its timeout', () => {

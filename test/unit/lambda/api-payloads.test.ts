@@ -15,6 +15,8 @@ import { createProduceHandler } from '../../../lambda/handlers/produce';
 import { createTopicsHandler } from '../../../lambda/handlers/topics';
 import { createTransactionsHandler } from '../../../lambda/handlers/transactions';
 import { createSubscriptionsHandler } from '../../../lambda/handlers/subscriptions';
+import { createQueuesHandler } from '../../../lambda/handlers/queues';
+import { createProcessorsHandler } from '../../../lambda/handlers/processors';
 import type { HttpLambdaHandler } from '../../../lambda/middleware/http-handler';
 import { httpEvent, lambdaContext, restEvent, type ApiEventInit } from '../../support/events';
 
@@ -51,6 +53,8 @@ const handlers: Record<Exclude<FunctionName, 'topicPurge' | 'dispatcher' | 'deli
     stubService(recorded, { list: [], create: {}, describe: {}, seek: {}, deadLetters: {}, redrive: {} }) as Parameters<typeof createSubscriptionsHandler>[0],
     silentLogger,
   ),
+  queues: createQueuesHandler(stubService(recorded, { list: [] }) as Parameters<typeof createQueuesHandler>[0], silentLogger),
+  processors: createProcessorsHandler(stubService(recorded, { list: [] }) as Parameters<typeof createProcessorsHandler>[0], silentLogger),
   fallback: createFallbackHandler(silentLogger),
 };
 interface RouteCase {
@@ -183,6 +187,54 @@ const CASES: RouteCase[] = [
     init: { rawPath: '/topics/orders/subscriptions/audit/dead-letters/redrive', pathParameters: { topic: 'orders', name: 'audit' } },
     status: 200,
     call: ['redrive', ['orders', 'audit', expect.anything()]],
+  },
+  { key: 'POST /queues', init: { rawPath: '/queues', body: { name: 'jobs', maxReceiveCount: 3 } }, status: 201, call: ['create', [{ name: 'jobs', maxReceiveCount: 3 }]] },
+  { key: 'GET /queues', init: { rawPath: '/queues' }, status: 200, call: ['list', []] },
+  { key: 'GET /queues/{queue}', init: { rawPath: '/queues/jobs', pathParameters: { queue: 'jobs' } }, status: 200, call: ['describe', ['jobs']] },
+  { key: 'DELETE /queues/{queue}', init: { rawPath: '/queues/jobs', pathParameters: { queue: 'jobs' } }, status: 204, call: ['delete', ['jobs']] },
+  {
+    key: 'POST /queues/{queue}/messages',
+    init: { rawPath: '/queues/jobs/messages', pathParameters: { queue: 'jobs' }, body: { messages: [{ body: { n: 1 }, groupId: 'g', messageId: 'm-1' }] } },
+    status: 200,
+    call: ['send', ['jobs', { messages: [{ body: { n: 1 }, groupId: 'g', messageId: 'm-1' }] }]],
+  },
+  {
+    key: 'POST /queues/{queue}/receive',
+    init: { rawPath: '/queues/jobs/receive', pathParameters: { queue: 'jobs' }, body: { maxMessages: 2, waitMs: 1000 } },
+    status: 200,
+    call: ['receive', ['jobs', { maxMessages: 2, waitMs: 1000 }]],
+  },
+  {
+    key: 'POST /queues/{queue}/ack',
+    init: { rawPath: '/queues/jobs/ack', pathParameters: { queue: 'jobs' }, body: { receiptHandles: ['h1'] } },
+    status: 200,
+    call: ['ack', ['jobs', { receiptHandles: ['h1'] }]],
+  },
+  {
+    key: 'POST /queues/{queue}/nack',
+    init: { rawPath: '/queues/jobs/nack', pathParameters: { queue: 'jobs' }, body: { receiptHandles: ['h1'], delayMs: 500 } },
+    status: 200,
+    call: ['nack', ['jobs', { receiptHandles: ['h1'], delayMs: 500 }]],
+  },
+  {
+    key: 'POST /queues/{queue}/extend',
+    init: { rawPath: '/queues/jobs/extend', pathParameters: { queue: 'jobs' }, body: { receiptHandles: ['h1'], visibilityTimeoutMs: 60_000 } },
+    status: 200,
+    call: ['extend', ['jobs', { receiptHandles: ['h1'], visibilityTimeoutMs: 60_000 }]],
+  },
+  { key: 'POST /queues/{queue}/redrive', init: { rawPath: '/queues/jobs/redrive', pathParameters: { queue: 'jobs' } }, status: 200, call: ['redrive', ['jobs', {}]] },
+  {
+    key: 'POST /queues/{queue}/purge',
+    init: { rawPath: '/queues/jobs/purge', pathParameters: { queue: 'jobs' }, body: { target: 'dead-letters' } },
+    status: 200,
+    call: ['purge', ['jobs', { target: 'dead-letters' }]],
+  },
+  { key: 'GET /processors', init: { rawPath: '/processors' }, status: 200, call: ['list', [expect.any(Function)]] },
+  {
+    key: 'GET /processors/{name}',
+    init: { rawPath: '/processors/clicks-per-minute', pathParameters: { name: 'clicks-per-minute' } },
+    status: 200,
+    call: ['describe', ['clicks-per-minute']],
   },
 ];
 

@@ -18,6 +18,7 @@ const fakePhysicalNames = {
   queues: Object.fromEntries(
     Object.keys(QUEUES).map((q) => [q, `https://sqs.eu-west-1.amazonaws.com/123456789012/stack-${q}-ABC123`]),
   ) as Record<QueueName, string>,
+  queuePrefix: 'stack-abc123-',
 };
 
 /** What Lambda itself puts in every function's environment (the part the services may read). */

@@ -6,6 +6,7 @@ import { SDK_RETRY_DEFAULTS } from '../../../lambda/core/aws/clients';
 import {
   groupServiceFromEnv,
   logReadServiceFromEnv,
+  queueServiceFromEnv,
   sharedDocumentClient,
   sharedSqsClient,
   topicServiceFromEnv,
@@ -18,12 +19,13 @@ vi.mock('../../../lambda/core/aws/clients', async (importOriginal) => {
 });
 
 const physical = {
-  tables: { topics: 'topics', log: 'log', dedupe: 'dedupe', groups: 'groups', acls: 'acls', subscriptions: 'subscriptions' },
+  tables: { topics: 'topics', log: 'log', dedupe: 'dedupe', groups: 'groups', acls: 'acls', subscriptions: 'subscriptions', processors: 'processors' },
   queues: {
     topicPurge: 'https://sqs.eu-west-1.amazonaws.com/123456789012/purge',
     deliveries: 'https://sqs.eu-west-1.amazonaws.com/123456789012/deliveries.fifo',
     dispatchFailures: 'https://sqs.eu-west-1.amazonaws.com/123456789012/dispatch-failures',
   },
+  queuePrefix: 'sluice-abc123-',
 } as const;
 const envOf = (fn: keyof typeof FUNCTIONS) => ({ ...functionEnvironment(FUNCTIONS[fn], physical), AWS_REGION: 'eu-west-1' });
 
@@ -36,6 +38,7 @@ describe('SDK clients', () => {
     groupServiceFromEnv(envOf('groups'));
     topicServiceFromEnv(envOf('topics'));
     logReadServiceFromEnv(envOf('fetch'));
+    const queues = queueServiceFromEnv(envOf('queues'));
     expect(clients.createDocumentClient).toHaveBeenCalledTimes(1);
     expect(clients.createSqsClient).toHaveBeenCalledTimes(1);
 
@@ -46,6 +49,10 @@ describe('SDK clients', () => {
     expect(clientOf(internals.log.topics)).toBe(shared);
     expect(clientOf(internals.groupStore)).toBe(shared);
     expect(sharedSqsClient()).toBe(sharedSqsClient());
+    // The queues service sends SQS calls and its send markers through the same two clients.
+    const q = queues as unknown as { sqs: unknown; options: { markers: unknown } };
+    expect(q.sqs).toBe(sharedSqsClient());
+    expect(clientOf(q.options.markers)).toBe(shared);
   });
 
   it('carry the one retry configuration of the server', async () => {
