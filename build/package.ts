@@ -6,8 +6,9 @@
  *   dist/lib/index.js                    the CDK constructs      (`import { Sluice } from 'sluice'`)
  *   dist/client/index.js                 the TypeScript client   (`import { SluiceClient } from 'sluice/client'`)
  *   dist/lambda/subscriber/index.js      the subscriber middleware (`import { sluiceSubscriber } from 'sluice/subscriber'`)
+ *   dist/lambda/streams/index.js         the stream-processing DSL and runtime (`import { streams, sluiceProcessor } from 'sluice/streams'`)
  *   dist/cli/main.js                     the CLI, run by bin/sluice.js
- *   dist/**\/*.d.ts                       type declarations of lib/, definitions/, api/, client/, cli/, lambda/subscriber/
+ *   dist/**\/*.d.ts                       type declarations of lib/, definitions/, api/, client/, cli/, lambda/subscriber/, lambda/streams/
  *
  * The sources import each other without file extensions (tsconfig.json: `moduleResolution:
  * bundler`), which Node's ESM loader cannot resolve in emitted JavaScript. So esbuild bundles each
@@ -30,6 +31,7 @@ const LIBRARY_ENTRIES = [
   { in: 'lib/index.ts', out: 'lib/index' },
   { in: 'client/index.ts', out: 'client/index' },
   { in: 'lambda/subscriber/index.ts', out: 'lambda/subscriber/index' },
+  { in: 'lambda/streams/index.ts', out: 'lambda/streams/index' },
   { in: 'cli/main.ts', out: 'cli/main' },
 ];
 
@@ -76,11 +78,14 @@ async function buildPackage(): Promise<void> {
 }
 
 /**
- * Packages the Lambda Node.js runtime provides, which code meant to run in the user's functions
- * (`sluice/subscriber`) may import without the package depending on them: the middleware loads
- * the DynamoDB client only when idempotency is on, from the runtime's AWS SDK (or the user's).
+ * Packages the Lambda Node.js runtime provides (it ships AWS SDK v3), which code meant to run in
+ * the user's functions may import without the package depending on them: `sluice/subscriber`
+ * loads the DynamoDB client only when idempotency is on; `sluice/streams` (its runtime) uses the
+ * DynamoDB document client. `NodejsFunction` leaves `@aws-sdk/*` out of bundles for the same
+ * reason. Outside Lambda (a user's own tests) they come from the user's dev dependencies, as
+ * docs/streams.md says.
  */
-const PROVIDED_BY_LAMBDA_RUNTIME = new Set(['@aws-sdk/client-dynamodb']);
+const PROVIDED_BY_LAMBDA_RUNTIME = new Set(['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb', '@aws-sdk/client-sqs']);
 
 /**
  * Every package the bundles import must be installed with the package: a dependency, a peer

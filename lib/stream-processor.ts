@@ -43,7 +43,8 @@ export const STREAM_PROCESSOR_TABLE_ACCESS = {
   // Input and output topics' configuration; internal topics (repartition, dead letters) created on first use.
   topics: ['GetItem', 'PutItem'],
   // Outputs: the partitions' heads, then the batches and heads written in the commit's transaction.
-  log: ['BatchGetItem', 'PutItem'],
+  // Query: events a lost delivery held, and the record of a step left half-committed, are read from the log.
+  log: ['BatchGetItem', 'PutItem', 'Query'],
   // Outputs' message IDs (deterministic when a record's outputs are committed in chunks).
   dedupe: ['PutItem'],
   // Meta, positions and state entries (BatchGetItem, range reads by Query), written in the commit's
@@ -224,7 +225,6 @@ export class StreamProcessor extends Construct {
       role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      description: `Sluice stream processor (${props.entry})`,
       bundling: {
         format: OutputFormat.ESM,
         target: 'node22',
@@ -246,6 +246,9 @@ export class StreamProcessor extends Construct {
     const inputs = [...this.topology.sourceTopics, ...this.topology.internalTopics];
     if (topology) validateProps(this, topologyRules(props.name, topology, inputs));
 
+    // Before subscribing: a second processor of the same name would otherwise fail on its subscriptions' names.
+    if (topology) validateProps(this, uniqueNameRules(sluice, this.name));
+    (this.function.node.defaultChild as lambda.CfnFunction).description = `Sluice stream processor ${this.name}`;
     const env: Record<string, string> = { [PROCESSOR_NAME_ENV]: this.name };
     for (const [table, actions] of Object.entries(STREAM_PROCESSOR_TABLE_ACCESS) as [TableName, TableAccess][]) {
       sluice.tables.grantAccess(this.function, table, actions);
@@ -257,14 +260,16 @@ export class StreamProcessor extends Construct {
     // and an internal topic created later by the runtime is read from its first event.
     const options = { name: this.name, startAt: 'earliest' as const, batchSize: props.batchSize ?? 10, maxAttempts: props.maxAttempts ?? DEFAULT_SUBSCRIBER_MAX_ATTEMPTS };
     this.subscriptions = inputs.map((topic) => sluice.topic(topic).subscribeLambda(this.function, options));
-    if (topology) declareProcessor(this, sluice, { name: this.name, inputs });
+    if (topology) declareProcessor(sluice, { name: this.name, inputs });
 
-    Validations.of(this.function).acknowledge({
-      id: 'AwsSolutions-L1',
-      reason:
-        "Node.js 22 is the default on purpose, as for Sluice's own functions: the runtime and its bundled " +
-        'dependencies are built and tested for it; a newer one is a deliberate choice through the runtime prop.',
-    });
+    if (runtime === lambda.Runtime.NODEJS_22_X) {
+      Validations.of(this.function).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason:
+          "Node.js 22 is the default on purpose, as for Sluice's own functions: the runtime and its bundled " +
+          'dependencies are built and tested for it; a newer one is a deliberate choice through the runtime prop.',
+      });
+    }
   }
 }
 
@@ -337,8 +342,9 @@ function readTopology(scope: Construct, fn: NodejsFunction): StreamProcessorTopo
   if (!Stack.of(scope).bundlingRequired) return undefined;
   const staging = fn.node.tryFindChild('Code')?.node.tryFindChild('Stage');
   if (!(staging instanceof AssetStaging)) throw new Error(`${scope.node.path}: cannot find the function's bundle (aws-cdk-lib changed?)`);
-  const bundle = join(staging.absoluteStagedPath, 'index.mjs');
-  if (!existsSync(bundle)) throw new Error(`${scope.node.path}: the bundle has no index.mjs (${staging.absoluteStagedPath})`);
+  // index.mjs for ESM (the default), index.js when `bundling.format` is CommonJS.
+  const bundle = ['index.mjs', 'index.js'].map((f) => join(staging.absoluteStagedPath, f)).find((f) => existsSync(f));
+  if (!bundle) throw new Error(`${scope.node.path}: the bundle has no index.mjs or index.js (${staging.absoluteStagedPath})`);
   const run = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', INTROSPECT, bundle], {
     encoding: 'utf8',
     timeout: 60_000,
@@ -369,14 +375,8 @@ const declaredBySluice = new WeakMap<Sluice, DeclaredProcessor[]>();
  * Adds the processor to SLUICE_DECLARED_PROCESSORS of the installation's `processors` function
  * (written when the template is synthesized, so processors declared later are included).
  */
-function declareProcessor(scope: StreamProcessor, sluice: Sluice, processor: DeclaredProcessor): void {
+function declareProcessor(sluice: Sluice, processor: DeclaredProcessor): void {
   let declared = declaredBySluice.get(sluice);
-  validateProps(scope, [
-    {
-      condition: declared?.some((p) => p.name === processor.name) ?? false,
-      message: `another StreamProcessor of this Sluice is named ${processor.name}: two processors with one application ID would share their state`,
-    },
-  ]);
   if (!declared) {
     declared = [];
     declaredBySluice.set(sluice, declared);
@@ -385,6 +385,15 @@ function declareProcessor(scope: StreamProcessor, sluice: Sluice, processor: Dec
     sluice.node.addValidation({ validate: () => environmentBudgetErrors(sluice, list) });
   }
   declared.push(processor);
+}
+
+function uniqueNameRules(sluice: Sluice, name: string): ValidationRule[] {
+  return [
+    {
+      condition: declaredBySluice.get(sluice)?.some((p) => p.name === name) ?? false,
+      message: `another StreamProcessor of this Sluice is named ${name}: two processors with one application ID would share their state`,
+    },
+  ];
 }
 
 /** The processors function carries the declared processors, and with ACLs on the declared ACLs: together they must fit. */

@@ -5,7 +5,7 @@
  * `processors` table, synth-time validation, and cdk-nag over the result. The example processors
  * (examples/streams/processors) are the entries.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
@@ -18,6 +18,7 @@ import { applyNagChecks } from '../../lib/nag';
 import { Sluice, type SluiceProps } from '../../lib/sluice';
 import { DECLARED_SUBSCRIPTIONS_ENV } from '../../lib/sluice-subscriptions';
 import { STREAM_PROCESSOR_TABLE_ACCESS, StreamProcessor, type StreamProcessorProps } from '../../lib/stream-processor';
+import { SluicePropsError } from '../../lib/validation';
 
 const SYNTH_TIMEOUT = 120_000;
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -100,7 +101,7 @@ describe('StreamProcessor in a user\'s stack', () => {
 
   it('deploys the bundle as a Node.js 22 arm64 function, with the runtime\'s variables and the user\'s', () => {
     const fn = resources[logicalId(stack, clicks.function)]!.Properties;
-    expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', MemorySize: 512, Timeout: 30 });
+    expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', MemorySize: 512, Timeout: 30, Description: 'Sluice stream processor clicks-per-minute' });
     expect(fn.Environment.Variables).toEqual({
       NODE_OPTIONS: '--enable-source-maps',
       SLUICE_PROCESSOR_NAME: 'clicks-per-minute',
@@ -123,16 +124,13 @@ describe('StreamProcessor in a user\'s stack', () => {
       ['clicks-per-minute-repartition-0', 'clicks-per-minute'],
     ]);
     expect(enrichment.subscriptions.map((s) => s.topic)).toEqual(['customers', 'orders', 'order-enrichment-repartition-0']);
-    const declared = JSON.parse(JSON.stringify(stack.resolve(sluice.functions.functions.dispatcher.node.defaultChild)));
-    void declared;
-    const env = template.toJSON().Resources[logicalId(stack, sluice.functions.functions.dispatcher)].Properties.Environment.Variables;
-    const subscriptions = JSON.parse(stack.resolve(env[DECLARED_SUBSCRIPTIONS_ENV])['Fn::Join'][1].map((p: unknown) => (typeof p === 'string' ? p : '"url"')).join(''));
+    // As the functions receive them: each queue URL a token resolved at deploy time.
+    const [, parts] = resources[logicalId(stack, sluice.functions.functions.dispatcher)]!.Properties.Environment.Variables[DECLARED_SUBSCRIPTIONS_ENV]['Fn::Join'];
+    const subscriptions = JSON.parse((parts as (string | Json)[]).map((p) => (typeof p === 'string' ? p : `https://sqs.example/${p.Ref}`)).join(''));
+    const url = (s: { queue: IConstruct }) => ({ type: 'queue', queueUrl: `https://sqs.example/${logicalId(stack, s.queue)}` });
     expect(subscriptions).toEqual([
-      { topic: 'clicks', name: 'clicks-per-minute', target: { type: 'queue', queueUrl: 'url' }, startAt: 'earliest', maxAttempts: 10 },
-      { topic: 'clicks-per-minute-repartition-0', name: 'clicks-per-minute', target: { type: 'queue', queueUrl: 'url' }, startAt: 'earliest', maxAttempts: 10 },
-      { topic: 'customers', name: 'order-enrichment', target: { type: 'queue', queueUrl: 'url' }, startAt: 'earliest', maxAttempts: 20 },
-      { topic: 'orders', name: 'order-enrichment', target: { type: 'queue', queueUrl: 'url' }, startAt: 'earliest', maxAttempts: 20 },
-      { topic: 'order-enrichment-repartition-0', name: 'order-enrichment', target: { type: 'queue', queueUrl: 'url' }, startAt: 'earliest', maxAttempts: 20 },
+      ...clicks.subscriptions.map((s) => ({ topic: s.topic, name: 'clicks-per-minute', target: url(s), startAt: 'earliest', maxAttempts: 10 })),
+      ...enrichment.subscriptions.map((s) => ({ topic: s.topic, name: 'order-enrichment', target: url(s), startAt: 'earliest', maxAttempts: 20 })),
     ]);
     // One event source per subscription queue, partial batch responses, the batch size given.
     const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).filter(
@@ -207,12 +205,19 @@ describe('StreamProcessor validation at synth', () => {
   }, SYNTH_TIMEOUT);
 
   it('refuses bad props before bundling anything, every problem at once', () => {
-    const run = attempt({ entry: join(PROCESSORS, 'missing.ts'), batchSize: 11, maxAttempts: 0, memorySize: 64, environment: { SLUICE_LOG_TABLE: 'x' } });
-    expect(run).toThrow(/entry .*missing\.ts does not exist/);
-    expect(run).toThrow(/memorySize must be a whole number of MB from 128 to 10240; got 64/);
-    expect(run).toThrow(/batchSize must be a whole number from 1 to 10/);
-    expect(run).toThrow(/maxAttempts must be a whole number from 1 to 100; got 0/);
-    expect(run).toThrow(/environment may not set Sluice's own variables: SLUICE_LOG_TABLE/);
+    let problems: readonly string[] = [];
+    try {
+      attempt({ entry: join(PROCESSORS, 'missing.ts'), batchSize: 11, maxAttempts: 0, memorySize: 64, environment: { SLUICE_LOG_TABLE: 'x' } })();
+    } catch (error) {
+      expect(error).toBeInstanceOf(SluicePropsError);
+      problems = (error as SluicePropsError).problems;
+    }
+    expect(problems).toHaveLength(5);
+    expect(problems.join('\n')).toMatch(/entry .*missing\.ts does not exist/);
+    expect(problems).toContain('memorySize must be a whole number of MB from 128 to 10240; got 64');
+    expect(problems).toContain('batchSize must be a whole number from 1 to 10 (an SQS FIFO event source); got 11');
+    expect(problems).toContain('maxAttempts must be a whole number from 1 to 100; got 0');
+    expect(problems).toContain("environment may not set Sluice's own variables: SLUICE_LOG_TABLE");
   });
 
   it('refuses a processor in another stack than its Sluice', () => {
@@ -224,7 +229,10 @@ describe('StreamProcessor validation at synth', () => {
   it('refuses an entry that exports no topology, and one that fails to load, with what it printed', () => {
     // types.ts exports only types: its bundle exports nothing.
     expect(attempt({ entry: join(PROCESSORS, 'types.ts') })).toThrow(/the entry exports no topology: export const handler = sluiceProcessor\(app\)/);
-    const dir = tempDir('entry');
+    // Under the project root (NodejsFunction bundles from there), out of the way of git and tsc.
+    mkdirSync(join(ROOT, 'node_modules/.cache'), { recursive: true });
+    const dir = mkdtempSync(join(ROOT, 'node_modules/.cache/stream-processor-'));
+    dirs.push(dir);
     const broken = join(dir, 'broken.ts');
     writeFileSync(
       broken,
@@ -232,6 +240,17 @@ describe('StreamProcessor validation at synth', () => {
         "const app = streams('broken');\napp.stream('a').to('a');\nexport const handler = sluiceProcessor(app);\n",
     );
     expect(attempt({ entry: broken })).toThrow(/could not read the topology of .*exited with 1.*TopologyError/s);
+  }, SYNTH_TIMEOUT);
+
+  it('refuses, at synth, more processors and declared ACLs than fit the processors function\'s environment', () => {
+    const { app, stack, sluice } = userStack({ authorization: 'acl' });
+    // About 2,900 bytes of declared ACLs: within their own budget, not with the processors.
+    for (let i = 0; i < 32; i++) {
+      sluice.addAcl({ principal: `arn:aws:iam::111111111111:role/consumer-${i}`, resourceType: 'topic', patternType: 'literal', resourceName: `topic-${i}`, operation: 'read', permission: 'allow' });
+    }
+    new StreamProcessor(stack, 'ClicksPerMinute', { sluice, entry: CLICKS });
+    new StreamProcessor(stack, 'OrderEnrichment', { sluice, entry: ENRICHMENT });
+    expect(() => app.synth()).toThrow(/stream processors declared in this Sluice \(2\) and its declared ACLs take about \d+ bytes of the processors function's environment/);
   }, SYNTH_TIMEOUT);
 
   it('does not bundle or run anything for a stack whose bundling is skipped (cdk deploy OtherStack)', () => {
@@ -244,22 +263,21 @@ describe('StreamProcessor validation at synth', () => {
 });
 
 describe('cdk-nag with stream processors', () => {
-  it('reports nothing on Sluice\'s constructs or the processors, in both API modes and with a customer managed key', () => {
-    for (const api of ['http', 'rest'] as const) {
-      const app = newApp();
-      const { stack, sluice } = userStack({ api }, app);
-      new StreamProcessor(stack, 'ClicksPerMinute', { sluice, entry: CLICKS });
-      applyNagChecks(app);
-      const reportFile = join(app.outdir, 'validation-report.json');
-      try {
-        app.synth();
-      } catch (error) {
-        if (!existsSync(reportFile)) throw error;
-      }
-      const findings = JSON.parse(readFileSync(reportFile, 'utf8'))
-        .pluginReports.flatMap((r: Json) => r.violations)
-        .flatMap((v: Json) => v.violatingConstructs.map((c: Json) => `${v.ruleName} ${c.constructPath}`));
-      expect(findings, api).toEqual([]);
+  it.each(['http', 'rest'] as const)('reports nothing on Sluice\'s constructs or the processor (%s API)', (api) => {
+    const app = newApp();
+    const stack = new Stack(app, 'Analytics');
+    const sluice = new Sluice(stack, 'Events', { api });
+    new StreamProcessor(stack, 'ClicksPerMinute', { sluice, entry: CLICKS });
+    applyNagChecks(app);
+    const reportFile = join(app.outdir, 'validation-report.json');
+    try {
+      app.synth();
+    } catch (error) {
+      if (!existsSync(reportFile)) throw error;
     }
+    const findings = JSON.parse(readFileSync(reportFile, 'utf8'))
+      .pluginReports.flatMap((r: Json) => r.violations)
+      .flatMap((v: Json) => v.violatingConstructs.map((c: Json) => `${v.ruleName} ${c.constructPath}`));
+    expect(findings).toEqual([]);
   }, SYNTH_TIMEOUT);
 });

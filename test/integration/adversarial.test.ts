@@ -159,7 +159,8 @@ function cases(): Case[] {
   const event = { value: 1, messageId: 'adv-never' };
 
   // Concrete paths and a valid body of every route, for the generic classes.
-  const routes: Record<string, { path: string; query?: boolean; valid?: unknown }> = {
+  /** `absent`: what the route answers here however valid the request (a resource this stack cannot have). */
+  const routes: Record<string, { path: string; query?: boolean; valid?: unknown; absent?: Expect }> = {
     'POST /topics': { path: '/topics', valid: { name: 'adv-new', partitions: 1 } },
     'GET /topics': { path: '/topics' },
     'GET /topics/{topic}': { path: `/topics/${TOPIC}` },
@@ -197,6 +198,9 @@ function cases(): Case[] {
     'POST /queues/{queue}/extend': { path: `/queues/${QUEUE}/extend`, valid: { receiptHandles: ['adv-handle'], visibilityTimeoutMs: 1000 } },
     'POST /queues/{queue}/redrive': { path: `/queues/${QUEUE}/redrive`, valid: { maxMessages: 1 } },
     'POST /queues/{queue}/purge': { path: `/queues/${QUEUE}/purge`, valid: { target: 'queue' } },
+    'GET /processors': { path: '/processors' },
+    // The stack deploys no stream processor: an ignored query parameter still finds none.
+    'GET /processors/{name}': { path: '/processors/adv-none', absent: { status: 404, code: 'ProcessorNotFound' } },
   };
 
   for (const key of ROUTES.map(routeKey)) {
@@ -237,7 +241,7 @@ function cases(): Case[] {
         add(key, 'non-JSON content type', `a valid body as ${type ?? 'no content-type'}`, r.path, r.valid, { status: 415, code: 'UnsupportedMediaType' }, type);
       }    }
     // Unknown query parameters: refused where the route takes a query, ignored (documented) elsewhere.
-    const ignoredOk: Expect | undefined = r.query ? undefined : method === 'GET' ? { ignored: true } : undefined;
+    const ignoredOk: Expect | undefined = r.query ? undefined : method === 'GET' ? (r.absent ?? { ignored: true }) : undefined;
     if (r.query || method === 'GET') add(key, 'unknown query params', '?bogus=1', `${r.path}?bogus=1`, undefined, ignoredOk);
     if (method === 'GET' && !r.query) add(key, 'unknown query params', 'a repeated, long unknown parameter', `${r.path}?x=${'y'.repeat(2000)}&x=2`, undefined, ignoredOk);
   }
@@ -258,6 +262,7 @@ function cases(): Case[] {
     ['GET /groups/{group}/members/{memberId}/records', `/groups/${GROUP}/members/%20/records`],
     ['DELETE /topics/{topic}/subscriptions/{name}', `/topics/${TOPIC}/subscriptions/a%20b`],
     ['GET /queues/{queue}', '/queues/bad%20name'],
+    ['GET /processors/{name}', '/processors/bad%20name'],
     ['DELETE /queues/{queue}', `/queues/${'q'.repeat(QUEUE_LIMITS.maxNameLength + 1)}`],
     ['POST /queues/{queue}/messages', '/queues/%2e%2e/messages'],
     ['POST /queues/{queue}/receive', '/queues/a.fifo/receive'],

@@ -296,6 +296,15 @@ const CASES: Partial<Record<RouteKey, RouteCase>> = {
     allowed: { as: asAdmin, method: 'DELETE', path: () => `/acls?principal=${encodeURIComponent(`arn:aws:iam::${ACCOUNT}:user/auditor`)}`, status: 200 },
     nobody: { path: () => '/acls?principal=*', denied: ['cluster', 'sluice-cluster', 'alter'] },
   },
+  // This stack deploys no stream processor: describe is checked (group describe) before the 404.
+  'GET /processors': {
+    allowed: { as: asAdmin, method: 'GET', path: () => '/processors', status: 200 },
+    nobody: { path: () => '/processors', denied: 'empty listing' },
+  },
+  'GET /processors/{name}': {
+    allowed: { as: asAdmin, method: 'GET', path: () => '/processors/payments-app', status: 404 },
+    nobody: { path: () => '/processors/payments-app', denied: ['group', 'payments-app', 'describe'] },
+  },
   // Last: leaving ends the membership the other group cases use.
   'DELETE /groups/{group}/members/{memberId}': {
     allowed: { as: asApp, method: 'DELETE', path: () => `/groups/payments-app/members/${member.payments}`, status: 204 },

@@ -18,6 +18,7 @@ import { DynamoDbLogReadStore, DynamoDbLogStore } from '../../lambda/core/log/dy
 import { LogReadService } from '../../lambda/core/log/log-read-service';
 import { LogService } from '../../lambda/core/log/log-service';
 import { silentLogger } from '../../lambda/core/logger';
+import { decodeDeclaredProcessors } from '../../lambda/core/processors/declared';
 import { DynamoDbProcessorStore, itemBytes } from '../../lambda/core/processors/dynamodb-processor-store';
 import { ProcessorService } from '../../lambda/core/processors/processor-service';
 import { DynamoDbTopicStore } from '../../lambda/core/topics/dynamodb-topic-store';
@@ -27,6 +28,8 @@ import { emulatorClients, provisionIsolated } from '../support/emulators';
 import { httpEvent, lambdaContext } from '../support/events';
 
 const ALICE = 'arn:aws:iam::000000000000:role/alice';
+/** Commit times, in the recent past: the state's TTL is counted from them (DynamoDB Local expires items too). */
+const T = Math.floor(Date.now() / 1000) * 1000 - 60_000;
 
 describe('GET /processors over DynamoDB Local', () => {
   const clients = emulatorClients();
@@ -90,7 +93,7 @@ describe('GET /processors over DynamoDB Local', () => {
         ['join-2-left', 'k1|0001', { json: JSON.stringify({ timestamp: 1, value: { big: 'x'.repeat(300) } }), expiresAt: 10_000 }],
         ['join-2-left', 'k2|0002', { json: '{"timestamp":2}' }],
       ],
-      now: 1_700_000_000_000,
+      now: T,
     });
     await commit('order-payments', 0, {
       expectedVersion: 1,
@@ -103,7 +106,7 @@ describe('GET /processors over DynamoDB Local', () => {
         ['join-2-right', 'k1|0003', { json: '{"timestamp":3}' }],
         ['join-2-left', 'k2|0002', null],
       ],
-      now: 1_700_000_005_000,
+      now: T + 5_000,
     });
     // Partition 1: a position written for an earlier topic of the same name (another topicId) does
     // not count: the runtime starts a re-created topic from its start.
@@ -112,7 +115,7 @@ describe('GET /processors over DynamoDB Local', () => {
       meta: { streamTime: 900, streamTimes: { '0': 900 }, counters: { processed: 1 } },
       positions: [{ topic: 'orders', offset: 1, topicId: randomUUID() }],
       writes: [],
-      now: 1_700_000_001_000,
+      now: T + 1_000,
     });
   }, 60_000);
 
@@ -145,7 +148,7 @@ describe('GET /processors over DynamoDB Local', () => {
       { topic: 'orders', position: 3, highWatermark: 5, lag: 2 },
       { topic: 'payments', position: 4, highWatermark: 4, lag: 0 },
     ]);
-    expect(p0).toMatchObject({ partition: 0, lag: 2, streamTime: 2_500, updatedAt: 1_700_000_005_000 });
+    expect(p0).toMatchObject({ partition: 0, lag: 2, streamTime: 2_500, updatedAt: T + 5_000 });
     // The standard counters first, then the topology's own; every commit wrote the totals.
     expect(Object.entries(p0!.counters)).toEqual([['processed', 7], ['lateDropped', 1], ['deadLettered', 2], ['joined', 3]]);
     // The two live entries (one was deleted), sized as DynamoDB counts items.
@@ -184,7 +187,7 @@ describe('GET /processors over DynamoDB Local', () => {
       lag: 4,
       counters: { processed: 8, lateDropped: 1, deadLettered: 2, joined: 3 },
       state: { items: 2, bytes: p0!.state.bytes },
-      updatedAt: 1_700_000_005_000,
+      updatedAt: T + 5_000,
     });
   });
 
@@ -200,7 +203,7 @@ describe('GET /processors over DynamoDB Local', () => {
       meta: { streamTime: 5, streamTimes: {}, counters: { processed: 3 } },
       positions: [{ topic: 'order-payments-repartition-0', offset: 3, topicId: configs.get('order-payments-repartition-0')!.topicId }],
       writes: [],
-      now: 1_700_000_006_000,
+      now: T + 6_000,
     });
     const after = (await get('GET /processors/{name}', 'order-payments')).body as ProcessorDescription;
     expect(after.partitions[2]).toMatchObject({ lag: 0, counters: { processed: 3 } });
@@ -262,7 +265,8 @@ describe('GET /processors over DynamoDB Local', () => {
     const lines = list.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^PROCESSOR\s+PARTITIONS\s+LAG\s+PROCESSED\s+LATE-DROPPED\s+DEAD-LETTERED\s+STATE-ITEMS\s+STATE-BYTES\s+UPDATED$/);
     expect(lines[1]).toMatch(/^idle\s+2\s+6\s+0\s+0\s+0\s+0\s+0\s+-$/);
-    expect(lines[2]).toMatch(/^order-payments\s+3\s+4\s+11\s+1\s+2\s+2\s+\d+\s+2023-11-14T22:13:26\.000Z$/);
+    const updated = new Date(T + 6_000).toISOString().replace(/\./g, '\\.');
+    expect(lines[2]).toMatch(new RegExp(String.raw`^order-payments\s+3\s+4\s+11\s+1\s+2\s+2\s+\d+\s+` + updated + '$'));
 
     const describe = await cli('processors', 'describe', 'order-payments');
     expect(describe.code, describe.stderr).toBe(0);
@@ -278,5 +282,16 @@ describe('GET /processors over DynamoDB Local', () => {
     const missing = await cli('processors', 'describe', 'removed');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('ProcessorNotFound');
+  });
+});
+
+describe('SLUICE_DECLARED_PROCESSORS', () => {
+  it('is read as the construct writes it; anything else stops the function from starting', () => {
+    expect(decodeDeclaredProcessors(undefined)).toEqual([]);
+    expect(decodeDeclaredProcessors('[{"name":"p","inputs":["a","p-repartition-0"]}]')).toEqual([{ name: 'p', inputs: ['a', 'p-repartition-0'] }]);
+    expect(() => decodeDeclaredProcessors('{')).toThrow(/SLUICE_DECLARED_PROCESSORS is not JSON/);
+    expect(() => decodeDeclaredProcessors('{}')).toThrow(/must be a JSON array/);
+    expect(() => decodeDeclaredProcessors('[{"name":"p","inputs":[]}]')).toThrow(/\[0\] is not a processor: inputs/);
+    expect(() => decodeDeclaredProcessors('[{"name":"p","inputs":["a"]},{"name":"p","inputs":["b"]}]')).toThrow(/declares p twice/);
   });
 });

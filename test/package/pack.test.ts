@@ -157,6 +157,8 @@ describe('the packed package in a fresh CDK app outside the repository', () => {
         'dist/client/index.js',
         'dist/lambda/subscriber/index.js',
         'dist/lambda/subscriber/index.d.ts',
+        'dist/lambda/streams/index.js',
+        'dist/lambda/streams/index.d.ts',
         'dist/cli/main.js',
         'bin/sluice.js',
       ]),

@@ -161,6 +161,10 @@ describe.each(['http', 'rest'] as const)('the %s stack, run from its cloud assem
     await client.purgeQueue(queue);
     await client.deleteQueue(queue);
 
+    // Stream processors: the processors function's bundle (this stack deploys none).
+    expect(await client.listProcessors()).toEqual({ processors: [] });
+    await expect(client.describeProcessor('none')).rejects.toMatchObject({ code: 'ProcessorNotFound' });
+
     const { topicId } = described;
     await client.deleteTopic(topic);
     // The purge function, triggered by its queue, removes the deleted topic's log items.

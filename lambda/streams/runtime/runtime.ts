@@ -25,7 +25,7 @@
  * of p first completes the pending step (re-running it: user code must be deterministic), so no
  * other commit sees the half-written step, and no chunk is written twice.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { OffsetOutOfRangeError, SluiceError } from '../../../api/errors';
 import { checkEventLimits, EVENT_LIMITS, type FetchedEvent, type ProduceEvent } from '../../../api/events';
 import { partitionForKey } from '../../../api/partitioner';
@@ -48,7 +48,7 @@ import {
   type SubTopology,
   type Topology,
 } from '../topology';
-import { mergeWrites, StepState, TableView, type Writes } from './state';
+import { mergeWrites, StepState, TableView, type KnownEntries, type Writes } from './state';
 import {
   partitionKey,
   stateItemBytes,
@@ -71,6 +71,12 @@ const MAX_TRANSACTION_BYTES = 3_500_000;
 const META_BYTES = 2_000;
 /** Bytes a dedupe record takes in the transaction. */
 const DEDUPE_BYTES = 250;
+/**
+ * State entries this process keeps between deliveries, in all (roughly, in bytes of JSON): a
+ * partition whose meta still has the version of this process's last commit to it needs no read of
+ * what that commit knew. Past this, the partitions least recently committed are forgotten.
+ */
+const STATE_CACHE_BYTES = 32 * 1024 * 1024;
 
 export interface ProcessorRuntimeOptions {
   readonly topology: Topology;
@@ -127,6 +133,8 @@ interface Output {
 interface PartitionContext {
   readonly pk: string;
   readonly partition: number;
+  /** The partition's epoch: read, or chosen now for its first commit. */
+  readonly epoch: string;
   version: number;
   streamTimes: Record<string, number>;
   counters: Record<string, number>;
@@ -183,6 +191,9 @@ export class ProcessorRuntime {
   private readonly subs = new Map<string, SubTopology>();
   private readonly dlq: string;
   private ready: Promise<void> | undefined;
+  /** What this process knows of each partition's state as of its last commit there (see STATE_CACHE_BYTES). */
+  private readonly cache = new Map<string, { readonly epoch: string; readonly version: number; readonly entries: KnownEntries; readonly bytes: number }>();
+  private cacheBytes = 0;
 
   constructor(options: ProcessorRuntimeOptions) {
     this.topology = options.topology;
@@ -284,13 +295,18 @@ export class ProcessorRuntime {
 
   private async load(pk: string, partition: number, topic: string): Promise<{ ctx: PartitionContext; meta: PartitionMeta; position?: { offset: number; topicId?: string } }> {
     const [head, configs] = await Promise.all([this.state.loadHead(pk, topic), this.configs()]);
+    // Only the very state this process last committed (same epoch, same version) can be trusted:
+    // any other commit since, from anywhere, bumped the version.
+    const cached = this.cache.get(pk);
+    const known = cached && cached.epoch === head.meta.epoch && cached.version === head.meta.version ? cached.entries : undefined;
     const ctx: PartitionContext = {
       pk,
       partition,
+      epoch: head.meta.epoch ?? randomUUID(),
       version: head.meta.version,
       streamTimes: { ...head.meta.streamTimes },
       counters: { ...head.meta.counters },
-      view: new TableView(this.state, pk),
+      view: new TableView(this.state, pk, known),
       configs,
     };
     return { ctx, meta: head.meta, ...(head.position ? { position: head.position } : {}) };
@@ -305,7 +321,8 @@ export class ProcessorRuntime {
       loaded = await this.load(pk, delivery.partition, delivery.topic);
     }
     const { ctx } = loaded;
-    const source = await this.sourceConfig(ctx, delivery.topic, loaded.position?.topicId);
+    // Read fresh, not from the cache: a topic deleted and re-created must restart from its start.
+    const source = (await this.topics.fresh(delivery.topic)) ?? (await requireTopic(this.topics, delivery.topic, 'a source topic'));
     let next = 0;
     if (loaded.position && loaded.position.topicId === source.topicId) next = loaded.position.offset;
     else if (loaded.position) {
@@ -316,6 +333,8 @@ export class ProcessorRuntime {
 
     let batch = new Batch();
     const accept = async (step: Step): Promise<void> => {
+      // A punctuation that closed nothing changes nothing (its stream time is the batch's already).
+      if (step.kind === 'punctuate' && step.outputs.length === 0 && step.counts.size === 0 && countWrites(step.writes) === 0) return;
       if (this.fits(ctx, [batch, step])) {
         batch.add(step);
         return;
@@ -352,16 +371,6 @@ export class ProcessorRuntime {
     }
     if (processedAny && sub.punctuate) await accept(await this.runPunctuate(ctx, sub, batch, delivery.topic));
     if (batch.steps > 0) await this.commitBatch(ctx, batch, source, outcome);
-  }
-
-  /** The source topic's config; read again when the stored position names another topic ID (the cache may be stale). */
-  private async sourceConfig(ctx: PartitionContext, topic: string, storedTopicId: string | undefined): Promise<TopicConfig> {
-    let config = ctx.configs.get(topic)!;
-    if (storedTopicId !== undefined && storedTopicId !== config.topicId) {
-      this.topics.invalidate(topic);
-      config = await requireTopic(this.topics, topic, 'a source topic');
-    }
-    return config;
   }
 
   /**
@@ -426,6 +435,8 @@ export class ProcessorRuntime {
       if (state.infraError !== undefined) throw state.infraError;
       return this.deadLetterStep(ctx, sub, record, err, streamTime);
     }
+    // A failed read that user code caught still fails the delivery: what it computed may be wrong.
+    if (state.infraError !== undefined) throw state.infraError;
     step.counts.set(PROCESSED_METRIC, (step.counts.get(PROCESSED_METRIC) ?? 0) + 1);
     return { ...step, position: { topic: record.topic, offset: record.offset + 1 } };
   }
@@ -441,6 +452,7 @@ export class ProcessorRuntime {
       this.logger.error('a punctuation threw; its effects are dropped', { subTopology: sub.id, partition: ctx.partition, error: err });
       return { ...this.emptyStep(sub, 'punctuate', inputTopic, streamTime), counts: new Map([[PUNCTUATE_FAILED_METRIC, 1]]) };
     }
+    if (state.infraError !== undefined) throw state.infraError;
     return step;
   }
 
@@ -650,6 +662,7 @@ export class ProcessorRuntime {
       pk: ctx.pk,
       expectedVersion: ctx.version,
       meta: {
+        epoch: ctx.epoch,
         streamTimes: Object.fromEntries(Object.entries(parts.streamTimes).filter(([, t]) => Number.isFinite(t))),
         ...(finite.length > 0 ? { streamTime: Math.max(...finite) } : {}),
         counters: parts.counters,
@@ -674,6 +687,25 @@ export class ProcessorRuntime {
     ctx.streamTimes = parts.streamTimes;
     ctx.counters = parts.counters;
     ctx.view.applyCommitted(parts.writes);
+    this.remember(ctx);
+  }
+
+  /** Keeps what the view knows of the partition as of this commit, for this process's next delivery of it. */
+  private remember(ctx: PartitionContext): void {
+    const previous = this.cache.get(ctx.pk);
+    if (previous) {
+      this.cacheBytes -= previous.bytes;
+      this.cache.delete(ctx.pk);
+    }
+    const { entries, bytes } = ctx.view.snapshot(STATE_CACHE_BYTES / 4);
+    this.cache.set(ctx.pk, { epoch: ctx.epoch, version: ctx.version, entries, bytes });
+    this.cacheBytes += bytes;
+    // Maps keep insertion order: the first entries are the partitions least recently committed.
+    for (const [pk, entry] of this.cache) {
+      if (this.cacheBytes <= STATE_CACHE_BYTES || pk === ctx.pk) break;
+      this.cache.delete(pk);
+      this.cacheBytes -= entry.bytes;
+    }
   }
 }
 

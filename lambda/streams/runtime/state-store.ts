@@ -45,6 +45,11 @@ export interface PendingStep {
 export interface PartitionMeta {
   /** 0 before the first commit (no meta item). */
   readonly version: number;
+  /**
+   * Chosen at the partition's first commit and kept: with the version, it names one state of the
+   * partition (a partition whose items were deleted starts again at version 1 with another epoch).
+   */
+  readonly epoch?: string;
   readonly streamTimes: Readonly<Record<string, number>>;
   readonly counters: Readonly<Record<string, number>>;
   readonly pending?: PendingStep;
@@ -163,6 +168,7 @@ export class ProcessorStateStore {
           pk,
           sk: META_SK,
           version: expectedVersion + 1,
+          ...(meta.epoch === undefined ? {} : { epoch: meta.epoch }),
           ...(meta.streamTime === undefined ? {} : { streamTime: meta.streamTime }),
           streamTimes: meta.streamTimes,
           counters: meta.counters,
@@ -213,6 +219,7 @@ function toMeta(item: Record<string, unknown>): PartitionMeta {
   };
   return {
     version: Number(item.version ?? 0),
+    ...(typeof item.epoch === 'string' ? { epoch: item.epoch } : {}),
     streamTimes: numbers(item.streamTimes),
     counters: numbers(item.counters),
     ...(item.pending && typeof item.pending === 'object' ? { pending: item.pending as PendingStep } : {}),

@@ -31,33 +31,67 @@ export function mergeWrites(into: Writes, from: Writes): void {
   for (const [store, byKey] of from) for (const [key, entry] of byKey) setWrite(into, store, key, entry);
 }
 
-/** The table as the attempt saw it (plus what it committed since). */
+/** Entries known for a partition at one version: a value, or null (known absent). Keyed by sort key. */
+export type KnownEntries = ReadonlyMap<string, StateEntry | null>;
+
+/**
+ * The table as the attempt saw it (plus what it committed since): what it read, on top of `base`,
+ * entries known from this process's earlier commits of the partition at the very version the
+ * attempt started from (so the table cannot hold anything else for them).
+ */
 export class TableView {
-  private readonly cache = new Map<string, StateEntry | null>();
+  private readonly own = new Map<string, StateEntry | null>();
 
   constructor(
     private readonly store: ProcessorStateStore,
     readonly pk: string,
+    private readonly base: KnownEntries = new Map(),
   ) {}
+
+  private known(sk: string): StateEntry | null | undefined {
+    const own = this.own.get(sk);
+    return own !== undefined ? own : this.base.get(sk);
+  }
 
   async get(store: string, key: string): Promise<StateEntry | null> {
     const sk = stateSk(store, key);
-    const cached = this.cache.get(sk);
-    if (cached !== undefined) return cached;
+    const known = this.known(sk);
+    if (known !== undefined) return known;
     const entry = (await this.store.get(this.pk, store, key)) ?? null;
-    this.cache.set(sk, entry);
+    this.own.set(sk, entry);
     return entry;
   }
 
   async range(store: string, prefix: string, from?: string, to?: string): Promise<Map<string, StateEntry>> {
     const found = await this.store.range(this.pk, store, prefix, from, to);
-    for (const [key, entry] of found) this.cache.set(stateSk(store, key), entry);
+    for (const [key, entry] of found) this.own.set(stateSk(store, key), entry);
     return new Map(found);
   }
 
   /** After a commit: the table now holds these writes. */
   applyCommitted(writes: Writes): void {
-    for (const [store, byKey] of writes) for (const [key, entry] of byKey) this.cache.set(stateSk(store, key), entry);
+    for (const [store, byKey] of writes) for (const [key, entry] of byKey) this.own.set(stateSk(store, key), entry);
+  }
+
+  /**
+   * What the table holds as of the last commit, as far as this view knows: for the next attempt on
+   * the partition, if nothing else commits before it. At most `maxBytes` of values: past that, only
+   * what this attempt read and wrote.
+   */
+  snapshot(maxBytes: number): { entries: KnownEntries; bytes: number } {
+    const entries = new Map<string, StateEntry | null>();
+    let bytes = 0;
+    const add = (sk: string, entry: StateEntry | null) => {
+      entries.set(sk, entry);
+      bytes += sk.length + (entry?.json.length ?? 0) + 64;
+    };
+    for (const [sk, entry] of this.own) add(sk, entry);
+    if (bytes > maxBytes) return { entries: new Map(), bytes: 0 };
+    for (const [sk, entry] of this.base) {
+      if (bytes > maxBytes) break;
+      if (!this.own.has(sk)) add(sk, entry);
+    }
+    return { entries, bytes };
   }
 }
 

@@ -30,6 +30,13 @@ export class CachingTopicStore implements TopicStore {
     return config;
   }
 
+  /** Reads `name` again, and caches what it read (meanwhile, other callers keep the cached config). */
+  async fresh(name: string): Promise<TopicConfig | undefined> {
+    const config = await this.store.getTopic(name);
+    this.cache.set(name, { config, at: this.now() });
+    return config;
+  }
+
   /** Forgets `name`, so the next getTopic reads it again (after a create, or a topic ID that disagrees). */
   invalidate(name: string): void {
     this.cache.delete(name);
