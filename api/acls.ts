@@ -135,3 +135,20 @@ export interface ResourceOperation {
   readonly resourceName: string;
   readonly operation: Exclude<Operation, 'all'>;
 }
+
+// ---- response schemas (the OpenAPI document's, docs/openapi.json; typed against the interfaces above) ----
+
+export const storedAclSchema = z.object({
+  id: z.string(),
+  source: z.enum(['api', 'stack']),
+  principal: z.string(),
+  resourceType: z.enum(RESOURCE_TYPES),
+  patternType: z.enum(PATTERN_TYPES),
+  resourceName: z.string(),
+  operation: z.enum(OPERATIONS),
+  permission: z.enum(PERMISSIONS),
+}) satisfies z.ZodType<StoredAcl>;
+
+export const createAclsResponseSchema = z.object({ acls: z.array(storedAclSchema) }) satisfies z.ZodType<CreateAclsResponse>;
+export const listAclsResponseSchema = z.object({ acls: z.array(storedAclSchema) }) satisfies z.ZodType<ListAclsResponse>;
+export const deleteAclsResponseSchema = z.object({ deleted: z.array(storedAclSchema) }) satisfies z.ZodType<DeleteAclsResponse>;

@@ -107,6 +107,24 @@ export class FencedMemberError extends SluiceError {
 }
 
 /**
+ * An idempotent producer's epoch is older than one that has written to the partition since (a
+ * restarted producer with the same ID took over): this one is a zombie. Nothing was appended.
+ */
+export class ProducerFencedError extends SluiceError {
+  override readonly code = 'ProducerFenced';
+  override readonly status = 409;
+}
+
+/**
+ * An idempotent producer's sequence is not the next one the partition expects (a batch is
+ * missing before it, or a retry carries other events). Nothing was appended; start a new epoch.
+ */
+export class OutOfOrderSequenceError extends SluiceError {
+  override readonly code = 'OutOfOrderSequence';
+  override readonly status = 409;
+}
+
+/**
  * The group moved to a newer generation since the member last heard: it should heartbeat to learn
  * its new assignments, then retry for partitions it still owns. Nothing was changed.
  */
@@ -271,6 +289,8 @@ const byCode: Record<string, new (message: string, options?: SluiceErrorOptions)
   KeyTooLarge: KeyTooLargeError,
   GroupNotFound: GroupNotFoundError,
   FencedMember: FencedMemberError,
+  ProducerFenced: ProducerFencedError,
+  OutOfOrderSequence: OutOfOrderSequenceError,
   RebalanceInProgress: RebalanceInProgressError,
   NotFound: RouteNotFoundError,
   MethodNotAllowed: MethodNotAllowedError,

@@ -183,8 +183,25 @@ export function tooManyEvents(actual: number): RequestTooLargeError {
   });
 }
 
+/**
+ * An idempotent producer's stamp on a produce request (Kafka's producer ID, epoch and base
+ * sequence): the request's events go to one partition and take sequences `sequence` to
+ * `sequence + events - 1` of this producer on it. See docs/api.md.
+ */
+export const producerStampSchema = z.strictObject({
+  /** Chosen by the client: a random UUID, or a stable name so that a restart fences its predecessor. */
+  id: z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'must be 1-64 letters, digits, ".", "_", ":" or "-"'),
+  /** Larger for a newer instance of the same ID (the client uses the time it started, in ms). */
+  epoch: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /** Sequence of the first event: 0 in a new epoch, then the previous batch's plus its events. */
+  sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+});
+export type ProducerStamp = z.infer<typeof producerStampSchema>;
+
 export const produceRequestSchema = z.strictObject({
   events: produceEventsSchema,
+  /** Present: appended idempotently (a retry answers with the original offsets). */
+  producer: producerStampSchema.optional(),
 });
 export type ProduceRequest = z.infer<typeof produceRequestSchema>;
 
@@ -284,3 +301,30 @@ export function checkEventLimits(event: ProduceEvent, index: number): number {
   }
   return size;
 }
+
+// ---- response schemas (the OpenAPI document's, docs/openapi.json; typed against the interfaces above) ----
+
+export const produceResponseSchema = z.object({
+  results: z.array(
+    z.object({ partition: z.number().int().min(0), offset: z.number().int().min(0), messageId: z.string(), duplicate: z.boolean() }),
+  ),
+}) satisfies z.ZodType<ProduceResponse>;
+
+export const fetchedEventSchema = z.object({
+  topic: z.string(),
+  partition: z.number().int().min(0),
+  offset: z.number().int().min(0),
+  key: z.string().nullable(),
+  value: z.unknown().optional(),
+  valueBase64: z.string().optional(),
+  headers: z.record(z.string(), z.string()),
+  timestamp: z.number().int(),
+  messageId: z.string(),
+}) satisfies z.ZodType<FetchedEvent>;
+
+export const fetchResponseSchema = z.object({
+  events: z.array(fetchedEventSchema),
+  nextOffset: z.number().int().min(0),
+  highWatermark: z.number().int().min(0),
+  logStartOffset: z.number().int().min(0),
+}) satisfies z.ZodType<FetchResponse>;

@@ -3,7 +3,15 @@
  * docs/api.md describes it.
  */
 import { z } from 'zod';
-import { boundedArray, FETCH_LIMITS, nonNegativeIntString, produceEventsSchema, type ProduceEvent } from './events';
+import {
+  boundedArray,
+  FETCH_LIMITS,
+  fetchedEventSchema,
+  nonNegativeIntString,
+  produceEventsSchema,
+  produceResponseSchema,
+  type ProduceEvent,
+} from './events';
 import { TOPIC_LIMITS, topicNameSchema } from './topics';
 
 export const GROUP_DEFAULTS = {
@@ -190,3 +198,56 @@ export interface GroupDescription {
   }[];
   readonly partitions: readonly GroupPartitionState[];
 }
+
+// ---- response schemas (the OpenAPI document's, docs/openapi.json; typed against the interfaces above) ----
+
+const assignmentSchema = z.object({ topic: z.string(), partition: z.number().int().min(0), committedOffset: z.number().int().nullable() });
+
+export const membershipResponseSchema = z.object({
+  memberId: z.string(),
+  generation: z.number().int().min(0),
+  assignments: z.array(assignmentSchema),
+}) satisfies z.ZodType<MembershipResponse>;
+
+export const heartbeatResponseSchema = membershipResponseSchema.extend({ rebalanced: z.boolean() }) satisfies z.ZodType<HeartbeatResponse>;
+
+export const listGroupsResponseSchema = z.object({ groups: z.array(z.string()) });
+
+export const groupDescriptionSchema = z.object({
+  group: z.string(),
+  generation: z.number().int().min(0),
+  members: z.array(
+    z.object({
+      memberId: z.string(),
+      topics: z.array(z.string()),
+      sessionTimeoutMs: z.number().int(),
+      lastHeartbeat: z.string(),
+      assignments: z.array(z.object({ topic: z.string(), partition: z.number().int().min(0) })),
+    }),
+  ),
+  partitions: z.array(
+    z.object({
+      topic: z.string(),
+      partition: z.number().int().min(0),
+      owner: z.string().nullable(),
+      committedOffset: z.number().int().nullable(),
+      highWatermark: z.number().int().min(0),
+      lag: z.number().int(),
+    }),
+  ),
+}) satisfies z.ZodType<GroupDescription>;
+
+/** GET .../records (the service's RecordsResponse). */
+export const recordsResponseSchema = z.object({
+  memberId: z.string(),
+  generation: z.number().int().min(0),
+  records: z.array(fetchedEventSchema),
+});
+
+export const seekResponseSchema = z.object({ offsets: z.array(topicPartitionOffsetSchema) });
+
+/** POST /transactions (the service's TransactionResult). */
+export const transactionResponseSchema = z.object({
+  produced: z.array(z.object({ topic: z.string(), results: produceResponseSchema.shape.results })),
+  committed: z.boolean(),
+});

@@ -92,3 +92,33 @@ export interface ListProcessorsResponse {
   /** By name. */
   readonly processors: readonly ProcessorDescription[];
 }
+
+// ---- response schemas (the OpenAPI document's, docs/openapi.json; typed against the interfaces above) ----
+
+const stateSizeSchema = z.object({ items: z.number().int().min(0), bytes: z.number().int().min(0) }) satisfies z.ZodType<ProcessorStateSize>;
+const countersSchema = z.record(z.string(), z.number());
+
+export const processorDescriptionSchema = z.object({
+  name: z.string(),
+  inputs: z.array(z.string()),
+  deadLetterTopic: z.string(),
+  lag: z.number().int(),
+  counters: countersSchema,
+  state: stateSizeSchema,
+  updatedAt: z.number().int().nullable(),
+  partitions: z.array(
+    z.object({
+      partition: z.number().int().min(0),
+      inputs: z.array(
+        z.object({ topic: z.string(), position: z.number().int().nullable(), highWatermark: z.number().int().min(0), lag: z.number().int() }),
+      ),
+      lag: z.number().int(),
+      streamTime: z.number().int().nullable(),
+      counters: countersSchema,
+      state: stateSizeSchema,
+      updatedAt: z.number().int().nullable(),
+    }) satisfies z.ZodType<ProcessorPartition>,
+  ),
+}) satisfies z.ZodType<ProcessorDescription>;
+
+export const listProcessorsResponseSchema = z.object({ processors: z.array(processorDescriptionSchema) }) satisfies z.ZodType<ListProcessorsResponse>;

@@ -244,3 +244,55 @@ export interface RedriveResponse {
 export interface PurgeResponse {
   readonly target: 'queue' | 'dead-letters';
 }
+
+// ---- response schemas (the OpenAPI document's, docs/openapi.json; typed against the interfaces above) ----
+
+const count = z.number().int().min(0);
+const queueSummarySchema = z.object({ name: z.string(), origin: z.enum(['api', 'stack']) }) satisfies z.ZodType<QueueSummary>;
+
+export const queueDescriptionSchema = queueSummarySchema.extend({
+  visibilityTimeoutMs: count,
+  maxReceiveCount: count,
+  retentionMs: count,
+  deliveryDelayMs: count,
+  createdAt: count,
+  messages: z.object({ visible: count, inFlight: count, delayed: count }),
+  deadLetters: z.object({ visible: count }),
+  oldestMessageAgeMs: count.nullable(),
+}) satisfies z.ZodType<QueueDescription>;
+
+export const listQueuesResponseSchema = z.object({ queues: z.array(queueSummarySchema) }) satisfies z.ZodType<ListQueuesResponse>;
+
+export const sendMessagesResponseSchema = z.object({
+  results: z.array(
+    z.object({ messageId: z.string(), groupId: z.string(), status: z.enum(['sent', 'duplicate']), sequenceNumber: z.string() }),
+  ),
+}) satisfies z.ZodType<SendMessagesResponse>;
+
+export const receiveMessagesResponseSchema = z.object({
+  messages: z.array(
+    z.object({
+      messageId: z.string(),
+      groupId: z.string(),
+      body: z.unknown(),
+      receiptHandle: z.string(),
+      receiveCount: z.number().int().min(1),
+      sentAt: count,
+      sequenceNumber: z.string(),
+    }),
+  ),
+}) satisfies z.ZodType<ReceiveMessagesResponse>;
+
+export const receiptResponseSchema = z.object({
+  results: z.array(
+    z.object({
+      receiptHandle: z.string(),
+      status: z.enum(['ok', 'failed']),
+      error: z.object({ code: z.string(), message: z.string() }).optional(),
+    }),
+  ),
+}) satisfies z.ZodType<ReceiptResponse>;
+
+export const queueRedriveResponseSchema = z.object({ moved: count, remaining: count }) satisfies z.ZodType<RedriveResponse>;
+
+export const purgeResponseSchema = z.object({ target: z.enum(['queue', 'dead-letters']) }) satisfies z.ZodType<PurgeResponse>;

@@ -403,3 +403,75 @@ export const SUBSCRIPTIONS_ENV = {
   /** `true`: webhooks may be http:// and point at loopback, private and link-local addresses. */
   allowPrivateNetworks: 'SLUICE_WEBHOOK_ALLOW_PRIVATE_NETWORKS',
 } as const;
+
+// ---- response schemas (the OpenAPI document's, docs/openapi.json; typed against the interfaces above) ----
+
+const subscriptionTargetViewSchema = z.union([
+  z.object({ type: z.literal('webhook'), url: z.string() }),
+  z.object({ type: z.literal('queue'), queueUrl: z.string() }),
+  z.object({ type: z.literal('queue'), queue: z.string() }),
+  z.object({ type: z.literal('lambda'), functionArn: z.string() }),
+]) satisfies z.ZodType<SubscriptionTargetView>;
+
+const subscriptionConfigViewShape = {
+  topic: z.string(),
+  name: z.string(),
+  target: subscriptionTargetViewSchema,
+  signed: z.boolean().optional(),
+  filter: subscriptionFilterSchema.optional(),
+  startAt: startAtSchema,
+  maxAttempts: z.number().int().min(1),
+  source: z.enum(['api', 'stack']),
+  createdAt: z.string().optional(),
+};
+
+export const subscriptionConfigViewSchema = z.object(subscriptionConfigViewShape) satisfies z.ZodType<SubscriptionConfigView>;
+
+export const createSubscriptionResponseSchema = z.object({
+  ...subscriptionConfigViewShape,
+  secret: z.string().optional(),
+}) satisfies z.ZodType<CreateSubscriptionResponse>;
+
+export const listSubscriptionsResponseSchema = z.object({ subscriptions: z.array(subscriptionConfigViewSchema) });
+
+export const subscriptionDescriptionSchema = z.object({
+  ...subscriptionConfigViewShape,
+  partitions: z.array(
+    z.object({
+      partition: z.number().int().min(0),
+      position: z.number().int().nullable(),
+      highWatermark: z.number().int().min(0),
+      lag: z.number().int(),
+      failedAttempts: z.number().int().min(0),
+      lastError: z.string().optional(),
+      lastDeliveredAt: z.string().optional(),
+    }),
+  ),
+  lag: z.number().int(),
+  failing: z.number().int().min(0),
+  deadLetters: z.number().int().min(0),
+}) satisfies z.ZodType<SubscriptionDescription>;
+
+/** POST .../seek (the service's SeekResponse). */
+export const subscriptionSeekResponseSchema = z.object({
+  positions: z.array(z.object({ partition: z.number().int().min(0), position: z.number().int().min(0) })),
+});
+
+export const deadLettersResponseSchema = z.object({
+  deadLetters: z.array(
+    z.object({
+      partition: z.number().int().min(0),
+      offset: z.number().int().min(0),
+      event: deliveredEventSchema,
+      error: z.string(),
+      attempts: z.number().int().min(0),
+      failedAt: z.string(),
+    }),
+  ),
+  total: z.number().int().min(0),
+}) satisfies z.ZodType<DeadLettersResponse>;
+
+export const subscriptionRedriveResponseSchema = z.object({
+  partitions: z.array(z.number().int().min(0)),
+  deadLetters: z.number().int().min(0),
+}) satisfies z.ZodType<RedriveResponse>;

@@ -89,3 +89,22 @@ export interface TopicDescription extends TopicConfig {
 export interface ListTopicsResponse {
   readonly topics: readonly TopicConfig[];
 }
+
+// ---- response schemas (the OpenAPI document's, docs/openapi.json; typed against the interfaces above) ----
+
+export const topicConfigSchema = z.object({
+  name: z.string(),
+  topicId: z.string(),
+  partitions: z.number().int().min(1),
+  retentionMs: z.number().int(),
+  dedupeWindowMs: z.number().int().min(0),
+  createdAt: z.string(),
+}) satisfies z.ZodType<TopicConfig>;
+
+export const topicDescriptionSchema = topicConfigSchema.extend({
+  partitionOffsets: z.array(
+    z.object({ partition: z.number().int().min(0), logStartOffset: z.number().int().min(0), highWatermark: z.number().int().min(0) }),
+  ),
+}) satisfies z.ZodType<TopicDescription>;
+
+export const listTopicsResponseSchema = z.object({ topics: z.array(topicConfigSchema) }) satisfies z.ZodType<ListTopicsResponse>;

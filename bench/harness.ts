@@ -43,6 +43,9 @@ export interface Bench {
   readonly raw: DynamoDBClient;
   readonly rawMeter: CapacityMeter;
   readonly logTable: string;
+  /** The metered document client Sluice's stores use, and every table (the idle-member scenario builds its own services). */
+  readonly client: DynamoDBDocumentClient;
+  readonly tables: Awaited<ReturnType<typeof provision>>['tables'];
 }
 
 export async function setUp(dynamodbEndpoint: string, sqsEndpoint: string): Promise<Bench & { destroy(): void }> {
@@ -75,6 +78,8 @@ export async function setUp(dynamodbEndpoint: string, sqsEndpoint: string): Prom
     raw,
     rawMeter,
     logTable: tables.log,
+    client,
+    tables,
     destroy: () => {
       sluiceClient.destroy();
       raw.destroy();

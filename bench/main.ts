@@ -5,6 +5,7 @@
  *
  *   SLUICE_BENCH_EVENTS          events per produce cell over all rounds (default 4000)
  *   SLUICE_BENCH_WARMUP_SECONDS  seconds of warm-up traffic before measuring (default 30)
+ *   SLUICE_BENCH_IDLE_SECONDS    the measured idle minute of a group member (default 60)
  *   SLUICE_CACHE_DIR             where DynamoDB Local is cached (default <repo>/.cache)
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -18,8 +19,9 @@ import { silentLogger } from '../lambda/core/logger';
 import { DYNAMODB_LOCAL_PACKAGE, startDynamoDbLocal } from '../local/dynamodb-local';
 import { startSqsServer } from '../local/sqs-server';
 import { setUp, type Bench } from './harness';
-import { probeLocalTransactReporting, runRaw, type TransactProbe } from './raw';
-import { PRICES, pool, textTable, toRow, writeReport, type Measurement, type Row } from './report';
+import { runIdleMember, type IdleMemberResult } from './idle-member';
+import { probeLocalTransactReporting, runRaw, runRawPut, type TransactProbe } from './raw';
+import { LAMBDA, PRICES, pool, target, targetsTable, textTable, toRow, writeReport, type Measurement, type Row, type Target } from './report';
 import {
   CONCURRENCY,
   EVENTS_PER_CELL,
@@ -116,10 +118,12 @@ async function main(): Promise<void> {
     await warmUp(bench);
     // The raw baseline runs before the produce rounds, between produce and fetch, and at the end.
     const rawRuns: [Measurement, Measurement][][] = [];
+    const rawPutRuns: Measurement[] = [];
     const rawRun = async (label: string) => {
       log(`Raw DynamoDB baseline (${label})...`);
       const run: [Measurement, Measurement][] = [];
       for (const payload of PAYLOADS) run.push(await runRaw(bench, payload, `${rawRuns.length}`));
+      rawPutRuns.push(await runRawPut(bench, JSON_1K, `${rawRuns.length}`, EVENTS_PER_CELL / 2));
       rawRuns.push(run);
     };
     await rawRun('before');
@@ -159,9 +163,13 @@ async function main(): Promise<void> {
       rawWrite.set(p.label, { ...toRow(pool(rawRuns.map((run) => run[i]![0])), undefined), ratioToRaw: 1 });
       rawRead.set(p.label, { ...toRow(pool(rawRuns.map((run) => run[i]![1])), undefined), ratioToRaw: 1 });
     });
-    const withRatio = (m: Measurement, base: Map<string, Row>) => toRow(m, base.get(m.payload)!.eventsPerSecond);
+    const rawPut: Row = { ...toRow(pool(rawPutRuns), undefined), ratioToRaw: 1 };
+    // One event per request is compared with PutItem (one item per call), batches with BatchWriteItem.
+    const withRatio = (m: Measurement, base: Map<string, Row>) =>
+      toRow(m, m.kind === 'produce' && m.eventsPerRequest === 1 && m.payload === JSON_1K.label ? rawPut.eventsPerSecond : base.get(m.payload)!.eventsPerSecond);
     const rows: Row[] = [
       ...rawWrite.values(),
+      rawPut,
       ...produceRuns.map((runs) => withRatio(pool(runs), rawWrite)),
       ...rawRead.values(),
       ...fetchRuns.map((runs) => withRatio(pool(runs), rawRead)),
@@ -169,6 +177,18 @@ async function main(): Promise<void> {
 
     log('');
     log(textTable(rows));
+
+    const idleSeconds = Number(process.env.SLUICE_BENCH_IDLE_SECONDS ?? 60);
+    log(`\nIdle group member, Consumer defaults (adaptive polling): settling, then ${idleSeconds} s measured...`);
+    const idleNow = await runIdleMember(bench, 'Consumer defaults (adaptive polling)', { settleSeconds: 30, measureSeconds: idleSeconds });
+    log(`Idle group member, idlePollMs 0 (long polls back to back, as before): ${idleSeconds} s measured...`);
+    const idleLongPolls = await runIdleMember(bench, 'idlePollMs: 0 (long polls back to back, as before)', { idlePollMs: 0, settleSeconds: 10, measureSeconds: idleSeconds });
+    const idle = [idleNow, idleLongPolls];
+    for (const m of idle) log(idleLine(m));
+
+    const targets = issueTargets(rows, rawPut, idleNow);
+    log('');
+    log(targetsTable(targets));
     const durationSeconds = (Date.now() - startedAt.getTime()) / 1000;
     const paths = await writeReport(resolve(repoRoot, 'bench/results'), {
       timestamp: startedAt.toISOString(),
@@ -194,6 +214,8 @@ async function main(): Promise<void> {
       rawBaselineRuns: rawRuns.flat(2).map((m) => toRow(m, undefined)),
       localTransactProbe: probe,
       observations: observe(rows, probe),
+      targets,
+      idleMember: idle,
     });
     log('');
     for (const o of observe(rows, probe)) log(`* ${o}`);
@@ -205,6 +227,39 @@ async function main(): Promise<void> {
   }
 }
 
+const JSON_1K = PAYLOADS.find((p) => p.kind === 'json-1k')!;
+
+function idleLine(m: IdleMemberResult): string {
+  const calls = Object.entries(m.calls).map(([k, n]) => `${n} × ${k}`).join(', ');
+  return (
+    `  ${m.label}: ${calls} in ${m.measuredSeconds.toFixed(0)} s; ${m.writeUnits} WCU, ${m.readUnits} RCU, ${m.lambdaSeconds.toFixed(2)} Lambda s → ` +
+    `$${m.perMonth.total.toFixed(3)}/month (API $${m.perMonth.apiGateway.toFixed(3)}, Lambda $${(m.perMonth.lambdaRequests + m.perMonth.lambdaCompute).toFixed(3)}, ` +
+    `DynamoDB $${m.perMonth.dynamodb.toFixed(3)}); a record produced after the idle minute reached the handler in ${m.fetchLatencyMs.toFixed(0)} ms`
+  );
+}
+
+/** The issue's targets, from this run's rows (1 KB JSON), with today's figures from the issue. */
+function issueTargets(rows: readonly Row[], rawPut: Row, idle: IdleMemberResult): Target[] {
+  const json = rows.filter((r) => r.payload === JSON_1K.label);
+  const produce = (batch: (n: number) => boolean, dedupe: 'on' | 'off') =>
+    json.find((r) => r.kind === 'produce' && r.scenario === 'produce' && r.dedupe === dedupe && typeof r.eventsPerRequest === 'number' && batch(r.eventsPerRequest));
+  const single = produce((n) => n === 1, 'off')!;
+  const batch = produce((n) => n >= 100, 'off')!;
+  const dedupe = produce((n) => n >= 90, 'on')!;
+  const fetches = json.filter((r) => r.kind === 'fetch');
+  const slowestFetch = fetches.reduce((a, b) => ((a.ratioToRaw ?? 0) <= (b.ratioToRaw ?? 0) ? a : b));
+  return [
+    target('single-event produce: write units per event', 'WCU/event', 'max', 1.5, single.wcuPerEventComputed, 4.0),
+    target('single-event produce: read units per event', 'RCU/event', 'max', 1, single.rcuPerEventComputed, 2.0),
+    target('single-event produce vs raw PutItem (same concurrency)', 'ratio of events/s', 'min', 0.5, single.eventsPerSecond / rawPut.eventsPerSecond, null),
+    target(`batch produce (${String(batch.eventsPerRequest)}/request): write units per event`, 'WCU/event', 'max', 0.4, batch.wcuPerEventComputed, 0.36),
+    target(`batch produce (${String(batch.eventsPerRequest)}/request): all-in`, '$/M events', 'max', 0.3, batch.costPerMillionEvents.total, 0.23),
+    target(`message-ID dedupe (${String(dedupe.eventsPerRequest)}/request): write units per event`, 'WCU/event', 'max', 2.4, dedupe.wcuPerEventComputed, 2.39),
+    target('idle consumer-group member, all-in', '$/month', 'max', 0.5, idle.perMonth.total, 8.6),
+    target(`fetch (stored ${String(slowestFetch.eventsPerRequest)}) vs raw Query, slowest 1 KB JSON layout`, 'ratio of events/s', 'min', 0.5, slowestFetch.ratioToRaw ?? 0, 0.3),
+  ];
+}
+
 const METHOD = [
   `Everything runs in one process against one DynamoDB Local (in memory) on this machine; Sluice rows invoke the Lambda handlers (createProduceHandler / createFetchHandler) in-process with API Gateway HTTP API v2 events, so they include validation, JSON and middleware but no network hop to API Gateway or Lambda.`,
   `${CONCURRENCY} requests in flight; each in-flight worker owns one partition (explicit "partition" on every event), so producers never race for a head. "produce over 30 partitions" rows spread each 40-event request over the worker's own 30 partitions (30 heads + 30 batches + 40 dedupe records = 100 transaction actions with dedupe on).`,
@@ -213,7 +268,9 @@ const METHOD = [
   `Raw baseline: BatchWriteItem of one item per event (pk, offset, the value as one S or B attribute), ${RAW_BATCH} per call (${RAW_WRITE_EVENTS} events a run), and Query (consistent, Limit ${FETCH_LIMIT}) reading them back (pass after pass, ${RAW_READ_EVENTS} events a run), with the same ${CONCURRENCY} workers on one partition key each. It runs before the produce rounds, between produce and fetch, and at the end; its rows pool those runs (results.json keeps each). "× raw" = Sluice events/s ÷ raw events/s for the same payload (produce vs BatchWriteItem, fetch vs Query).`,
   'WCU/RCU (computed): AWS\'s documented rules applied to the items on the wire (an SDK middleware sees every call): per item ceil(bytes / 1 KB) write units, ×2 inside TransactWriteItems; ceil(bytes / 4 KB) read units per strongly consistent read (Query rounds its total, BatchGetItem each item, a miss costs 1). Item size = attribute-name bytes + value bytes. Produce rows include the reads every produce makes (topic config GetItem, partition-head BatchGetItem).',
   'WCU/RCU (Local): what DynamoDB Local reported in ConsumedCapacity. For produce, WCU (Local) is the consumedWriteUnits LogService.produce returns; for reads Sluice does not ask, so the bench\'s middleware adds ReturnConsumedCapacity: TOTAL to every call (which changes nothing else). DynamoDB Local\'s numbers are not what AWS bills: it does not charge missed BatchGetItem keys or empty Queries, and its TransactWriteItems numbers follow no documented rule (see the probe under Observations): too high for one small item, far too low for many.',
-  `$/M events = computed WCU × $${PRICES.writeRequestUnit} + computed RCU × $${PRICES.readRequestUnit} per million request units (DynamoDB on-demand list prices in us-east-1, assumed the same in every region; several regions charge more) + for Sluice rows HTTP API requests × $${PRICES.httpApiRequest.toFixed(2)} per million, metered in 512 KB increments of the request (produce) or response (fetch) body, divided by events per request. Not included: Lambda compute, storage, data transfer (TTL deletes and Lambda's stream reads are free).`,
+  `$/M events = computed WCU × $${PRICES.writeRequestUnit} + computed RCU × $${PRICES.readRequestUnit} per million request units (DynamoDB on-demand list prices in us-east-1, assumed the same in every region; several regions charge more) + for Sluice rows HTTP API requests × $${PRICES.httpApiRequest.toFixed(2)} per million, metered in 512 KB increments of the request (produce) or response (fetch) body, divided by events per request. Lambda (Sluice rows): one invocation per request at $${LAMBDA.perMillionRequests}/M plus each request's wall time (rounded up to the ms) × ${LAMBDA.memoryGb} GB × $${LAMBDA.perGbSecond}/GB-s (the stack's 256 MB arm64 functions); in-process wall time stands in for Lambda's billed duration (no cold starts, no network hop to DynamoDB). Not included: storage, data transfer (TTL deletes and Lambda's stream reads are free).`,
+  'Raw PutItem: one PutItem per event with the same workers (1 KB JSON), the baseline single-event produce is compared with ("× raw" on that row); batched produce rows compare with BatchWriteItem.',
+  'Idle member: a Consumer with its default options (45 s session, 15 s heartbeats, adaptive polling) subscribed to a 4-partition topic with no traffic, its HTTP calls going straight into the groups handler. After it settles, every call it makes in the measured window is counted (API requests, handler wall time as Lambda duration, DynamoDB units) and scaled to 730 hours. Then one event is produced and the time until its eachMessage runs is the fetch latency of an idle member. The same member with idlePollMs 0 (a long poll held 5 s, back to back, as before) is measured for comparison.',
 ];
 
 main().then(

@@ -2,7 +2,7 @@
  * The raw DynamoDB baseline on the same emulator: one item per event written with BatchWriteItem
  * and read back with Query; and a probe of how DynamoDB Local reports transactional writes.
  */
-import { BatchWriteItemCommand, QueryCommand, TransactWriteItemsCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, PutItemCommand, QueryCommand, TransactWriteItemsCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { itemSize, reportedUnits, writeUnits } from './capacity';
 import { timeWorkers, type Bench } from './harness';
 import type { Measurement } from './report';
@@ -73,6 +73,32 @@ export async function runRaw(bench: Bench, payload: Payload, run: string): Promi
     notes: readEvents === passes * base.events ? [] : [`read ${readEvents} of ${passes} × ${base.events} items`],
   };
   return [write, read];
+}
+
+/**
+ * One PutItem per event at the same concurrency: the baseline single-event produce is compared
+ * with (one event per request on both sides), not batched writes.
+ */
+export async function runRawPut(bench: Bench, payload: Payload, run: string, events: number): Promise<Measurement> {
+  const perWorker = Math.ceil(events / CONCURRENCY);
+  const pk = (w: number) => `rawput-${run}-${payload.kind}#${w}`;
+  const next = Array.from({ length: CONCURRENCY }, () => 0);
+  bench.rawMeter.take();
+  const timed = await timeWorkers(CONCURRENCY, async (w) => {
+    const i = next[w]!++;
+    await bench.raw.send(
+      new PutItemCommand({
+        TableName: bench.logTable,
+        Item: { pk: { S: pk(w) }, offset: { N: String(i) }, v: payload.rawValue(i) } as Record<string, AttributeValue>,
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return next[w]! < perWorker;
+  });
+  return {
+    kind: 'raw-write', scenario: 'raw PutItem', eventsPerRequest: 1, payload: payload.label, payloadBytes: payload.bytes, dedupe: '-',
+    events: CONCURRENCY * perWorker, requests: CONCURRENCY * perWorker, ...timed, units: bench.rawMeter.take(),
+  };
 }
 
 export interface TransactProbe {

@@ -17,6 +17,15 @@ export const PRICES = {
   httpApiMeteringBytes: 512 * 1024,
 } as const;
 
+/** Lambda as the stack deploys it (lib/sluice-functions.ts: 256 MB, arm64), list prices. */
+export const LAMBDA = {
+  memoryGb: 0.25,
+  /** $ per GB-second, arm64 (first pricing tier). */
+  perGbSecond: 0.0000133334,
+  /** $ per million requests. */
+  perMillionRequests: 0.2,
+} as const;
+
 export type RowKind = 'produce' | 'fetch' | 'raw-write' | 'raw-read';
 
 /** What a run of one cell measured. */
@@ -94,7 +103,8 @@ export interface Row
   readonly rcuPerEventComputed: number;
   readonly rcuPerEventReported: number | null;
   readonly apiRequestsPerEvent: number;
-  readonly costPerMillionEvents: { readonly dynamodb: number; readonly apiGateway: number; readonly total: number };
+  /** All-in for Sluice rows: DynamoDB, API Gateway, and Lambda (requests + GB-seconds of each request's wall time). */
+  readonly costPerMillionEvents: { readonly dynamodb: number; readonly apiGateway: number; readonly lambda: number; readonly total: number };
   readonly dynamodbCallsPerRequest: Record<string, number>;
   readonly nodeCpuShare: number;
   readonly notes: readonly string[];
@@ -109,6 +119,12 @@ export function toRow(m: Measurement, rawEventsPerSecond: number | undefined): R
   const api = perEvent(m.meteredApiRequests ?? 0);
   const dynamodb = wcu * PRICES.writeRequestUnit + rcu * PRICES.readRequestUnit;
   const apiGateway = api * PRICES.httpApiRequest;
+  // Lambda: one invocation per API request, billed for its duration (the handler's wall time here).
+  const sluiceRow = m.kind === 'produce' || m.kind === 'fetch';
+  const lambdaSeconds = m.latenciesMs.reduce((n, ms) => n + Math.ceil(ms), 0) / 1000;
+  const lambda = sluiceRow
+    ? perEvent(m.requests) * LAMBDA.perMillionRequests + (perEvent(lambdaSeconds) * LAMBDA.memoryGb * LAMBDA.perGbSecond) * 1e6
+    : 0;
   const notes = [...(m.notes ?? [])];
   if (m.units.unsized > 0) notes.push(`${m.units.unsized} writes the documented rules cannot size from the call (update/delete): computed units are too low`);
   if (m.serviceReportedWrite !== undefined && m.units.reported && m.serviceReportedWrite !== m.units.reportedWrite) {
@@ -134,7 +150,7 @@ export function toRow(m: Measurement, rawEventsPerSecond: number | undefined): R
     rcuPerEventComputed: rcu,
     rcuPerEventReported: m.units.reported ? perEvent(m.units.reportedRead) : null,
     apiRequestsPerEvent: api,
-    costPerMillionEvents: { dynamodb, apiGateway, total: dynamodb + apiGateway },
+    costPerMillionEvents: { dynamodb, apiGateway, lambda, total: dynamodb + apiGateway + lambda },
     dynamodbCallsPerRequest: Object.fromEntries(
       Object.entries(m.units.calls).map(([op, n]) => [op, round(n / m.requests, 2)]),
     ),
@@ -165,7 +181,11 @@ const COLUMNS: { header: string; align: 'l' | 'r'; cell: (r: Row) => string }[] 
   { header: 'WCU/ev (Local)', align: 'r', cell: (r) => (r.wcuPerEventReported === null ? '-' : fmt(r.wcuPerEventReported, 3)) },
   { header: 'RCU/ev (computed)', align: 'r', cell: (r) => fmt(r.rcuPerEventComputed, 3) },
   { header: 'RCU/ev (Local)', align: 'r', cell: (r) => (r.rcuPerEventReported === null ? '-' : fmt(r.rcuPerEventReported, 3)) },
-  { header: '$/M events', align: 'r', cell: (r) => fmt(r.costPerMillionEvents.total, 3) },
+  { header: 'p50 ms', align: 'r', cell: (r) => fmt(r.latencyMs.p50, 1) },
+  { header: 'p99 ms', align: 'r', cell: (r) => fmt(r.latencyMs.p99, 1) },
+  { header: '$/M DynamoDB', align: 'r', cell: (r) => fmt(r.costPerMillionEvents.dynamodb, 3) },
+  { header: '$/M API+Lambda', align: 'r', cell: (r) => fmt(r.costPerMillionEvents.apiGateway + r.costPerMillionEvents.lambda, 3) },
+  { header: '$/M all-in', align: 'r', cell: (r) => fmt(r.costPerMillionEvents.total, 3) },
 ];
 
 function fmt(n: number, digits: number): string {
@@ -205,6 +225,34 @@ export interface Report {
   /** TransactWriteItems of known items: units by the documented rule and as DynamoDB Local reported them. */
   readonly localTransactProbe: readonly { items: string; documentedWcu: number; localWcu: number }[];
   readonly observations: readonly string[];
+  /** The issue's targets, measured in this run. */
+  readonly targets: readonly Target[];
+  /** What an idle consumer-group member costs (bench/idle-member.ts). */
+  readonly idleMember: readonly unknown[];
+}
+
+export interface Target {
+  readonly name: string;
+  readonly unit: string;
+  /** The bound, and whether it is a ceiling ('max') or a floor ('min'). */
+  readonly target: number;
+  readonly bound: 'max' | 'min';
+  readonly measured: number;
+  /** Today's figure (before issue 12), for comparison, where the issue states it. */
+  readonly before: number | null;
+  readonly met: boolean;
+}
+
+export function target(name: string, unit: string, bound: 'max' | 'min', targetValue: number, measured: number, before: number | null): Target {
+  return { name, unit, target: targetValue, bound, measured: round(measured, 4), before, met: bound === 'max' ? measured <= targetValue : measured >= targetValue };
+}
+
+export function targetsTable(targets: readonly Target[]): string {
+  return [
+    '| target | unit | before | target | measured | met |',
+    '| :--- | :--- | ---: | ---: | ---: | :--- |',
+    ...targets.map((t) => `| ${t.name} | ${t.unit} | ${t.before ?? '-'} | ${t.bound === 'max' ? '≤' : '≥'} ${t.target} | ${t.measured} | ${t.met ? 'yes' : 'no'} |`),
+  ].join('\n');
 }
 
 export function markdownReport(report: Report): string {
@@ -214,6 +262,10 @@ export function markdownReport(report: Report): string {
     '',
     `Run ${report.timestamp} (${report.durationSeconds.toFixed(0)} s) on ${String(report.machine.cpuModel)} ` +
       `× ${String(report.machine.cpus)}, Node ${String(report.machine.node)}, ${String(report.machine.dynamodb)}.`,
+    '',
+    '## Targets (issue 12)',
+    '',
+    targetsTable(report.targets),
     '',
     markdownTable(report.rows),
     '',

@@ -17,7 +17,7 @@
  * whose relative imports then get explicit `.js` extensions so that `moduleResolution: node16`
  * and `nodenext` users resolve them too.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -70,6 +70,8 @@ async function buildPackage(): Promise<void> {
   // the bundle. It also marks dist/ as ES modules, as the root package.json does.
   const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
   writeFileSync(join(DIST, 'package.json'), `${JSON.stringify({ type: 'module', version }, null, 2)}\n`);
+  // The web console's front end (console/server.ts finds it beside the CLI's bundle).
+  cpSync(join(REPO_ROOT, 'console/public'), join(DIST, 'console-public'), { recursive: true });
 
   console.log(
     `built dist/: ${handlers.length} handlers, ${LIBRARY_ENTRIES.length} bundles, declarations ` +

@@ -46,7 +46,7 @@ export function mainHelp(commands: readonly Command[]): string {
   return [
     'Usage: sluice [--endpoint URL] [--json] <command> [arguments]',
     '',
-    'Administer Sluice topics; produce, fetch and consume events; manage consumer groups, ACLs and subscriptions; send and resolve queue messages; watch stream processors.',
+    'Administer Sluice topics; produce, fetch and consume events; manage consumer groups, ACLs and subscriptions; send and resolve queue messages; watch stream processors; serve the web console.',
     '',
     'Commands:',
     ...twoColumns(commands.map((c) => [`${c.path.join(' ')}${argsText(c)}`, c.summary])),

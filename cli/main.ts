@@ -13,6 +13,7 @@ import { isLoopbackHost } from '../client/signing';
 import { SluiceClient } from '../client/sluice-client';
 import { UsageError, type Command, type OptionSpec, type SluiceApi, type Writer } from './command';
 import { ACLS_COMMANDS } from './commands/acls';
+import { consoleCommand } from './commands/console';
 import { consume } from './commands/consume';
 import { EVENT_COMMANDS } from './commands/events';
 import { GROUPS_COMMANDS } from './commands/groups';
@@ -44,7 +45,7 @@ export interface CliIo {
   readonly signal?: AbortSignal;
 }
 
-const COMMANDS: readonly Command[] = [...TOPICS_COMMANDS, ...EVENT_COMMANDS, consume, ...GROUPS_COMMANDS, ...ACLS_COMMANDS, ...SUBSCRIPTIONS_COMMANDS, ...QUEUES_COMMANDS, ...PROCESSORS_COMMANDS];
+const COMMANDS: readonly Command[] = [...TOPICS_COMMANDS, ...EVENT_COMMANDS, consume, ...GROUPS_COMMANDS, ...ACLS_COMMANDS, ...SUBSCRIPTIONS_COMMANDS, ...QUEUES_COMMANDS, ...PROCESSORS_COMMANDS, consoleCommand];
 
 export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
   const { stdout, stderr, env, createClient, stdin, signal }: CliIo = {

@@ -39,6 +39,8 @@ export class Membership {
   #owned = new Set<string>();
   #queue: Promise<unknown> = Promise.resolve();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last successful records call was sent (ms since the epoch). */
+  #lastContact = 0;
   #beating = false;
 
   constructor(client: MembershipClient, config: MembershipConfig) {
@@ -102,14 +104,25 @@ export class Membership {
     await this.#exclusive(() => this.#leave());
   }
 
-  #schedule(): void {
+  /**
+   * A records call sent at `sentAtMs` succeeded: the group saw the member then (a records call
+   * refreshes the session as a heartbeat does, and its generation tells of a rebalance).
+   */
+  contacted(sentAtMs: number): void {
+    this.#lastContact = Math.max(this.#lastContact, sentAtMs);
+  }
+
+  #schedule(delayMs = this.#config.heartbeatIntervalMs): void {
     if (!this.#beating) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      // Records calls kept the session alive meanwhile (an idle consumer's quick polls): no call.
+      const since = Date.now() - this.#lastContact;
+      if (since < this.#config.heartbeatIntervalMs) return this.#schedule(this.#config.heartbeatIntervalMs - since);
       this.heartbeat()
         .catch((err: unknown) => this.#config.onHeartbeatError(err))
         .finally(() => this.#schedule());
-    }, this.#config.heartbeatIntervalMs);
+    }, delayMs);
     this.#timer.unref?.();
   }
 

@@ -27,6 +27,16 @@ export interface ConsumerOptions {
   /** Long poll of a records call when there is nothing new, in ms, 0-20000. @default 5000 */
   readonly waitMs?: number;
   /**
+   * Adaptive polling: after a long poll came back empty, the consumer stops holding a server
+   * function open and instead sleeps on its side between quick records calls (no server wait),
+   * backing off from 250 ms up to this, in ms; the records calls then stand in for heartbeats. So an
+   * idle member makes about one call per `idlePollMs` (cents a month rather than dollars), and a
+   * record produced while it idles is fetched within about `idlePollMs`. The first records answer
+   * that has records brings back long polls. 0: long polls back to back, always.
+   * @default 90% of heartbeatIntervalMs (13.5 s with the default session timeout)
+   */
+  readonly idlePollMs?: number;
+  /**
    * Backoff for a handler that throws (its records are delivered again) and for a records call
    * that fails retriably (the consumer rejoins, then polls again); `isRetriable` is not used.
    * @default RETRY_DEFAULTS of api/retry (10 retries, 250 ms doubling up to 8 s, full jitter: about 24 s on average)
@@ -70,6 +80,10 @@ const RULES: readonly { readonly condition: (o: ResolvedConsumerOptions) => bool
     message: `maxRecords must be an integer from 1 to ${GROUP_LIMITS.maxRecords}`,
   },
   {
+    condition: (o) => Number.isInteger(o.idlePollMs) && o.idlePollMs >= 0 && o.idlePollMs < o.sessionTimeoutMs,
+    message: 'idlePollMs must be an integer from 0 to below sessionTimeoutMs',
+  },
+  {
     condition: (o) => isIntIn(o.waitMs, 0, FETCH_LIMITS.maxWaitMs),
     message: `waitMs must be an integer from 0 to ${FETCH_LIMITS.maxWaitMs}`,
   },
@@ -81,10 +95,13 @@ const RULES: readonly { readonly condition: (o: ResolvedConsumerOptions) => bool
  */
 export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsumerOptions {
   const sessionTimeoutMs = options.sessionTimeoutMs ?? CONSUMER_DEFAULTS.sessionTimeoutMs;
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.floor(sessionTimeoutMs / 3);
   const resolved: ResolvedConsumerOptions = {
     groupId: options.groupId,
     sessionTimeoutMs,
-    heartbeatIntervalMs: options.heartbeatIntervalMs ?? Math.floor(sessionTimeoutMs / 3),
+    heartbeatIntervalMs,
+    // Below the heartbeat interval, so an idle poll always comes before the heartbeat it replaces.
+    idlePollMs: options.idlePollMs ?? Math.floor(heartbeatIntervalMs * 0.9),
     offsetReset: options.offsetReset ?? CONSUMER_DEFAULTS.offsetReset,
     maxRecords: options.maxRecords,
     waitMs: options.waitMs ?? CONSUMER_DEFAULTS.waitMs,

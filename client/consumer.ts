@@ -15,8 +15,11 @@
  *
  * The loop: join (a member ID of its own, kept for the consumer's life), then call the records
  * route again and again (a long poll of `waitMs`), and deliver what it answers partition by
- * partition (client/consumer-delivery.ts). Heartbeats go out every `heartbeatIntervalMs` in the
- * background (client/consumer-membership.ts). A member the group fenced out rejoins with the same
+ * partition (client/consumer-delivery.ts). Once a long poll comes back empty, it polls quickly
+ * (no server wait) and sleeps on its side, backing off up to `idlePollMs`, until records come
+ * again: an idle member holds no function open. Heartbeats go out every `heartbeatIntervalMs` in
+ * the background (client/consumer-membership.ts), unless records calls refreshed the session
+ * meanwhile. A member the group fenced out rejoins with the same
  * ID; a new generation is learned by a heartbeat. A records call that fails is not retried as
  * is: the server moved the member's positions, so the consumer leaves and joins again (a new
  * generation: reads restart from the committed offsets), then polls again, per `retry`.
@@ -183,10 +186,17 @@ export class Consumer {
     try {
       await membership.join();
       membership.startHeartbeats();
+      // Empty answers in a row: past the first, the consumer polls quickly and sleeps on its side.
+      let empty = 0;
       while (this.#state === 'running') {
         await this.#applySeeks(membership);
-        const response = await this.#poll(context, maxRecords);
+        const idle = empty > 0 && this.#options.idlePollMs > 0;
+        const response = await this.#poll(context, maxRecords, idle ? 0 : this.#options.waitMs);
         if (response) await this.#deliverAll(context, response);
+        empty = response && response.records.length === 0 ? empty + 1 : 0;
+        if (empty > 0 && this.#options.idlePollMs > 0) {
+          await abortableSleep(Math.min(this.#options.idlePollMs, 250 * 2 ** Math.min(empty - 1, 16)), this.#abort.signal);
+        }
       }
     } catch (err) {
       this.#state = 'stopped';
@@ -202,7 +212,7 @@ export class Consumer {
     }
   }
 
-  async #poll(context: DeliveryContext, maxRecords: number): Promise<RecordsResponse | undefined> {
+  async #poll(context: DeliveryContext, maxRecords: number, waitMs: number): Promise<RecordsResponse | undefined> {
     const membership = context.membership;
     let rejoin = false;
     try {
@@ -211,12 +221,15 @@ export class Consumer {
           if (rejoin) await membership.rejoinFresh();
           rejoin = false;
           try {
-            return await this.#client.records(this.groupId, membership.memberId, {
+            const sentAt = Date.now();
+            const response = await this.#client.records(this.groupId, membership.memberId, {
               maxRecords,
-              waitMs: this.#options.waitMs,
+              waitMs,
               commit: context.guarantee === 'at-most-once' && !this.#pauses.any(),
               signal: this.#abort.signal,
             });
+            membership.contacted(sentAt);
+            return response;
           } catch (err) {
             rejoin = RETRY_DEFAULTS.isRetriable(err);
             throw err;
@@ -302,6 +315,20 @@ export class Consumer {
       await this.#client.seek(this.groupId, { topic, partitions: [partition], to: 'earliest' });
     }
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts (disconnect does not wait out an idle sleep). */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 function byPartition(response: RecordsResponse): PartitionBatch[] {

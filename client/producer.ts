@@ -23,8 +23,16 @@
  *    `lingerMs`, or on `flush`; messages of sends made in the same tick always share a batch. One
  *    request per batch, and at most one request in flight per partition: the next batch waits for
  *    the previous one to complete (retries included), so a partition is never reordered.
- * 4. Retriable failures are retried by the client (its `retry` option) with the same message IDs,
- *    so an append whose response was lost is answered `duplicate: true`, not appended twice.
+ * 4. Idempotent by default (as Kafka's producer since 3.0): each request carries the producer's ID,
+ *    its epoch (the time the Producer was made, in ms) and the sequence of its first event on that
+ *    partition, and the partition head remembers the producer's last 5 batches. Retriable failures
+ *    are retried by the client (its `retry` option) with the same request, so an append whose
+ *    response was lost is answered `duplicate: true` with its original offsets, not appended twice,
+ *    without message IDs (each would cost a dedupe write; give your own only to deduplicate across
+ *    producers). A batch that still fails starts a new epoch, sequences from 0, so nothing after it
+ *    is mistaken for it. A Producer made with the same `producerId` fences this one
+ *    (`ProducerFencedError`) on the partitions it writes to. `idempotent: false`: random message
+ *    IDs instead, as before.
  *
  * A send settles once every batch holding its messages has completed: it resolves to one
  * ProduceResult per message, in order, or rejects with the first error. Messages of one send that
@@ -56,12 +64,22 @@ export interface ProducerOptions {
    * @default 40
    */
   readonly batchSize?: number;
+  /** Stamp requests as an idempotent producer (above). @default true */
+  readonly idempotent?: boolean;
+  /**
+   * The idempotent producer's ID: give a stable one (1-64 of `A-Za-z0-9._:-`) so that a restarted
+   * process fences its predecessor. @default a random UUID
+   */
+  readonly producerId?: string;
 }
 
 export const PRODUCER_DEFAULTS = {
   lingerMs: 5,
   batchSize: 40,
-} as const satisfies Required<ProducerOptions>;
+  idempotent: true,
+} as const satisfies Required<Omit<ProducerOptions, 'producerId'>>;
+
+type ResolvedOptions = Required<Omit<ProducerOptions, 'producerId'>> & { readonly producerId?: string };
 
 /** A message: an event of `POST /topics/{topic}/events` (key, value or valueBase64, headers, ...). */
 export type ProducerMessage = ProduceEvent;
@@ -104,6 +122,9 @@ interface PartitionQueue {
   inFlight: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
   drainScheduled: boolean;
+  /** The epoch `sequence` counts in, and the sequence of the next batch's first event. */
+  epoch: number;
+  sequence: number;
 }
 
 interface TopicState {
@@ -113,7 +134,11 @@ interface TopicState {
   readonly queues: Map<number, PartitionQueue>;
 }
 
-const OPTION_RULES: readonly { readonly condition: (o: Required<ProducerOptions>) => boolean; readonly message: string }[] = [
+const OPTION_RULES: readonly { readonly condition: (o: ResolvedOptions) => boolean; readonly message: string }[] = [
+  {
+    condition: (o) => o.producerId === undefined || /^[A-Za-z0-9._:-]{1,64}$/.test(o.producerId),
+    message: 'producerId must be 1-64 letters, digits, ".", "_", ":" or "-"',
+  },
   { condition: (o) => Number.isFinite(o.lingerMs) && o.lingerMs >= 0, message: 'lingerMs must be a number of at least 0' },
   {
     condition: (o) => Number.isInteger(o.batchSize) && o.batchSize >= 1 && o.batchSize <= EVENT_LIMITS.maxEventsPerRequest,
@@ -130,15 +155,21 @@ export class Producer {
   readonly #sends = new Set<Promise<void>>();
   #flushing = 0;
   #disconnected = false;
+  readonly #idempotent: boolean;
+  readonly #producerId: string;
+  /** Starts at the time the producer was made, so a restart with the same ID has a newer one. */
+  #epoch = Date.now();
 
   /** @throws TypeError listing every option that breaks its rule */
   constructor(client: ProducerClient, options: ProducerOptions = {}) {
-    const resolved = { ...PRODUCER_DEFAULTS, ...withoutUndefined(options) };
+    const resolved: ResolvedOptions = { ...PRODUCER_DEFAULTS, ...withoutUndefined(options) };
     const broken = OPTION_RULES.filter((rule) => !rule.condition(resolved)).map((rule) => rule.message);
     if (broken.length > 0) throw new TypeError(`Invalid producer options: ${broken.join('; ')}`);
     this.#client = client;
     this.#lingerMs = resolved.lingerMs;
     this.#batchSize = resolved.batchSize;
+    this.#idempotent = resolved.idempotent;
+    this.#producerId = resolved.producerId ?? randomUUID();
   }
 
   /**
@@ -187,7 +218,7 @@ export class Producer {
     if (messages.length === 0) return [];
     const state = await this.#topicState(topic);
     const prepared = messages.map((message, index) => {
-      const event = message.messageId === undefined ? { ...message, messageId: randomUUID() } : message;
+      const event = message.messageId === undefined && !this.#idempotent ? { ...message, messageId: randomUUID() } : message;
       return { event, bytes: checkMessage(event, index, topic, state.partitions) };
     });
     return new Promise<ProduceResult[]>((resolve, reject) => {
@@ -225,7 +256,7 @@ export class Producer {
   #queue(state: TopicState, topic: string, partition: number): PartitionQueue {
     let queue = state.queues.get(partition);
     if (!queue) {
-      queue = { topic, partition, pending: [], inFlight: false, timer: undefined, drainScheduled: false };
+      queue = { topic, partition, pending: [], inFlight: false, timer: undefined, drainScheduled: false, epoch: this.#epoch, sequence: 0 };
       state.queues.set(partition, queue);
     }
     return queue;
@@ -262,14 +293,27 @@ export class Producer {
     queue.timer = undefined;
     const batch = queue.pending.splice(0, count);
     queue.inFlight = true;
+    if (queue.epoch !== this.#epoch) {
+      queue.epoch = this.#epoch;
+      queue.sequence = 0;
+    }
+    const producer = this.#idempotent ? { id: this.#producerId, epoch: queue.epoch, sequence: queue.sequence } : undefined;
     this.#client
       .produce(
         queue.topic,
         batch.map((entry) => entry.event),
+        ...(producer ? [{ producer }] : []),
       )
       .then(
-        (results) => batch.forEach((entry, i) => settle(entry, results[i], undefined)),
-        (err: unknown) => batch.forEach((entry) => settle(entry, undefined, err)),
+        (results) => {
+          queue.sequence += batch.length;
+          batch.forEach((entry, i) => settle(entry, results[i], undefined));
+        },
+        (err: unknown) => {
+          // Whether it landed is unknown: a new epoch, so no later batch reuses its sequences.
+          if (producer) this.#epoch = Math.max(this.#epoch + 1, Date.now());
+          batch.forEach((entry) => settle(entry, undefined, err));
+        },
       )
       .finally(() => {
         queue.inFlight = false;

@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AclFilter, CreateAclsRequest, CreateAclsResponse, DeleteAclsResponse, ListAclsResponse } from '../api/acls';
 import { InvalidRequestError } from '../api/errors';
-import type { FetchResponse, ProduceEvent, ProduceResponse, ProduceResult } from '../api/events';
+import type { FetchResponse, ProduceEvent, ProduceResponse, ProduceResult, ProducerStamp } from '../api/events';
 import {
   groupNameSchema,
   memberIdSchema,
@@ -167,8 +167,14 @@ export class SluiceClient {
    * @throws RequestTooLargeError, EventTooLargeError, KeyTooLargeError, TooManyHeadersError,
    * PartitionNotFoundError, TopicNotFoundError, InvalidRequestError (nothing was appended)
    */
-  async produce(topic: string, events: readonly ProduceEvent[]): Promise<ProduceResult[]> {
+  async produce(topic: string, events: readonly ProduceEvent[], options: { readonly producer?: ProducerStamp } = {}): Promise<ProduceResult[]> {
     const path = `${topicPath(topic)}/events`;
+    // An idempotent producer's stamp makes retries safe without message IDs (the service derives
+    // them from the sequence), so they are not recorded for dedupe, which costs a write each.
+    if (options.producer) {
+      const response = await this.#request<ProduceResponse>('POST', path, { events, producer: options.producer });
+      return [...response.results];
+    }
     const withIds = events.map((event) => (event.messageId === undefined ? { ...event, messageId: randomUUID() } : event));
     const response = await this.#request<ProduceResponse>('POST', path, { events: withIds });
     return [...response.results];

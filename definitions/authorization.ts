@@ -195,6 +195,11 @@ export const ROUTE_AUTHORIZATION = {
     summary: "group describe on the processor name (a processor's application ID is its group, as in Kafka Streams)",
     requires: (i) => [group(param(i, 'name'), 'describe')],
   },
+  'GET /openapi.json': {
+    // The contract names no resource and reveals none (no topic, group or queue names): IAM on the API suffices.
+    summary: 'nothing beyond IAM (the document describes the API, not any resource)',
+    requires: () => [],
+  },
 } as const satisfies Record<RouteKey, RouteAuthorization>;
 
 /** The rule of a route key (undefined for a key ROUTES does not have). */

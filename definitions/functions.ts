@@ -119,7 +119,8 @@ export const FUNCTIONS = {
     entry: 'lambda/handlers/produce.ts',
     tables: {
       topics: ['GetItem'],
-      log: ['BatchGetItem', 'PutItem'],
+      // GetItem: one head read eventually consistently, and a batch left between its two writes.
+      log: ['GetItem', 'BatchGetItem', 'PutItem'],
       dedupe: ['PutItem'],
       acls: ['Scan'],
     },
@@ -154,7 +155,7 @@ export const FUNCTIONS = {
     entry: 'lambda/handlers/transactions.ts',
     tables: {
       topics: ['GetItem'],
-      log: ['Query', 'BatchGetItem', 'PutItem'],
+      log: ['Query', 'GetItem', 'BatchGetItem', 'PutItem'],
       dedupe: ['PutItem'],
       groups: ['GetItem', 'PutItem', 'ConditionCheckItem', 'Query'],
       acls: ['Scan'],
@@ -267,6 +268,14 @@ export const FUNCTIONS = {
     // A wide processor reads each partition's state to size it.
     timeoutSeconds: 28,
   },
+  openapi: {
+    name: 'openapi',
+    description: 'Serves the OpenAPI 3.1 document of this API (GET /openapi.json).',
+    entry: 'lambda/handlers/openapi.ts',
+    // Built from the request and response schemas alone: no table, no queue.
+    tables: {},
+    queues: {},
+  },
   fallback: {
     name: 'fallback',
     description: 'Answers requests no route matches: 404 NotFound or 405 MethodNotAllowed.',
@@ -327,6 +336,7 @@ export const ROUTES = [
   { method: 'POST', path: '/queues/{queue}/purge', function: 'queues' },
   { method: 'GET', path: '/processors', function: 'processors' },
   { method: 'GET', path: '/processors/{name}', function: 'processors' },
+  { method: 'GET', path: '/openapi.json', function: 'openapi' },
 ] as const satisfies readonly RouteDefinition[];
 
 /** The function behind API Gateway's `$default` route: everything no route matches. */

@@ -44,7 +44,8 @@ export const STREAM_PROCESSOR_TABLE_ACCESS = {
   topics: ['GetItem', 'PutItem'],
   // Outputs: the partitions' heads, then the batches and heads written in the commit's transaction.
   // Query: events a lost delivery held, and the record of a step left half-committed, are read from the log.
-  log: ['BatchGetItem', 'PutItem', 'Query'],
+  // GetItem: a batch a single-item append left between its two writes is read to move its head on.
+  log: ['GetItem', 'BatchGetItem', 'PutItem', 'Query'],
   // Outputs' message IDs (deterministic when a record's outputs are committed in chunks).
   dedupe: ['PutItem'],
   // Meta, positions and state entries (BatchGetItem, range reads by Query), written in the commit's

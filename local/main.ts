@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { createJsonLogger } from '../lambda/core/logger';
 import { JavaMissingError } from './dynamodb-local';
-import { DEFAULT_PORT, parseApiType, startPlatform } from './platform';
+import { CONSOLE_PATH, DEFAULT_PORT, parseApiType, startPlatform } from './platform';
 import { LOCAL_INBOX_OUTPUT } from './template/synth';
 
 const USAGE = `Usage: npm start [-- --port <port>] [-- --data-dir <dir>] [-- --api http|rest] [-- --assembly <dir>]
@@ -101,6 +101,7 @@ async function main(): Promise<number> {
       `  API:            ${platform.twin.api.type === 'rest' ? 'REST API (payload 1.0)' : 'HTTP API (payload 2.0)'}, ${platform.twin.functions.size} functions from ${platform.twin.stack.assemblyDir}\n` +
       `  DynamoDB Local: ${platform.dynamodbEndpoint} (data: ${storage})\n` +
       `  SQS server:     ${platform.sqsEndpoint}\n` +
+      `  Web console:    ${new URL(CONSOLE_PATH, platform.endpoint).href}\n` +
       (platform.twin.outputs[LOCAL_INBOX_OUTPUT] ? `  Queue target:   ${platform.twin.outputs[LOCAL_INBOX_OUTPUT]} (FIFO; subscriptions may deliver to it)\n` : '') +
       (values.assembly || process.env.SLUICE_ASSEMBLY ? stackOutputs(platform.twin.outputs, platform.endpoint) : '') +
       `  try: curl -X POST -H 'content-type: application/json' ${platform.endpoint}/topics -d '{"name":"orders","partitions":3}'\n` +

@@ -18,6 +18,8 @@ import { silentLogger, type Logger } from '../lambda/core/logger';
 import type { SluiceApiType } from '../lib/sluice-api';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { startGateway } from './gateway/server';
+import { createConsoleHandler } from '../console/server';
+import { SluiceClient } from '../client/sluice-client';
 import { watchEmulators } from './health';
 import { startAwsProxy, type AwsProxy } from './iam/aws-proxy';
 import { evaluate } from './iam/policy';
@@ -32,6 +34,8 @@ import { synthesizeStack } from './template/synth';
 import { LOCAL_ACCOUNT_ID, buildTwin, type Twin, type TwinFunction, type TwinStatement } from './template/twin';
 
 export const DEFAULT_PORT = 4545;
+/** Where the gateway serves the web console, beside the API. */
+export const CONSOLE_PATH = '/console';
 export const DEFAULT_HOST = '127.0.0.1';
 /** Concurrent batches per SQS event source mapping (Lambda starts with five). */
 const SQS_POLLERS_PER_MAPPING = 5;
@@ -246,7 +250,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
     const envPort = process.env.SLUICE_PORT ? Number(process.env.SLUICE_PORT) : undefined;
     const port = options.port ?? envPort ?? DEFAULT_PORT;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid port: ${port}`);
+    let apiEndpoint = '';
+    const consoleHandler = createConsoleHandler({
+      basePath: CONSOLE_PATH,
+      client: () => new SluiceClient({ endpoint: apiEndpoint }),
+      endpointLabel: () => `${apiEndpoint} (local platform)`,
+    });
     const gateway = await startGateway({
+      mounts: [{ prefix: CONSOLE_PATH, handler: consoleHandler }],
       api: twin.api,
       pools,
       port,
@@ -255,6 +266,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Plat
       integrationTimeoutMs: options.integrationTimeoutMs,
     });
     stops.push(() => gateway.close());
+    apiEndpoint = gateway.endpoint;
 
     return {
       endpoint: gateway.endpoint,

@@ -110,7 +110,7 @@ const resetOffsets: Command = {
  * `allowNew`: a seek would create it.
  * @throws GroupNotFoundError
  */
-async function committedOffsets(client: SluiceApi, group: string, topic: string, allowNew: boolean): Promise<Map<number, number | null>> {
+export async function committedOffsets(client: SluiceApi, group: string, topic: string, allowNew: boolean): Promise<Map<number, number | null>> {
   let description: GroupDescription;
   try {
     description = await client.describeGroup(group);
@@ -129,7 +129,7 @@ async function committedOffsets(client: SluiceApi, group: string, topic: string,
  * What the seek would write, worked out as the service does (api/groups.ts seek): the same
  * targets, the same refusals (PartitionNotFound, OffsetOutOfRange), nothing written.
  */
-async function planReset(client: SluiceApi, request: SeekRequest, current: ReadonlyMap<number, number | null>): Promise<ResetPlanEntry[]> {
+export async function planReset(client: SluiceApi, request: SeekRequest, current: ReadonlyMap<number, number | null>): Promise<ResetPlanEntry[]> {
   const topic = await client.describeTopic(request.topic);
   const partitions = request.partitions ?? topic.partitionOffsets.map((p) => p.partition);
   const plan: ResetPlanEntry[] = [];
@@ -173,7 +173,7 @@ async function offsetForTime(client: SluiceApi, topic: string, partition: number
   return events[0]?.offset ?? nextOffset;
 }
 
-interface ResetPlanEntry {
+export interface ResetPlanEntry {
   readonly topic: string;
   readonly partition: number;
   /** The committed offset now; null when none is committed. */

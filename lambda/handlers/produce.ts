@@ -16,8 +16,8 @@ export function createProduceHandler(service: LogService, logger: Logger, author
     {
       'POST /topics/{topic}/events': async (event) => {
         const { topic } = validate(topicPathSchema, event.pathParameters, 'path');
-        const { events } = validate(produceRequestSchema, event.body, 'body');
-        const { results } = await service.produce(topic, events);
+        const { events, producer } = validate(produceRequestSchema, event.body, 'body');
+        const { results } = await service.produce(topic, events, producer);
         return jsonResponse(200, { results });
       },
     },

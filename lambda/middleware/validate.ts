@@ -6,9 +6,11 @@
  */
 import type { z } from 'zod';
 import { InvalidRequestError } from '../../api/errors';
+import { allowedValuesError } from '../../api/validation';
 
 export function validate<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
-  const result = schema.safeParse(value === undefined ? {} : value);
+  // Union and enum errors list the allowed values (api/validation.ts).
+  const result = schema.safeParse(value === undefined ? {} : value, { error: allowedValuesError });
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({
     path: [where, ...issue.path.map(String)].join('.'),

@@ -40,6 +40,8 @@ export interface GatewayOptions {
   readonly logger: Logger;
   /** @default 30 s, API Gateway's */
   readonly integrationTimeoutMs?: number;
+  /** Served beside the API under a path prefix of their own (the web console at `/console`). @default - none */
+  readonly mounts?: readonly { readonly prefix: string; readonly handler: (req: IncomingMessage, res: ServerResponse) => Promise<void> }[];
 }
 
 export interface Gateway {
@@ -70,6 +72,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const refused = refuseBrowserAttack(req, listeningPort);
     if (refused) return send(res, refused);
+    const pathname = new URL(req.url ?? '/', 'http://local').pathname;
+    const mount = options.mounts?.find((m) => pathname === m.prefix || pathname.startsWith(`${m.prefix}/`));
+    if (mount) return mount.handler(req, res);
     const body = await readBody(req);
     if (body === undefined) return send(res, gatewayError(413, 'Request Entity Too Large'));
     const principal = req.headers[LOCAL_PRINCIPAL_HEADER];

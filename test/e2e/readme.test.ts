@@ -111,6 +111,8 @@ describe('README Quickstart', () => {
       expect(result.code).toBe(0);
       expect(result.stdout).not.toContain('"error"'); // curl prints an API error and exits 0
     },
+    // A snippet runs several CLI processes; on a loaded CI machine that exceeds vitest's 30 s.
+    200_000,
   );
 
   it('shows the snippets\' own events', () => {

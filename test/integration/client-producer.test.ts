@@ -75,6 +75,47 @@ describe('Producer', () => {
   });
 });
 
+describe('Producer, idempotent by default', () => {
+  it('appends each event once when requests time out after the append and are retried, with no message IDs', async () => {
+    await client.createTopic({ name: 'idempotent', partitions: 2 });
+    // Every other produce response is lost after the service appended (as a timeout would); the
+    // client retries the same request.
+    let posts = 0;
+    let lost = 0;
+    const losingClient = new SluiceClient({
+      endpoint: platform.endpoint,
+      retry: { sleep: async () => undefined },
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        if (init?.method === 'POST' && String(input).endsWith('/events') && posts++ % 2 === 0) {
+          lost++;
+          await response.text();
+          throw new TypeError('fetch failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+        }
+        return response;
+      },
+    });
+    const producer = losingClient.producer({ batchSize: 5, lingerMs: 0 });
+    const messages = Array.from({ length: 60 }, (_, i) => ({ key: `k-${i % 7}`, value: { n: i } }));
+    const results = (await Promise.all([0, 1, 2].map((c) => producer.send({ topic: 'idempotent', messages: messages.slice(c * 20, c * 20 + 20) })))).flat();
+    await producer.disconnect();
+
+    const stored = [...(await readAll('idempotent', 0)), ...(await readAll('idempotent', 1))];
+    const seen = new Map<number, number>();
+    for (const e of stored) seen.set((e.value as { n: number }).n, (seen.get((e.value as { n: number }).n) ?? 0) + 1);
+    const duplicates = [...seen.values()].filter((c) => c > 1).length;
+    const lostEvents = messages.filter((m) => !seen.has(m.value.n)).length;
+    console.log(`Producer under lost responses: ${messages.length} sent, ${lost} responses lost and retried, ${stored.length} stored, ${duplicates} duplicates, ${lostEvents} lost`);
+    expect(lost).toBeGreaterThan(0);
+    expect(duplicates).toBe(0);
+    expect(lostEvents).toBe(0);
+    expect(stored).toHaveLength(messages.length);
+    // Each answer names where its event is, though the answer that said so first was lost.
+    const byMessageId = new Map(stored.map((e) => [e.messageId, e]));
+    results.forEach((r, i) => expect((byMessageId.get(r.messageId)?.value as { n: number }).n).toBe(i));
+  });
+});
+
 describe('SluiceClient', () => {
   it('answers a produce retried with the same message IDs as duplicate, and appends nothing', async () => {
     await client.createTopic({ name: 'exactly-once', partitions: 2 });

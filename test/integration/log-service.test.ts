@@ -3,7 +3,7 @@
  * exactly-once by message ID (concurrent duplicates, retries after a lost answer), atomicity when
  * a write fails, retention driven by an injected clock, timestamp seeks and long polls.
  */
-import { DynamoDBDocumentClient as DocClient, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient as DocClient, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,12 +47,14 @@ async function newTopic(overrides: Partial<TopicConfig> = {}): Promise<TopicConf
 }
 
 /**
- * A log store whose transactions fail with the given AWS error (injected with aws-sdk-client-mock
+ * A log store whose writes fail with the given AWS error (injected with aws-sdk-client-mock
  * on its own client), while every read goes to DynamoDB Local.
  */
 function withFailingAppend(errorName: string): LogStore {
   const failingClient = DocClient.from(clients.dynamodb);
-  mockClient(failingClient).on(TransactWriteCommand).rejects(Object.assign(new Error(errorName), { name: errorName }));
+  const error = Object.assign(new Error(errorName), { name: errorName });
+  // Transactions and the single-item writes of a one-partition append without message IDs.
+  mockClient(failingClient).on(TransactWriteCommand).rejects(error).on(PutCommand).rejects(error);
   const failing = logStore(failingClient);
   const store: LogStore = Object.create(logStore());
   store.append = (plan) => failing.append(plan);

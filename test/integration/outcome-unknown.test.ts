@@ -9,6 +9,7 @@
 import {
   DynamoDBDocumentClient as DocClient,
   GetCommand,
+  PutCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -171,7 +172,9 @@ describe('other writes and reads', () => {
   it('a write that was never sent (connection refused) is known to have changed nothing: InternalError', async () => {
     const config = await newTopic();
     const failing = DocClient.from(clients.dynamodb);
-    mockClient(failing).on(TransactWriteCommand).rejects(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }));
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    // A transaction, or the first single-item write of a one-partition append without message IDs.
+    mockClient(failing).on(TransactWriteCommand).rejects(refused).on(PutCommand).rejects(refused);
     const err = await logWithAppendsThrough(failing).produce(config.name, [{ value: 1 }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InternalError);
     expect(err).not.toBeInstanceOf(OutcomeUnknownError);

@@ -1,15 +1,15 @@
 /**
  * DynamoDB implementation of GroupStore. One partition key per group:
  *   sk "group"                       membership: generation, version, members, owners
+ *   sk "group#member#<memberId>"     the member's last heartbeat (a small item: a heartbeat writes
+ *                                    1 write unit, not the membership item, which grows with the group)
  *   sk "offset#<topic>#<partition>"  committed offset
  *   sk "position#<topic>#<partition>" where the owning member will read next
  */
 import {
-  GetCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
-  UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { batchWriteAll } from '../aws/batch';
@@ -25,6 +25,8 @@ import {
 } from './group-store';
 
 const MEMBERSHIP = 'group';
+const HEARTBEAT_PREFIX = 'group#member#';
+const heartbeatSk = (memberId: string) => `${HEARTBEAT_PREFIX}${memberId}`;
 const offsetSk = (topic: string, partition: number) => `offset#${topic}#${partition}`;
 const positionSk = (topic: string, partition: number) => `position#${topic}#${partition}`;
 
@@ -35,14 +37,22 @@ export class DynamoDbGroupStore implements GroupStore {
   ) {}
 
   async getGroup(group: string): Promise<GroupState | undefined> {
-    const out = await this.send('GetGroup', new GetCommand({ TableName: this.table, Key: { group, sk: MEMBERSHIP }, ConsistentRead: true }));
-    const item = out.Item;
+    // One query reads the membership item and its members' heartbeat items ("group", "group#…").
+    const items = await this.queryPrefix(group, MEMBERSHIP);
+    const item = items.find((i) => i.sk === MEMBERSHIP);
     if (!item) return undefined;
+    const members = { ...((item.members ?? {}) as GroupState['members']) };
+    for (const beat of items) {
+      const memberId = String(beat.sk).slice(HEARTBEAT_PREFIX.length);
+      const member = String(beat.sk).startsWith(HEARTBEAT_PREFIX) ? members[memberId] : undefined;
+      // The later of the two: a join or membership change also stores the member's time.
+      if (member && Number(beat.lastSeenMs) > member.lastSeenMs) members[memberId] = { ...member, lastSeenMs: Number(beat.lastSeenMs) };
+    }
     return {
       group,
       generation: Number(item.generation),
       version: Number(item.version),
-      members: (item.members ?? {}) as GroupState['members'],
+      members,
       owners: (item.owners ?? {}) as GroupState['owners'],
     };
   }
@@ -59,30 +69,32 @@ export class DynamoDbGroupStore implements GroupStore {
             : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': state.version } }),
         }),
       );
-      return true;
     } catch (err) {
       if (isConditionalCheckFailed(err)) return false;
       throw toSluiceError(err, 'PutGroup', { write: true });
     }
+    // Members that left or timed out: their heartbeat items go too (only on a membership change).
+    const gone = Object.keys(state.members).filter((m) => !(m in next.members));
+    if (gone.length > 0) {
+      await batchWriteAll(
+        this.client,
+        this.table,
+        gone.map((m) => ({ DeleteRequest: { Key: { group: state.group, sk: heartbeatSk(m) } } })),
+        'DeleteHeartbeats',
+      );
+    }
+    return true;
   }
 
   async touchMember(group: string, memberId: string, nowMs: number): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: { group, sk: MEMBERSHIP },
-          UpdateExpression: 'SET members.#m.lastSeenMs = :now',
-          ConditionExpression: 'attribute_exists(members.#m)',
-          ExpressionAttributeNames: { '#m': memberId },
-          ExpressionAttributeValues: { ':now': nowMs },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      throw toSluiceError(err, 'Heartbeat', { write: true });
-    }
+    // The caller read the group and found the member in it. A member removed in between is caught
+    // by the next call that reads the group, as one removed just after this write would be; commits
+    // stay fenced by the membership item itself.
+    await this.send(
+      'Heartbeat',
+      new PutCommand({ TableName: this.table, Item: { group, sk: heartbeatSk(memberId), memberId, lastSeenMs: nowMs } }),
+    );
+    return true;
   }
 
   async listGroups(): Promise<string[]> {

@@ -139,9 +139,11 @@ export class GroupService {
     for (const topic of [...topicNames].sort()) {
       const config = await this.topics.getTopic(topic);
       if (!config) continue;
+      // Every partition's head in batches, not one read per partition.
+      const all = await this.log.partitionOffsets(config);
       for (let partition = 0; partition < config.partitions; partition++) {
         const committed = offsets.find((o) => o.topic === topic && o.partition === partition && o.topicId === config.topicId);
-        const bounds = await this.log.bounds(topic, partition);
+        const bounds = all.find((b) => b.partition === partition) ?? { logStartOffset: 0, highWatermark: 0 };
         partitions.push({
           topic,
           partition,
@@ -197,7 +199,7 @@ export class GroupService {
     const maxRecords = options.maxRecords ?? GROUP_DEFAULTS.maxRecords;
     const deadline = this.now() + (options.waitMs ?? 0);
 
-    const positions = await this.startPositions(state, memberId, member, owned, options.requestId);
+    const { start: positions, stored } = await this.startPositions(state, memberId, member, owned, options.requestId);
     const starts = new Map(positions);
     // Start at a different partition each call, so one backlog cannot starve the others.
     const first = owned.length > 0 ? Math.floor(Math.random() * owned.length) : 0;
@@ -206,9 +208,13 @@ export class GroupService {
     // One size budget for the whole answer, whichever partitions its events come from.
     const budget = new ResponseBudget();
     for (;;) {
+      // The heads of the member's partitions in batches first; only partitions with events past
+      // the member's position are fetched (an idle poll reads no partition one by one).
+      const marks = await this.highWatermarks(owned);
       for (const tp of order) {
         if (records.length >= maxRecords || budget.full) break;
         const key = tpKey(tp.topic, tp.partition);
+        if (marks.get(key) === positions.get(key)) continue;
         const page = await this.fetchFrom(tp.topic, tp.partition, positions.get(key)!, maxRecords - records.length, budget);
         records.push(...page.events);
         positions.set(key, page.nextOffset);
@@ -218,9 +224,16 @@ export class GroupService {
     }
 
     const moved = owned.map((tp) => ({ ...tp, offset: positions.get(tpKey(tp.topic, tp.partition))! }));
+    // An idle poll writes nothing: a position stored for this member and generation at the offset
+    // it ends at stays (a retry of this call starts there either way). One not stored yet is
+    // written, so a 'latest' start is fixed before anything newer is produced.
+    const changed = moved.filter((p) => {
+      const key = tpKey(p.topic, p.partition);
+      return stored.get(key) !== p.offset;
+    });
     await this.groups.writePositions(
       group,
-      moved.map((p) => ({
+      changed.map((p) => ({
         ...p,
         memberId,
         generation: state.generation,
@@ -247,11 +260,13 @@ export class GroupService {
   /** The fence and offset records of a commit, for this service or a transaction to write. */
   async prepareCommit(group: string, request: CommitRequest): Promise<{ fence: CommitFence; offsets: CommittedOffset[] }> {
     await this.liveGroup(group);
-    const offsets: CommittedOffset[] = [];
-    for (const o of request.offsets) {
-      const { topicId } = await this.log.bounds(o.topic, o.partition);
-      offsets.push({ topic: o.topic, partition: o.partition, offset: o.offset, topicId });
-    }
+    const bounds = await this.boundsOf(request.offsets);
+    const offsets: CommittedOffset[] = request.offsets.map((o) => ({
+      topic: o.topic,
+      partition: o.partition,
+      offset: o.offset,
+      topicId: bounds.get(tpKey(o.topic, o.partition))!.topicId,
+    }));
     return {
       fence: { group, memberId: request.memberId, generation: request.generation, partitions: request.offsets },
       offsets,
@@ -281,8 +296,9 @@ export class GroupService {
     const config = await this.requireTopic(request.topic);
     const partitions = request.partitions ?? Array.from({ length: config.partitions }, (_, p) => p);
     const offsets: CommittedOffset[] = [];
+    const all = await this.boundsOf(partitions.map((partition) => ({ topic: request.topic, partition })));
     for (const partition of partitions) {
-      const bounds = await this.log.bounds(request.topic, partition);
+      const bounds = all.get(tpKey(request.topic, partition))!;
       const to = request.to;
       const offset =
         to === 'earliest'
@@ -385,9 +401,12 @@ export class GroupService {
     member: MemberState,
     owned: readonly { topic: string; partition: number }[],
     requestId: string | undefined,
-  ): Promise<Map<string, number>> {
+  ): Promise<{ start: Map<string, number>; stored: Map<string, number> }> {
     const [positions, committed] = await Promise.all([this.groups.readPositions(state.group), this.liveOffsets(state.group)]);
     const start = new Map<string, number>();
+    /** The member's stored position (this generation) per partition. */
+    const stored = new Map<string, number>();
+    const reset: { topic: string; partition: number }[] = [];
     for (const tp of owned) {
       const key = tpKey(tp.topic, tp.partition);
       const mine = positions.find(
@@ -395,14 +414,50 @@ export class GroupService {
       );
       const done = committed.find((o) => tpKey(o.topic, o.partition) === key);
       // A retry of the call that moved this position reads the same range again.
-      if (mine) start.set(key, requestId !== undefined && mine.requestId === requestId ? mine.from! : mine.offset);
-      else if (done) start.set(key, done.offset);
-      else {
-        const bounds = await this.log.bounds(tp.topic, tp.partition);
-        start.set(key, member.offsetReset === 'earliest' ? bounds.logStartOffset : bounds.highWatermark);
+      if (mine) {
+        stored.set(key, mine.offset);
+        start.set(key, requestId !== undefined && mine.requestId === requestId ? mine.from! : mine.offset);
+      } else if (done) start.set(key, done.offset);
+      else reset.push(tp);
+    }
+    const bounds = await this.boundsOf(reset);
+    for (const tp of reset) {
+      const b = bounds.get(tpKey(tp.topic, tp.partition))!;
+      start.set(tpKey(tp.topic, tp.partition), member.offsetReset === 'earliest' ? b.logStartOffset : b.highWatermark);
+    }
+    return { start, stored };
+  }
+
+  private async highWatermarks(partitions: readonly { topic: string; partition: number }[]): Promise<Map<string, number>> {
+    const marks = new Map<string, number>();
+    for (const topic of new Set(partitions.map((p) => p.topic))) {
+      const wanted = partitions.filter((p) => p.topic === topic).map((p) => p.partition);
+      for (const [p, mark] of await this.log.highWatermarks(topic, wanted)) marks.set(tpKey(topic, p), mark);
+    }
+    return marks;
+  }
+
+  /**
+   * Bounds of several partitions: the heads of a topic's partitions in batches (BatchGetItem)
+   * rather than one read per partition; a single partition reads just its own head.
+   */
+  private async boundsOf(
+    partitions: readonly { topic: string; partition: number }[],
+  ): Promise<Map<string, { topicId: string; logStartOffset: number; highWatermark: number }>> {
+    const result = new Map<string, { topicId: string; logStartOffset: number; highWatermark: number }>();
+    for (const topic of new Set(partitions.map((p) => p.topic))) {
+      const wanted = partitions.filter((p) => p.topic === topic);
+      const config = await this.requireTopic(topic);
+      if (wanted.length === 1 || wanted.some((p) => p.partition >= config.partitions)) {
+        // One partition, or a missing one (bounds throws the error the caller should get).
+        for (const p of wanted) result.set(tpKey(topic, p.partition), await this.log.bounds(topic, p.partition));
+        continue;
+      }
+      for (const b of await this.log.partitionOffsets(config)) {
+        result.set(tpKey(topic, b.partition), { topicId: config.topicId, logStartOffset: b.logStartOffset, highWatermark: b.highWatermark });
       }
     }
-    return start;
+    return result;
   }
 
   /** Reads from an offset; one that fell out of the retained log restarts at the log start. */

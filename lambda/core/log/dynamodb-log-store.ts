@@ -6,14 +6,36 @@
  *               the transaction) of the events it numbers.
  * dedupe table: id "<topicId>#<messageId>" → partition, offset, untilMs; TTL expiresAt.
  *
- * One append is one transaction (write-transaction.ts): per partition, the head (conditioned on
+ * An append is one transaction (write-transaction.ts): per partition, the head (conditioned on
  * the head the plan was made from, so offsets stay gapless under concurrent producers) and its
- * batches; per message ID, a dedupe record (conditioned on no live record, so a message ID is
- * appended once); and whatever parts other stores added to the same transaction.
+ * batches (conditioned on their key being free); per message ID, a dedupe record (conditioned on
+ * no live record, so a message ID is appended once); and whatever parts other stores added to the
+ * same transaction.
+ *
+ * Except the common small append: one batch to one partition, no dedupe records, nothing joined.
+ * A transaction costs two write units per item, so that one is two conditional single-item writes
+ * (appendSingle): the batch at the head's offset, conditioned on that key being free, then the head
+ * moved from that offset to the batch's end. Why offsets stay gapless and unique:
+ * - A head only ever moves from N to N + count over the batch stored at N, so every head value is
+ *   the base offset of the next batch, and batches tile the log from 0 without gaps.
+ * - Two appends planned from the same head both try the key N: one put wins, the other fails and
+ *   re-plans. A stale head (an eventually consistent read) names a key a later batch already holds,
+ *   so it fails the same way; it cannot land inside a batch, as keys are batch boundaries.
+ * - A batch at N whose head write has not happened yet (in flight, or its writer crashed) is
+ *   invisible: reads stop at the head. The next append to find its key taken moves the head past
+ *   it (settleHead) and re-plans, so a crash between the two writes leaves the log correct and
+ *   costs nobody a lost offset; the crashed request was answered with an error, and its events
+ *   appear once the head moves (or never, if TTL deletes the batch first: then N is free again).
+ * - The head item never expires, so a partition whose batches all expired continues from it.
+ * The one assumption: TTL does not delete a batch within seconds of its write (DynamoDB's TTL
+ * sweeper deletes expired items hours to days later), else a put from a head read seconds stale
+ * could take a key below the head.
  */
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { randomBytes } from 'node:crypto';
+import { OutcomeUnknownError } from '../../../api/errors';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, batchWriteAll } from '../aws/batch';
-import { toSluiceError } from '../aws/errors';
+import { isConditionalCheckFailed, toSluiceError } from '../aws/errors';
 import {
   commitTransaction,
   WriteTransaction,
@@ -29,9 +51,11 @@ import {
   type DedupeRecord,
   type LogReadStore,
   type LogStore,
+  type PartitionAppend,
   type PartitionHead,
   type StoredBatch,
 } from './log-store';
+import { recordBatch, type ProducerStates } from './producer-state';
 import type { Codec } from './record-batch';
 
 /** Offset of the head item within a partition's key. */
@@ -87,7 +111,7 @@ export interface DynamoDbLogStoreOptions extends DynamoDbLogReadStoreOptions {
 }
 
 /** What each action of an append part is, to read its failed conditions. */
-type AppendAction = { kind: 'head' } | { kind: 'batch' } | { kind: 'dedupe'; key: string };
+type AppendAction = { kind: 'head' } | { kind: 'batch'; pk: string; offset: number } | { kind: 'dedupe'; key: string };
 
 /** The read side: the log table only (fetch, describe, group records, the purge function). */
 export class DynamoDbLogReadStore implements LogReadStore {
@@ -99,13 +123,22 @@ export class DynamoDbLogReadStore implements LogReadStore {
     this.logTable = options.logTable;
   }
 
-  async readHeads(topicId: string, partitions: readonly number[]): Promise<Map<number, PartitionHead>> {
+  async readHeads(
+    topicId: string,
+    partitions: readonly number[],
+    options: { readonly consistent?: boolean } = {},
+  ): Promise<Map<number, PartitionHead>> {
+    if (options.consistent === false && partitions.length === 1) {
+      const partition = partitions[0]!;
+      const item = await this.getItem(logPartitionKey(topicId, partition), HEAD_OFFSET, false, 'ReadHeads');
+      return new Map(item ? [[partition, toHead(item)]] : []);
+    }
     const keys = partitions.map((p) => ({ pk: logPartitionKey(topicId, p), offset: HEAD_OFFSET }));
     const items = await batchGetAll(this.client, this.logTable, keys, 'ReadHeads');
     const heads = new Map<number, PartitionHead>();
     for (const item of items) {
       const partition = Number(String(item.pk).slice(topicId.length + 1));
-      heads.set(partition, { nextOffset: Number(item.nextOffset), maxTimestamp: Number(item.maxTimestamp ?? 0) });
+      heads.set(partition, toHead(item));
     }
     return heads;
   }
@@ -139,6 +172,15 @@ export class DynamoDbLogReadStore implements LogReadStore {
       Limit: maxBatches,
     });
     return out.map((item) => toStoredBatch(partition, item));
+  }
+
+  protected async getItem(pk: string, offset: number, consistent: boolean, operation: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      const out = await this.client.send(new GetCommand({ TableName: this.logTable, Key: { pk, offset }, ConsistentRead: consistent }));
+      return out.Item;
+    } catch (err) {
+      throw toSluiceError(err, operation);
+    }
   }
 
   private async query(
@@ -181,15 +223,111 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
   }
 
   async append(plans: readonly AppendPlan[], tx: WriteTransaction = new WriteTransaction()): Promise<AppendOutcome> {
-    const part = tx.add(this.appendPart(plans));
-    return commitTransaction(this.client, tx, {
-      operation: 'Append',
-      onCancelled: (cancellation) => toConflict(cancellation, part),
-    });
+    const only = plans.length === 1 && tx.size === 0 ? plans[0]! : undefined;
+    if (only && only.dedupe.length === 0 && only.partitions.length === 1 && only.partitions[0]!.batches.length === 1) {
+      return this.appendSingle(only.topicId, only.partitions[0]!);
+    }
+    const collided: { pk: string; offset: number }[] = [];
+    const part = tx.add(this.appendPart(plans, collided));
+    try {
+      return await commitTransaction(this.client, tx, {
+        operation: 'Append',
+        onCancelled: (cancellation) => toConflict(cancellation, part),
+      });
+    } catch (err) {
+      // A batch key was taken by a single-item append between its two writes: move that head on,
+      // so the re-planned append goes past it.
+      if (err instanceof AppendConflict) for (const c of collided) await this.settleHead(c.pk, c.offset);
+      throw err;
+    }
+  }
+
+  /**
+   * One batch to one partition in two conditional single-item writes (see the top of this file):
+   * the batch at the planned head's offset if that key is free, then the head moved past it.
+   */
+  private async appendSingle(topicId: string, part: PartitionAppend): Promise<AppendOutcome> {
+    const pk = logPartitionKey(topicId, part.partition);
+    const batch = part.batches[0]!;
+    const at = part.expected?.nextOffset ?? 0;
+    // Tells our own put, retried by the SDK after its answer was lost, from another append's.
+    const writeId = randomBytes(9).toString('base64');
+    let units = 0;
+    try {
+      const out = await this.client.send(
+        new PutCommand({
+          TableName: this.logTable,
+          Item: { ...toBatchItem(pk, batch), w: writeId },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      units += out.ConsumedCapacity?.CapacityUnits ?? 0;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw toSluiceError(err, 'Append', { write: true });
+      const taken = await this.getItem(pk, at, true, 'Append');
+      if (taken?.w !== writeId) {
+        await this.settleHead(pk, at, taken);
+        throw new AppendConflict(1, new Map(), []);
+      }
+    }
+    try {
+      const out = await this.client.send(
+        new PutCommand({
+          TableName: this.logTable,
+          Item: toHeadItem(pk, part.next),
+          ConditionExpression: part.expected ? 'nextOffset = :at' : 'attribute_not_exists(pk)',
+          ...(part.expected ? { ExpressionAttributeValues: { ':at': at } } : {}),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      units += out.ConsumedCapacity?.CapacityUnits ?? 0;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw afterBatchWritten(err);
+      // The head left `at`, which it does only over the batch stored there: ours. Another append
+      // that found our key taken moved it for us, or the SDK retried our head write after its
+      // answer was lost. The events are in either way.
+    }
+    return { consumedWriteUnits: units };
+  }
+
+  /**
+   * Moves a head still at `at` past the batch stored there: a single-item append between its two
+   * writes, or one whose writer stopped between them. Conditioned on the head, so of several
+   * appends settling the same head one moves it and the rest find it moved.
+   */
+  private async settleHead(pk: string, at: number, stored?: Record<string, unknown>): Promise<void> {
+    const head = await this.getItem(pk, HEAD_OFFSET, true, 'Append');
+    if ((head ? Number(head.nextOffset) : 0) !== at) return;
+    const item = stored ?? (await this.getItem(pk, at, true, 'Append'));
+    if (!item) return;
+    const batch = toStoredBatch(0, item);
+    const before = head ? toHead(head) : undefined;
+    // The head moved past an idempotent producer's batch remembers its sequence, as its own
+    // head write would have, so the producer's retry is answered as a duplicate.
+    const producers = batch.producer
+      ? recordBatch(before?.producers, batch.producer, batch.count, at, Date.now())
+      : before?.producers;
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.logTable,
+          Item: toHeadItem(pk, {
+            nextOffset: at + batch.count,
+            maxTimestamp: Math.max(before?.maxTimestamp ?? 0, batch.runningMaxTimestamp),
+            ...(producers ? { producers } : {}),
+          }),
+          ConditionExpression: head ? 'nextOffset = :at' : 'attribute_not_exists(pk)',
+          ...(head ? { ExpressionAttributeValues: { ':at': at } } : {}),
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw toSluiceError(err, 'Append', { write: true });
+    }
   }
 
   /** The heads, batches and dedupe records of the plans, as one part of a transaction. */
-  private appendPart(plans: readonly AppendPlan[]): TransactionPart<AppendConflict> {
+  private appendPart(plans: readonly AppendPlan[], collided: { pk: string; offset: number }[]): TransactionPart<AppendConflict> {
     const kinds: AppendAction[] = [];
     const actions: WriteAction[] = [];
     for (const plan of plans) {
@@ -199,15 +337,16 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
         actions.push({
           type: 'put',
           table: this.logTable,
-          item: { pk, offset: HEAD_OFFSET, nextOffset: part.next.nextOffset, maxTimestamp: part.next.maxTimestamp },
+          item: toHeadItem(pk, part.next),
           // Gapless offsets: the head must still be the one the offsets were numbered from.
           condition: part.expected
             ? { expression: 'nextOffset = :expected', values: { ':expected': part.expected.nextOffset } }
             : { expression: 'attribute_not_exists(pk)' },
         });
         for (const batch of part.batches) {
-          kinds.push({ kind: 'batch' });
-          actions.push({ type: 'put', table: this.logTable, item: toBatchItem(pk, batch) });
+          kinds.push({ kind: 'batch', pk, offset: batch.baseOffset });
+          // Free, unless a single-item append (appendSingle) is between its two writes there.
+          actions.push({ type: 'put', table: this.logTable, item: toBatchItem(pk, batch), condition: { expression: 'attribute_not_exists(pk)' } });
         }
       }
       for (const record of plan.dedupe) {
@@ -230,7 +369,7 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
         });
       }
     }
-    return { actions, conditionFailed: (failures) => toOwnConflict(failures, kinds) };
+    return { actions, conditionFailed: (failures) => toOwnConflict(failures, kinds, collided) };
   }
 }
 
@@ -243,6 +382,41 @@ function toBatchItem(pk: string, batch: StoredBatch): Record<string, unknown> {
     data: batch.data,
     runningMaxTimestamp: batch.runningMaxTimestamp,
     ...(batch.expiresAt === undefined ? {} : { expiresAt: batch.expiresAt }),
+    ...(batch.producer === undefined ? {} : { pid: batch.producer.id, pep: batch.producer.epoch, pseq: batch.producer.sequence }),
+  };
+}
+
+/**
+ * An error of the head write that follows a written batch: whatever the SDK says (even a throttle,
+ * which otherwise means nothing was written), the batch is there and the next append to the
+ * partition makes it visible, so the outcome is unknown to the caller.
+ */
+function afterBatchWritten(err: unknown): OutcomeUnknownError {
+  const known = toSluiceError(err, 'Append', { write: true });
+  if (known instanceof OutcomeUnknownError) return known;
+  return new OutcomeUnknownError(
+    `Append wrote its events but not yet the partition head (${known.message}): they appear when the partition's next ` +
+      'append moves the head. Retry the same request: events sent without message IDs may then be appended twice.',
+    { cause: err, details: { operation: 'Append' } },
+  );
+}
+
+function toHead(item: Record<string, unknown>): PartitionHead {
+  return {
+    nextOffset: Number(item.nextOffset),
+    maxTimestamp: Number(item.maxTimestamp ?? 0),
+    ...(item.producers === undefined ? {} : { producers: item.producers as ProducerStates }),
+  };
+}
+
+function toHeadItem(pk: string, head: PartitionHead): Record<string, unknown> {
+  const hasProducers = head.producers !== undefined && Object.keys(head.producers).length > 0;
+  return {
+    pk,
+    offset: HEAD_OFFSET,
+    nextOffset: head.nextOffset,
+    maxTimestamp: head.maxTimestamp,
+    ...(hasProducers ? { producers: head.producers } : {}),
   };
 }
 
@@ -255,6 +429,7 @@ function toStoredBatch(partition: number, item: Record<string, unknown>): Stored
     data: item.data as Uint8Array,
     runningMaxTimestamp: Number(item.runningMaxTimestamp),
     ...(item.expiresAt === undefined ? {} : { expiresAt: Number(item.expiresAt) }),
+    ...(item.pid === undefined ? {} : { producer: { id: String(item.pid), epoch: Number(item.pep), sequence: Number(item.pseq) } }),
   };
 }
 
@@ -268,15 +443,25 @@ function toDedupeRecord(item: Record<string, unknown>): DedupeRecord {
 }
 
 /**
- * The append part's failed conditions: how many heads moved, which message IDs were taken
- * (undefined for a condition an append does not expect: a batch's, or a dedupe record without it).
+ * The append part's failed conditions: how many heads moved (or batch keys were taken, noted in
+ * `collided`), which message IDs were taken (undefined for a condition an append does not expect:
+ * a dedupe record's without the item).
  */
-function toOwnConflict(failures: readonly ConditionFailure[], kinds: readonly AppendAction[]): AppendConflict | undefined {
+function toOwnConflict(
+  failures: readonly ConditionFailure[],
+  kinds: readonly AppendAction[],
+  collided: { pk: string; offset: number }[],
+): AppendConflict | undefined {
   let moved = 0;
   const taken = new Map<string, DedupeRecord>();
   for (const failure of failures) {
     const action = kinds[failure.index];
     if (action?.kind === 'head') moved++;
+    else if (action?.kind === 'batch') {
+      // Its key holds a batch whose head has not moved yet: a lost race, like a moved head.
+      moved++;
+      collided.push({ pk: action.pk, offset: action.offset });
+    }
     else if (action?.kind === 'dedupe' && failure.item) taken.set(action.key, toDedupeRecord(failure.item));
     else return undefined;
   }

@@ -90,6 +90,17 @@ export class LogReadService {
     return { topicId: config.topicId, logStartOffset, highWatermark: head.nextOffset };
   }
 
+  /**
+   * High watermarks of some partitions of a topic: one topic read and batched head reads (a
+   * consumer group checks its partitions this way before fetching only those with new events).
+   */
+  async highWatermarks(topicName: string, partitions: readonly number[]): Promise<Map<number, number>> {
+    const config = await this.requireTopic(topicName);
+    for (const p of partitions) this.requirePartition(config, p);
+    const heads = await this.reader.readHeadsOf(config, partitions);
+    return new Map([...heads].map(([p, head]) => [p, head.nextOffset]));
+  }
+
   /** Log start and high watermark of every partition of a topic (for describe). */
   partitionOffsets(config: TopicConfig): Promise<{ partition: number; logStartOffset: number; highWatermark: number }[]> {
     return this.reader.partitionOffsets(config);

@@ -17,6 +17,12 @@ export class LogReader {
     private readonly now: () => number,
   ) {}
 
+  /** Heads of several partitions in batched reads (BatchGetItem), not one read each. */
+  async readHeadsOf(config: TopicConfig, partitions: readonly number[]): Promise<Map<number, PartitionHead>> {
+    const heads = await this.log.readHeads(config.topicId, partitions);
+    return new Map(partitions.map((p) => [p, heads.get(p) ?? { nextOffset: 0, maxTimestamp: 0 }]));
+  }
+
   async readHead(config: TopicConfig, partition: number): Promise<PartitionHead> {
     const heads = await this.log.readHeads(config.topicId, [partition]);
     return heads.get(partition) ?? { nextOffset: 0, maxTimestamp: 0 };

@@ -4,20 +4,26 @@
  *
  * - Offsets start at 0 per partition and have no gaps: an append is planned against the
  *   partition heads it read and commits only if they have not moved (else it re-plans).
- * - A request is all-or-nothing: one DynamoDB transaction holds every head, batch and dedupe record.
+ * - A request is all-or-nothing: one DynamoDB transaction holds every head, batch and dedupe record;
+ *   or, for one batch to one partition with no message IDs to remember, two conditional writes
+ *   that become visible together (dynamodb-log-store.ts explains why that is enough).
  * - Exactly-once by message ID: a dedupe record per message ID in the same transaction; a
  *   message ID seen within the topic's window appends nothing and answers with the original.
+ * - Idempotent producer: a request stamped with a producer ID, epoch and sequence goes to one
+ *   partition, whose head remembers the producer's last batches (producer-state.ts): a retry is
+ *   answered with the original offsets and writes nothing; an older epoch is fenced.
  * - Retention: every read hides events older than the topic's retention (log-reader.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { EventTooLargeError, RequestTooLargeError, ThrottledError } from '../../../api/errors';
-import { EVENT_LIMITS, checkEventLimits, tooManyEvents, type ProduceEvent, type ProduceResult } from '../../../api/events';
+import { EventTooLargeError, InvalidRequestError, RequestTooLargeError, ThrottledError } from '../../../api/errors';
+import { EVENT_LIMITS, checkEventLimits, tooManyEvents, type ProduceEvent, type ProduceResult, type ProducerStamp } from '../../../api/events';
 import { KeylessPartitioner, partitionForKey } from '../../../api/partitioner';
 import { backoffDelay } from '../../../api/retry';
 import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
 import { WriteTransaction } from '../aws/write-transaction';
 import { LogReadService, type LogReadServiceOptions } from './log-read-service';
 import { AppendConflict, type AppendPlan, type DedupeRecord, type LogStore, type StoredBatch } from './log-store';
+import { checkSequence, recordBatch } from './producer-state';
 import { encodeRecords, type StoredRecord } from './record-batch';
 
 /** Largest encoded batch stored in one item, leaving room under DynamoDB's 400 KB for attributes. */
@@ -75,8 +81,12 @@ export class LogService extends LogReadService {
     this.maxAppendAttempts = options.maxAppendAttempts ?? 10;
   }
 
-  async produce(topicName: string, events: readonly ProduceEvent[]): Promise<ProduceOutcome> {
-    const { outcomes, consumedWriteUnits } = await this.produceAll([{ topic: topicName, events }]);
+  /**
+   * With `producer` (an idempotent producer's stamp), the events must go to one partition, and a
+   * batch that partition's head remembers is answered with its original offsets, writing nothing.
+   */
+  async produce(topicName: string, events: readonly ProduceEvent[], producer?: ProducerStamp): Promise<ProduceOutcome> {
+    const { outcomes, consumedWriteUnits } = await this.produceAll([{ topic: topicName, events, producer }]);
     return { results: outcomes[0]!, consumedWriteUnits };
   }
 
@@ -86,10 +96,14 @@ export class LogService extends LogReadService {
    * transaction. When they do not hold, nothing is written and `onFailed`'s error is thrown.
    */
   async produceAll(
-    requests: readonly { readonly topic: string; readonly events: readonly ProduceEvent[] }[],
+    requests: readonly { readonly topic: string; readonly events: readonly ProduceEvent[]; readonly producer?: ProducerStamp }[],
     joined?: JoinedWrite,
   ): Promise<{ outcomes: ProduceResult[][]; consumedWriteUnits?: number }> {
     const now = this.now();
+    const producer = requests[0]?.producer;
+    if (requests.some((r) => r.producer) && (requests.length !== 1 || joined)) {
+      throw new InvalidRequestError('An idempotent producer stamp is for one produce request to one topic');
+    }
     // Requests naming the same topic are one append to it: their events in request order, as if
     // sent in one produce request. Planned separately they would write one head or one message
     // ID's dedupe record twice in one transaction (which DynamoDB refuses), or answer a message ID
@@ -111,7 +125,13 @@ export class LogService extends LogReadService {
     const work = [];
     for (const [topic, merged] of byTopic) {
       const config = await this.requireTopic(topic);
-      const prepared = this.prepare(config, merged.events, now, budget);
+      const prepared = this.prepare(config, merged.events, now, budget, producer);
+      if (producer && prepared.some((p) => p.partition !== prepared[0]!.partition)) {
+        throw new InvalidRequestError(
+          'The events of an idempotent producer\'s request must go to one partition (its sequence numbers are per partition)',
+          { details: { producerId: producer.id } },
+        );
+      }
       const dedupe = config.dedupeWindowMs > 0;
       // A message ID repeated within the request is a duplicate of its first occurrence.
       const firstById = new Map<string, number>();
@@ -134,7 +154,20 @@ export class LogService extends LogReadService {
       if (attempt >= this.maxAppendAttempts) {
         throw new ThrottledError(`Appends lost a race ${attempt} times (contended partitions); retry with backoff`);
       }
-      const plans = await Promise.all(work.filter((w) => w.pending.length > 0).map(async (w) => ({ w, ...(await this.plan(w.config, w.pending, now)) })));
+      const open = work.filter((w) => w.pending.length > 0);
+      // An append the store writes with single-item conditional writes reads its head eventually
+      // consistently on the first try: those writes fail on a stale head, and re-plans read
+      // consistently. A transaction keeps consistent reads (a stale head would cancel all of it).
+      const consistent = attempt > 0 || joined !== undefined || open.length !== 1 || !singleItemCandidate(open[0]!.config, open[0]!.pending);
+      const planned = await Promise.all(open.map(async (w) => ({ w, ...(await this.plan(w.config, w.pending, now, consistent, producer)) })));
+      // A batch the producer's partition head already remembers: answered with its offsets.
+      for (const { w, duplicateAt } of planned) {
+        if (duplicateAt === undefined) continue;
+        w.pending.forEach((p, i) => (w.results[p.index] = { partition: p.partition, offset: duplicateAt + i, messageId: p.record.m, duplicate: true }));
+        w.pending = [];
+      }
+      const plans = planned.filter((p) => p.duplicateAt === undefined);
+      if (plans.length === 0 && joinedDone) break;
       const tx = new WriteTransaction();
       joined?.addTo(tx);
       const actions = plans.reduce((n, p) => n + p.actions, 0) + tx.size;
@@ -173,7 +206,13 @@ export class LogService extends LogReadService {
   }
 
   /** Checks every limit and fills in message IDs, timestamps and partitions, before any write. */
-  private prepare(config: TopicConfig, events: readonly ProduceEvent[], now: number, budget: { bytes: number }): Prepared[] {
+  private prepare(
+    config: TopicConfig,
+    events: readonly ProduceEvent[],
+    now: number,
+    budget: { bytes: number },
+    producer?: ProducerStamp,
+  ): Prepared[] {
     if (events.length > EVENT_LIMITS.maxEventsPerRequest) throw tooManyEvents(events.length);
     let keylessPartition: number | undefined;
     const keylessCount = events.filter((e) => e.partition === undefined && (e.key === undefined || e.key === null)).length;
@@ -203,7 +242,9 @@ export class LogService extends LogReadService {
         ...(event.valueBase64 === undefined ? {} : { b: event.valueBase64 }),
         ...(headerCount > 0 ? { h: headers } : {}),
         t: event.timestamp ?? now,
-        m: event.messageId ?? this.newMessageId(),
+        // An idempotent producer's events get IDs from their partition and sequence: unique in the
+        // topic, and the same on every retry.
+        m: event.messageId ?? (producer ? `${producer.id}-${producer.epoch}-${partition}-${producer.sequence + index}` : this.newMessageId()),
       };
       return { index, partition, record, callerId: event.messageId !== undefined };
     });
@@ -224,14 +265,28 @@ export class LogService extends LogReadService {
     return partitioner;
   }
 
-  private async plan(config: TopicConfig, pending: readonly Prepared[], now: number) {
+  private async plan(config: TopicConfig, pending: readonly Prepared[], now: number, consistent: boolean, producer?: ProducerStamp) {
     const byPartition = new Map<number, Prepared[]>();
     for (const p of pending) {
       const list = byPartition.get(p.partition);
       if (list) list.push(p);
       else byPartition.set(p.partition, [p]);
     }
-    const heads = await this.log.readHeads(config.topicId, [...byPartition.keys()]);
+    let heads = await this.log.readHeads(config.topicId, [...byPartition.keys()], { consistent });
+    if (producer) {
+      // One partition (checked in produceAll). Fenced or out of order is decided on a consistent
+      // read only: a stale head may lack the producer's last batch.
+      const partition = pending[0]!.partition;
+      let check;
+      try {
+        check = checkSequence(heads.get(partition)?.producers, producer, pending.length);
+      } catch (err) {
+        if (consistent) throw err;
+        heads = await this.log.readHeads(config.topicId, [partition]);
+        check = checkSequence(heads.get(partition)?.producers, producer, pending.length);
+      }
+      if (check.kind === 'duplicate') return { duplicateAt: check.offset, append: undefined, offsets: new Map(), actions: 0 };
+    }
 
     const offsets = new Map<number, { partition: number; offset: number }>();
     const dedupe: DedupeRecord[] = [];
@@ -264,14 +319,24 @@ export class LogService extends LogReadService {
         }
         offset++;
       }
-      partitions.push({ partition, expected, next: { nextOffset, maxTimestamp: runningMax }, batches });
+      const stamped = producer && batches.length === 1 ? [{ ...batches[0]!, producer }] : batches;
+      const producers = producer
+        ? recordBatch(expected?.producers, producer, items.length, expected?.nextOffset ?? 0, now)
+        : expected?.producers;
+      partitions.push({ partition, expected, next: { nextOffset, maxTimestamp: runningMax, ...(producers ? { producers } : {}) }, batches: stamped });
       actions += 1 + batches.length;
     }
     actions += dedupe.length;
     const append: AppendPlan = { topicId: config.topicId, partitions, dedupe, nowMs: now };
-    return { append, offsets, actions };
+    return { duplicateAt: undefined, append, offsets, actions };
   }
 
+}
+
+/** One partition and no message IDs to remember: the store may append without a transaction. */
+function singleItemCandidate(config: TopicConfig, pending: readonly Prepared[]): boolean {
+  const partition = pending[0]?.partition;
+  return pending.every((p) => p.partition === partition && !(config.dedupeWindowMs > 0 && p.callerId));
 }
 
 function tooManyActions(actions: number): RequestTooLargeError {

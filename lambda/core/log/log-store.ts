@@ -3,6 +3,8 @@
  * a LogStore only reads and writes, atomically where asked. DynamoDbLogStore implements it.
  */
 import type { WriteTransaction } from '../aws/write-transaction';
+import type { ProducerStamp } from '../../../api/events';
+import type { ProducerStates } from './producer-state';
 import type { Codec } from './record-batch';
 
 export interface PartitionHead {
@@ -10,6 +12,11 @@ export interface PartitionHead {
   readonly nextOffset: number;
   /** Largest event timestamp appended so far (Kafka's time index is monotonic the same way). */
   readonly maxTimestamp: number;
+  /**
+   * Idempotent producers' state on this partition (producer-state.ts). Every head write carries
+   * it forward, so an append by anyone else keeps it.
+   */
+  readonly producers?: ProducerStates;
 }
 
 export interface StoredBatch {
@@ -23,6 +30,8 @@ export interface StoredBatch {
   readonly runningMaxTimestamp: number;
   /** When DynamoDB may delete the item (epoch seconds); absent when the topic keeps events forever. */
   readonly expiresAt?: number;
+  /** The idempotent producer that appended it, so a head moved past it records its sequence. */
+  readonly producer?: ProducerStamp;
 }
 
 export interface DedupeRecord {
@@ -80,7 +89,11 @@ export class AppendConflict extends Error {
  * records need nothing more, so the functions serving them are given only the log table.
  */
 export interface LogReadStore {
-  readHeads(topicId: string, partitions: readonly number[]): Promise<Map<number, PartitionHead>>;
+  /**
+   * The heads of the partitions; consistent reads unless `consistent: false` is given (an append
+   * whose write conditions catch a stale head asks for the cheaper eventually consistent read).
+   */
+  readHeads(topicId: string, partitions: readonly number[], options?: { readonly consistent?: boolean }): Promise<Map<number, PartitionHead>>;
   /** The batch holding `offset`, or the last one before it. */
   readBatchAtOrBefore(topicId: string, partition: number, offset: number): Promise<StoredBatch | undefined>;
   /** Batches with a base offset above `afterOffset` (and at most `upToOffset`), ascending, at most `maxBatches`. */
@@ -100,6 +113,9 @@ export interface LogStore extends LogReadStore {
    * Adds every head, batch and dedupe record of the plans to `tx` (a new transaction when none is
    * given; other stores may have added their parts to it) and commits it: everything is written,
    * or nothing (throws AppendConflict on a lost race or a failed condition of another part).
+   * An append of one batch to one partition with no dedupe records and no joined parts may be
+   * written with two conditional single-item writes instead (half the write units); it is then
+   * visible all at once too, when the head moves.
    */
   append(plans: readonly AppendPlan[], tx?: WriteTransaction): Promise<AppendOutcome>;
 }

@@ -163,6 +163,11 @@ describe('ROUTE_AUTHORIZATION', () => {
     for (const route of ROUTES) {
       const rule = ROUTE_AUTHORIZATION[routeKey(route)];
       if ('filter' in rule && rule.requires({ pathParameters: {}, query: {}, body: undefined }).length === 0) continue;
+      // The API's own description names no topic, group or queue: IAM alone guards it.
+      if (routeKey(route) === 'GET /openapi.json') {
+        expect(rule.requires({ pathParameters: {}, query: {}, body: undefined })).toEqual([]);
+        continue;
+      }
       expect(rule.requires({ pathParameters: { topic: 't', group: 'g', memberId: 'm', partition: '0' }, query: {}, body: { name: 't', topic: 't', topics: ['t'], produce: [{ topic: 't' }], offsets: [{ topic: 't' }] } }).length, routeKey(route)).toBeGreaterThan(0);
     }
   });

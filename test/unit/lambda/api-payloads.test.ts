@@ -17,6 +17,7 @@ import { createTransactionsHandler } from '../../../lambda/handlers/transactions
 import { createSubscriptionsHandler } from '../../../lambda/handlers/subscriptions';
 import { createQueuesHandler } from '../../../lambda/handlers/queues';
 import { createProcessorsHandler } from '../../../lambda/handlers/processors';
+import { createOpenApiHandler } from '../../../lambda/handlers/openapi';
 import type { HttpLambdaHandler } from '../../../lambda/middleware/http-handler';
 import { httpEvent, lambdaContext, restEvent, type ApiEventInit } from '../../support/events';
 
@@ -55,14 +56,15 @@ const handlers: Record<Exclude<FunctionName, 'topicPurge' | 'dispatcher' | 'deli
   ),
   queues: createQueuesHandler(stubService(recorded, { list: [] }) as Parameters<typeof createQueuesHandler>[0], silentLogger),
   processors: createProcessorsHandler(stubService(recorded, { list: [] }) as Parameters<typeof createProcessorsHandler>[0], silentLogger),
+  openapi: createOpenApiHandler(silentLogger),
   fallback: createFallbackHandler(silentLogger),
 };
 interface RouteCase {
   readonly key: RouteKey;
   readonly init: ApiEventInit;
   readonly status: number;
-  /** The service method called and its arguments. */
-  readonly call: [string, unknown[]];
+  /** The service method called and its arguments (null: the route has no service). */
+  readonly call: [string, unknown[]] | null;
 }
 
 const EVENT = { key: 'k', value: { n: 1 } };
@@ -236,6 +238,7 @@ const CASES: RouteCase[] = [
     status: 200,
     call: ['describe', ['clicks-per-minute']],
   },
+  { key: 'GET /openapi.json', init: { rawPath: '/openapi.json' }, status: 200, call: null },
 ];
 
 const FORMATS = [
@@ -260,7 +263,7 @@ describe.each(FORMATS)('payload format %s', (_, makeEvent) => {
     const res = await handlers[functionOf(key)](makeEvent(key, init), lambdaContext);
     expectProxyResponse(res);
     expect(res.statusCode, res.body).toBe(status);
-    expect(recorded).toEqual([call]);
+    expect(recorded).toEqual(call ? [call] : []);
   });
 
   it('answers invalid input with 400 InvalidRequest naming the field, before calling the service', async () => {

@@ -1,0 +1,270 @@
+/**
+ * Appends without a transaction (one batch, one partition, no message IDs) against DynamoDB Local:
+ * gapless offsets under concurrent producers, a partition whose batches all expired continuing
+ * from its head, and crashes between the two writes (injected with aws-sdk-client-mock on a client
+ * of their own) leaving a log that the next append, either way, finishes and continues correctly.
+ */
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient as DocClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type PutCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OutcomeUnknownError, ThrottledError } from '../../api/errors';
+import type { TopicConfig } from '../../api/topics';
+import { DynamoDbLogStore, HEAD_OFFSET, logPartitionKey } from '../../lambda/core/log/dynamodb-log-store';
+import { LogService } from '../../lambda/core/log/log-service';
+import { DynamoDbTopicStore } from '../../lambda/core/topics/dynamodb-topic-store';
+import { emulatorClients, provisionIsolated } from '../support/emulators';
+
+const clients = emulatorClients();
+let resources: Awaited<ReturnType<typeof provisionIsolated>>;
+let topics: DynamoDbTopicStore;
+let n = 0;
+
+const timeout = () => Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
+
+/** A log store on its own client that counts the commands it sends (all go to DynamoDB Local). */
+function countingStore() {
+  const client = DocClient.from(clients.dynamodb);
+  const sent: string[] = [];
+  const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+  (client as { send: unknown }).send = (command: { constructor: { name: string } }) => {
+    sent.push(command.constructor.name);
+    return send(command);
+  };
+  return { store: new DynamoDbLogStore({ client, logTable: resources.tables.log, dedupeTable: resources.tables.dedupe }), sent };
+}
+
+const healthyStore = () => new DynamoDbLogStore({ client: clients.doc, logTable: resources.tables.log, dedupeTable: resources.tables.dedupe });
+const service = (log = healthyStore()) => new LogService({ topics, log, sleep: async () => {} });
+
+/**
+ * A service whose appends go through a client where `fault` decides each Put of the log table
+ * (reads and the rest pass through to DynamoDB Local).
+ */
+function faultyService(fault: (input: PutCommandInput) => Promise<unknown>) {
+  const client = DocClient.from(clients.dynamodb);
+  const mock = mockClient(client);
+  mock.on(GetCommand).callsFake((input) => clients.doc.send(new GetCommand(input)));
+  mock.on(TransactWriteCommand).callsFake((input) => clients.doc.send(new TransactWriteCommand(input)));
+  mock.on(PutCommand).callsFake(fault);
+  const store = healthyStore();
+  const faulty = new DynamoDbLogStore({ client, logTable: resources.tables.log, dedupeTable: resources.tables.dedupe });
+  store.append = (plans, tx) => faulty.append(plans, tx);
+  return service(store);
+}
+const isHead = (input: PutCommandInput) => input.Item?.offset === HEAD_OFFSET;
+const put = (input: PutCommandInput) => clients.doc.send(new PutCommand(input));
+
+async function newTopic(overrides: Partial<TopicConfig> = {}): Promise<TopicConfig> {
+  const config: TopicConfig = {
+    name: `single-${++n}`,
+    topicId: `tid-single-${n}-${Date.now()}`,
+    partitions: 1,
+    retentionMs: 3_600_000,
+    dedupeWindowMs: 60_000,
+    createdAt: new Date().toISOString(),
+    ...overrides,
+  };
+  await topics.createTopic(config);
+  return config;
+}
+
+async function fetchAll(topic: string) {
+  const svc = service();
+  const events = [];
+  let offset: number | 'earliest' = 'earliest';
+  for (;;) {
+    const page = await svc.fetch(topic, 0, { offset, limit: 1000 });
+    events.push(...page.events);
+    if (page.nextOffset >= page.highWatermark) return { events, highWatermark: page.highWatermark };
+    offset = page.nextOffset;
+  }
+}
+
+/** Deletes every batch of a partition, as TTL does once all have expired (the head stays). */
+async function expireAllBatches(config: TopicConfig): Promise<number> {
+  const out = await clients.doc.send(
+    new QueryCommand({
+      TableName: resources.tables.log,
+      KeyConditionExpression: 'pk = :pk AND #offset >= :zero',
+      ExpressionAttributeNames: { '#offset': 'offset' },
+      ExpressionAttributeValues: { ':pk': logPartitionKey(config.topicId, 0), ':zero': 0 },
+    }),
+  );
+  for (const item of out.Items ?? []) {
+    await clients.doc.send(new DeleteCommand({ TableName: resources.tables.log, Key: { pk: item.pk, offset: item.offset } }));
+  }
+  return out.Items?.length ?? 0;
+}
+
+beforeAll(async () => {
+  resources = await provisionIsolated('single');
+  topics = new DynamoDbTopicStore({ client: clients.doc, topicsTable: resources.tables.topics, logTable: resources.tables.log });
+});
+
+afterAll(() => {
+  clients.dynamodb.destroy();
+  clients.sqs.destroy();
+});
+
+describe('appends without a transaction', () => {
+  it('uses two single-item writes and no transaction, at about half the write units', async () => {
+    const config = await newTopic();
+    const { store, sent } = countingStore();
+    const svc = service(store);
+    const cheap = await svc.produce(config.name, [{ value: 'x'.repeat(500) }]);
+    expect(sent.filter((c) => c === 'TransactWriteCommand')).toHaveLength(0);
+    expect(sent.filter((c) => c === 'PutCommand')).toHaveLength(2);
+    const transactional = await svc.produce(config.name, [{ value: 'x'.repeat(500), messageId: 'tx-1' }]);
+    console.log(`1-event produce, write units: single-item ${cheap.consumedWriteUnits}, transaction ${transactional.consumedWriteUnits}`);
+    expect(cheap.consumedWriteUnits).toBe(2);
+    expect(transactional.consumedWriteUnits).toBeGreaterThanOrEqual(2 * cheap.consumedWriteUnits!);
+    expect(cheap.results[0]!.offset).toBe(0);
+    expect(transactional.results[0]!.offset).toBe(1);
+  });
+
+  it('keeps offsets gapless and unique under concurrent producers (separate services, eventually consistent head reads)', async () => {
+    const config = await newTopic();
+    const producers = 6;
+    const perProducer = 15;
+    const offsets = await Promise.all(
+      Array.from({ length: producers }, async (_, p) => {
+        const svc = new LogService({ topics, log: healthyStore(), sleep: async () => {}, maxAppendAttempts: 100 });
+        const mine: number[] = [];
+        for (let i = 0; i < perProducer; i++) {
+          const { results } = await svc.produce(config.name, [{ value: `${p}-${i}` }]);
+          mine.push(results[0]!.offset);
+        }
+        return mine;
+      }),
+    );
+    const total = producers * perProducer;
+    expect(new Set(offsets.flat()).size).toBe(total);
+    const { events, highWatermark } = await fetchAll(config.name);
+    expect(highWatermark).toBe(total);
+    expect(events.map((e) => e.offset)).toEqual([...Array(total).keys()]);
+    expect(new Set(events.map((e) => e.value)).size).toBe(total);
+    // Each producer's answers name its own events.
+    offsets.forEach((mine, p) => mine.forEach((offset, i) => expect(events[offset]!.value).toBe(`${p}-${i}`)));
+  });
+
+  it('continues from the head when every batch of the partition has expired (never restarts at 0)', async () => {
+    const config = await newTopic();
+    const svc = service();
+    for (let i = 0; i < 5; i++) await svc.produce(config.name, [{ value: i }]);
+    expect(await expireAllBatches(config)).toBe(5);
+
+    const cheap = await svc.produce(config.name, [{ value: 'after' }]);
+    expect(cheap.results[0]!.offset).toBe(5);
+    const transactional = await svc.produce(config.name, [{ value: 'after-tx', messageId: 'after-1' }]);
+    expect(transactional.results[0]!.offset).toBe(6);
+    expect(await expireAllBatches(config)).toBe(2);
+    const again = await svc.produce(config.name, [{ value: 'again' }]);
+    expect(again.results[0]!.offset).toBe(7);
+    const { events, highWatermark } = await fetchAll(config.name);
+    expect(highWatermark).toBe(8);
+    expect(events.map((e) => [e.offset, e.value])).toEqual([[7, 'again']]);
+  });
+});
+
+describe('a crash between the two writes', () => {
+  it('leaves the batch invisible; the next append (single-item) moves the head past it and continues gapless', async () => {
+    const config = await newTopic();
+    await service().produce(config.name, [{ value: 'first' }]);
+    const crashing = faultyService(async (input) => {
+      if (isHead(input)) throw timeout();
+      return put(input);
+    });
+    const err = await crashing.produce(config.name, [{ value: 'stranded' }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutcomeUnknownError);
+    expect((await fetchAll(config.name)).highWatermark).toBe(1);
+
+    const { results } = await service().produce(config.name, [{ value: 'next' }]);
+    expect(results[0]!.offset).toBe(2);
+    const { events } = await fetchAll(config.name);
+    expect(events.map((e) => [e.offset, e.value])).toEqual([
+      [0, 'first'],
+      [1, 'stranded'],
+      [2, 'next'],
+    ]);
+  });
+
+  it('answers OutcomeUnknown, never a "nothing written" Throttled, when the head write is throttled after the batch landed', async () => {
+    const config = await newTopic();
+    const throttled = faultyService(async (input) => {
+      if (isHead(input)) throw Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
+      return put(input);
+    });
+    const err = await throttled.produce(config.name, [{ value: 'landed' }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutcomeUnknownError);
+    expect(err).not.toBeInstanceOf(ThrottledError);
+    await service().produce(config.name, [{ value: 'next' }]);
+    expect((await fetchAll(config.name)).events.map((e) => e.value)).toEqual(['landed', 'next']);
+  });
+
+  it('is finished by a transactional append too (message IDs), which then lands after it', async () => {
+    const config = await newTopic();
+    const crashing = faultyService(async (input) => {
+      if (isHead(input)) throw timeout();
+      return put(input);
+    });
+    await crashing.produce(config.name, [{ value: 'stranded' }]).catch(() => undefined);
+    const { results } = await service().produce(config.name, [{ value: 'tx', messageId: 'm-1' }]);
+    expect(results[0]).toMatchObject({ offset: 1, duplicate: false });
+    const { events } = await fetchAll(config.name);
+    expect(events.map((e) => [e.offset, e.value])).toEqual([
+      [0, 'stranded'],
+      [1, 'tx'],
+    ]);
+  });
+
+  it('appends once when the SDK retries either write after its answer was lost', async () => {
+    const config = await newTopic();
+    // Each put is applied, its answer lost, and sent again (as the SDK's retry does): the second
+    // attempt fails its condition against the first's own write.
+    const retried = faultyService(async (input) => {
+      await put(input);
+      return put(input);
+    });
+    for (const value of ['a', 'b', 'c']) await retried.produce(config.name, [{ value }]);
+    const { events, highWatermark } = await fetchAll(config.name);
+    expect(highWatermark).toBe(3);
+    expect(events.map((e) => e.value)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a crash after the batch write, with a concurrent producer, never gives one offset twice', async () => {
+    const config = await newTopic();
+    const crashes = 10;
+    const crashing = faultyService(async (input) => {
+      if (isHead(input)) throw timeout();
+      return put(input);
+    });
+    const healthy = new LogService({ topics, log: healthyStore(), sleep: async () => {}, maxAppendAttempts: 100 });
+    const answered: number[] = [];
+    await Promise.all([
+      (async () => {
+        for (let i = 0; i < crashes; i++) await crashing.produce(config.name, [{ value: `crash-${i}` }]).catch(() => undefined);
+      })(),
+      (async () => {
+        for (let i = 0; i < crashes; i++) answered.push((await healthy.produce(config.name, [{ value: `ok-${i}` }])).results[0]!.offset);
+      })(),
+    ]);
+    // The last stranded batch is finished by the next append.
+    answered.push((await healthy.produce(config.name, [{ value: 'last' }])).results[0]!.offset);
+    const { events, highWatermark } = await fetchAll(config.name);
+    expect(events.map((e) => e.offset)).toEqual([...Array(highWatermark).keys()]);
+    // Every acknowledged event is where its answer said; every stranded one appears at most once.
+    const byOffset = new Map(events.map((e) => [e.offset, e.value]));
+    answered.forEach((offset, i) => expect(byOffset.get(offset)).toBe(i < crashes ? `ok-${i}` : 'last'));
+    const values = events.map((e) => e.value);
+    expect(new Set(values).size).toBe(values.length);
+    expect(values.filter((v) => String(v).startsWith('ok-') || v === 'last')).toHaveLength(crashes + 1);
+  });
+});
