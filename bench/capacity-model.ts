@@ -109,10 +109,14 @@ export function capacityModel(results: Results, pushPerMillion: number): string 
     ['SQS FIFO wake-ups', `≤ ${fmt((E / Number(batched.eventsPerRequest)) * LOAD.pushSubscribers)}/s (one per record batch and subscription)`, `${fmt(E * LOAD.pushSubscribers)}/s`, `${fmt(LIMITS.sqsFifoHighThroughputTps)} TPS per action in high-throughput mode; ${LIMITS.sqsFifoPerMessageGroup}/s per message group (subscription × partition)`],
   ];
 
+  // Where single-event produce stops, each limit as the total events/s it allows; the lowest first.
   const first = [
-    b.wcuPerKey > LIMITS.dynamodbWcuPerKey ? `single-event produce: the ${LIMITS.dynamodbWcuPerKey} WCU/s of one partition key at ${fmt(LIMITS.dynamodbWcuPerKey / single.wcuPerEventComputed)} events/s per partition (${fmt((LIMITS.dynamodbWcuPerKey / single.wcuPerEventComputed) * LOAD.partitions)} events/s on 64 partitions)` : undefined,
-    b.requests > LIMITS.httpApiRequestsPerSecond ? `single-event produce: API Gateway's ${fmt(LIMITS.httpApiRequestsPerSecond)} requests/s at ${fmt(LIMITS.httpApiRequestsPerSecond)} events/s` : undefined,
-  ].filter(Boolean);
+    { at: (LIMITS.dynamodbWcuPerKey / single.wcuPerEventComputed) * LOAD.partitions, what: `DynamoDB's ${LIMITS.dynamodbWcuPerKey} WCU/s per partition key` },
+    { at: LIMITS.httpApiRequestsPerSecond / (1 + LOAD.groups / fetchEventsPerRequest), what: `API Gateway's ${fmt(LIMITS.httpApiRequestsPerSecond)} requests/s` },
+    { at: (E * LIMITS.lambdaConcurrency) / b.concurrency, what: `Lambda's ${fmt(LIMITS.lambdaConcurrency)} concurrent executions` },
+  ]
+    .sort((x, y) => x.at - y.at)
+    .map((l) => `${l.what} at ${fmt(l.at)} events/s`);
 
   return [
     `Computed by \`npx tsx bench/capacity-model.ts\` from the bench run of ${results.timestamp} (1 KB JSON rows) and the push bench.`,
@@ -125,7 +129,7 @@ export function capacityModel(results: Results, pushPerMillion: number): string 
     '',
     `**First limit hit.** With batched producers, nothing on this list: the tightest is DynamoDB's per-key write rate at ${fmt((100 * a.wcuPerKey) / LIMITS.dynamodbWcuPerKey)}% of ${LIMITS.dynamodbWcuPerKey} WCU/s; ` +
       `the same load fits down to ${a.minPartitions} partitions. ` +
-      (first.length > 0 ? `With one event per request, the first limit is ${first[0]}; then ${first.slice(1).join('; ') || 'nothing else'}.` : ''),
+      `With one event per request, the first limit is ${first[0]}; then ${first.slice(1).join(', then ')}.`,
     '',
     '**$/month at list prices** (730 h):',
     '',

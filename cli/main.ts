@@ -93,6 +93,12 @@ export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Pro
  * signal ends the process.
  */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // `sluice … | head`: the reader went away. End quietly, as a Unix tool killed by SIGPIPE does
+  // (Node ignores SIGPIPE and would otherwise throw EPIPE from the next write).
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(EXIT_CODES.ok);
+  });
   if (!isInterruptible(argv)) {
     process.exitCode = await run(argv);
     return;

@@ -128,4 +128,22 @@ describe('message queues with npm start and the sluice CLI', () => {
     const described = JSON.parse((await sluice(endpoint, ['queues', 'describe', 'emails', '--json'])).stdout) as QueueDescription;
     expect(described.messages.visible).toBe(0);
   }, 60_000);
+
+  it('ends quietly with 0 when the reader of its output goes away (sluice … | head -1)', async () => {
+    await sluice(endpoint, ['queues', 'create', 'piped']);
+    const lines = Array.from({ length: 200 }, (_, i) => JSON.stringify({ n: i, pad: 'x'.repeat(500) })).join('\n');
+    expect((await sluice(endpoint, ['queues', 'send', 'piped', '--id', 'p'], `${lines}\n`)).code).toBe(0);
+    const piped = await new Promise<Exit>((resolve, reject) => {
+      const child = spawn('bash', ['-o', 'pipefail', '-c', `node bin/sluice.js --endpoint ${endpoint} queues receive piped --max-messages 10 --ack | head -1`], { cwd: ROOT });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d));
+      child.stderr.on('data', (d: Buffer) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(piped.stderr).not.toContain('EPIPE');
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toMatch(/^Message ID:/);
+  }, 60_000);
 });

@@ -201,6 +201,7 @@ function cases(): Case[] {
     'GET /processors': { path: '/processors' },
     // The stack deploys no stream processor: an ignored query parameter still finds none.
     'GET /processors/{name}': { path: '/processors/adv-none', absent: { status: 404, code: 'ProcessorNotFound' } },
+    'GET /openapi.json': { path: '/openapi.json' },
   };
 
   for (const key of ROUTES.map(routeKey)) {

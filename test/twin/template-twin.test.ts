@@ -165,6 +165,13 @@ describe.each(['http', 'rest'] as const)('the %s stack, run from its cloud assem
     expect(await client.listProcessors()).toEqual({ processors: [] });
     await expect(client.describeProcessor('none')).rejects.toMatchObject({ code: 'ProcessorNotFound' });
 
+    // The API's OpenAPI document: the openapi function's bundle.
+    const openapi = await globalThis.fetch(`${platform.endpoint}/openapi.json`);
+    const openapiBody = await openapi.text();
+    calls.push({ route: 'GET /openapi.json', status: openapi.status, body: openapiBody });
+    expect(openapi.status).toBe(200);
+    expect((JSON.parse(openapiBody) as { openapi: string }).openapi).toBe('3.1.0');
+
     const { topicId } = described;
     await client.deleteTopic(topic);
     // The purge function, triggered by its queue, removes the deleted topic's log items.
