@@ -117,7 +117,7 @@ interface RouteCase {
   /** An allowed call and the status it gets. */
   readonly allowed: Call & { readonly status: number };
   /** The same route as NOBODY: 403 naming this resource and operation, or an empty listing. */
-  readonly nobody: { readonly path: () => string; readonly body?: () => unknown; readonly denied: [string, string, string] | 'empty listing' };
+  readonly nobody: { readonly path: () => string; readonly body?: () => unknown; readonly denied: [string, string, string] | 'empty listing' | 'served to any authenticated caller' };
 }
 
 const asAdmin = () => ADMIN;
@@ -305,6 +305,11 @@ const CASES: Partial<Record<RouteKey, RouteCase>> = {
     allowed: { as: asAdmin, method: 'GET', path: () => '/processors/payments-app', status: 404 },
     nobody: { path: () => '/processors/payments-app', denied: ['group', 'payments-app', 'describe'] },
   },
+  // The contract names no topic, group or queue: IAM authentication is the only check.
+  'GET /openapi.json': {
+    allowed: { as: asApp, method: 'GET', path: () => '/openapi.json', status: 200 },
+    nobody: { path: () => '/openapi.json', denied: 'served to any authenticated caller' },
+  },
   // Last: leaving ends the membership the other group cases use.
   'DELETE /groups/{group}/members/{memberId}': {
     allowed: { as: asApp, method: 'DELETE', path: () => `/groups/payments-app/members/${member.payments}`, status: 204 },
@@ -326,6 +331,9 @@ describe("with authorization: 'acl', every route", () => {
     if (c.nobody.denied === 'empty listing') {
       expect(denied.status).toBe(200);
       expect(Object.values(denied.body as object)[0]).toEqual([]);
+    } else if (c.nobody.denied === 'served to any authenticated caller') {
+      expect(denied.status).toBe(200);
+      expect((denied.body as { openapi?: string }).openapi).toBe('3.1.0');
     } else {
       expectDenied(denied, ...c.nobody.denied);
     }

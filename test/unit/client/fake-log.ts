@@ -9,6 +9,8 @@ import { routedFetch, TOPIC_DESCRIPTION, type RecordedRequest, type Reply } from
 export interface ProduceCall {
   readonly partition: number;
   readonly events: ProduceEvent[];
+  /** The idempotent producer's stamp of the request, if any. */
+  readonly producer?: { readonly id: string; readonly epoch: number; readonly sequence: number };
   /** Answers the request: the append by default, or the given reply (an error, a 500, ...). */
   release(reply?: Reply): void;
 }
@@ -32,7 +34,8 @@ export function fakeLog(options: { readonly partitions?: number; readonly hold?:
     const results: ProduceResult[] = events.map((e) => {
       const offset = nextOffset.get(e.partition!) ?? 0;
       nextOffset.set(e.partition!, offset + 1);
-      return { partition: e.partition!, offset, messageId: e.messageId!, duplicate: false };
+      // As the service: an event without a message ID gets one (the idempotent producer's are stable).
+      return { partition: e.partition!, offset, messageId: e.messageId ?? `assigned-${e.partition!}-${offset}`, duplicate: false };
     });
     return { status: 200, body: { results } };
   };
@@ -46,7 +49,7 @@ export function fakeLog(options: { readonly partitions?: number; readonly hold?:
     if (request.method !== 'POST' || path !== '/topics/orders/events') {
       return { status: 404, body: { error: { code: 'NotFound', message: `No route for ${request.method} ${path}` } } };
     }
-    const events = (JSON.parse(request.body!) as { events: ProduceEvent[] }).events;
+    const { events, producer } = JSON.parse(request.body!) as { events: ProduceEvent[]; producer?: ProduceCall['producer'] };
     const partition = events[0]!.partition!;
     open.set(partition, (open.get(partition) ?? 0) + 1);
     maxOpenPerPartition = Math.max(maxOpenPerPartition, open.get(partition)!);
@@ -54,6 +57,7 @@ export function fakeLog(options: { readonly partitions?: number; readonly hold?:
       const call: ProduceCall = {
         partition,
         events,
+        ...(producer ? { producer } : {}),
         release(reply) {
           held.splice(held.indexOf(call), 1);
           open.set(partition, open.get(partition)! - 1);

@@ -76,23 +76,26 @@ describe('Class: Producer', () => {
   });
 
   describe('Method: send', () => {
-    it('assigns a message ID to every message without one, before the first attempt, and keeps given ones', async () => {
+    it('stamps each request for the idempotent producer, adds no message IDs, keeps given ones, and retries the same body', async () => {
       const { log, producer } = setup({ hold: true });
       const messages = [{ value: 'a', partition: 0 }, { value: 'b', partition: 0, messageId: 'mine-1' }];
       const sent = producer.send({ topic: 'orders', messages });
       await vi.advanceTimersByTimeAsync(5);
       await settle();
       const [first] = log.calls;
-      expect(first!.events.map((e) => e.messageId)).toEqual([expect.stringMatching(UUID), 'mine-1']);
+      // Retries are made safe by the stamp (producer ID, epoch, sequence), not by random message IDs.
+      expect(first!.events.map((e) => e.messageId)).toEqual([undefined, 'mine-1']);
+      expect(first!.producer).toEqual({ id: expect.any(String), epoch: expect.any(Number), sequence: 0 });
       expect(messages[0]).toEqual({ value: 'a', partition: 0 }); // the caller's message is not modified
 
       first!.release(internalError); // retried by the client with the same body
       await settle();
       expect(log.calls).toHaveLength(2);
       expect(log.calls[1]!.events).toEqual(first!.events);
+      expect(log.calls[1]!.producer).toEqual(first!.producer);
       log.calls[1]!.release();
       const results = await sent;
-      expect(results.map((r) => r.messageId)).toEqual(first!.events.map((e) => e.messageId));
+      expect(results.map((r) => r.messageId)).toEqual(['assigned-0-0', 'mine-1']);
     });
 
     it('waits lingerMs for more messages, then sends one request per partition', async () => {
@@ -110,7 +113,7 @@ describe('Class: Producer', () => {
         [0, [1, 3]],
         [1, [2]],
       ]);
-      await expect(a).resolves.toEqual([{ partition: 0, offset: 0, messageId: expect.stringMatching(UUID), duplicate: false }]);
+      await expect(a).resolves.toEqual([{ partition: 0, offset: 0, messageId: 'assigned-0-0', duplicate: false }]);
       await expect(b).resolves.toMatchObject([
         { partition: 1, offset: 0 },
         { partition: 0, offset: 1 },
@@ -206,12 +209,10 @@ describe('Class: Producer', () => {
       const results = producer.send({ topic: 'orders', messages: keys.map((key) => ({ key, value: key })) });
       await settle();
       await vi.advanceTimersByTimeAsync(5);
-      for (const result of await results) {
-        const call = log.calls.find((c) => c.events.some((e) => e.messageId === result.messageId))!;
-        const event = call.events.find((e) => e.messageId === result.messageId)!;
-        expect(result.partition).toBe(partitionForKey(event.key!, 3));
-        expect(event.partition).toBe(result.partition);
-      }
+      // Results come in message order; each message's key decides its partition.
+      const placed = await results;
+      placed.forEach((result, i) => expect(result.partition).toBe(partitionForKey(keys[i]!, 3)));
+      for (const call of log.calls) for (const e of call.events) expect(e.partition).toBe(partitionForKey(e.key!, 3));
       expect(new Set(log.calls.map((c) => c.partition)).size).toBe(log.calls.length); // one request per partition
     });
 
