@@ -98,6 +98,15 @@ export class GroupNotFoundError extends SluiceError {
 }
 
 /**
+ * The group still has live members (`details.members`), so it cannot be deleted (Kafka's
+ * NON_EMPTY_GROUP): stop them, or wait until their sessions time out. Nothing was deleted.
+ */
+export class GroupNotEmptyError extends SluiceError {
+  override readonly code = 'GroupNotEmpty';
+  override readonly status = 409;
+}
+
+/**
  * The member is not (or no longer) in the group, or does not own the partition: a zombie. It must
  * rejoin; what it sent changed nothing (Kafka's fencing).
  */
@@ -288,6 +297,7 @@ const byCode: Record<string, new (message: string, options?: SluiceErrorOptions)
   TooManyHeaders: TooManyHeadersError,
   KeyTooLarge: KeyTooLargeError,
   GroupNotFound: GroupNotFoundError,
+  GroupNotEmpty: GroupNotEmptyError,
   FencedMember: FencedMemberError,
   ProducerFenced: ProducerFencedError,
   OutOfOrderSequence: OutOfOrderSequenceError,

@@ -60,6 +60,16 @@ export const groupNameSchema = pathSafeName(249);
 
 export const memberIdSchema = pathSafeName(128);
 
+/**
+ * Kafka's `client.id`: names the consumer process in describe (a member also shows its host, the
+ * caller's IP). Printable ASCII without spaces, so it fits one column of a table.
+ */
+export const clientIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'may contain only printable ASCII characters, without spaces');
+
 export const offsetResetSchema = z.enum(['earliest', 'latest']);
 export type OffsetReset = z.infer<typeof offsetResetSchema>;
 
@@ -69,6 +79,7 @@ export const joinGroupRequestSchema = z.strictObject({
   memberId: memberIdSchema.optional(),
   sessionTimeoutMs: z.number().int().min(GROUP_LIMITS.minSessionTimeoutMs).max(GROUP_LIMITS.maxSessionTimeoutMs).optional(),
   offsetReset: offsetResetSchema.optional(),
+  clientId: clientIdSchema.optional(),
 });
 export type JoinGroupRequest = z.infer<typeof joinGroupRequestSchema>;
 
@@ -191,6 +202,10 @@ export interface GroupDescription {
   readonly generation: number;
   readonly members: readonly {
     readonly memberId: string;
+    /** The `clientId` the member joined with; null when it gave none. */
+    readonly clientId: string | null;
+    /** The caller's source IP when it joined, as API Gateway saw it; null when unknown. */
+    readonly host: string | null;
     readonly topics: readonly string[];
     readonly sessionTimeoutMs: number;
     readonly lastHeartbeat: string;
@@ -219,6 +234,8 @@ export const groupDescriptionSchema = z.object({
   members: z.array(
     z.object({
       memberId: z.string(),
+      clientId: z.string().nullable(),
+      host: z.string().nullable(),
       topics: z.array(z.string()),
       sessionTimeoutMs: z.number().int(),
       lastHeartbeat: z.string(),

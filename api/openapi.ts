@@ -109,6 +109,7 @@ const ERROR_CLASSES = {
   TooManyHeaders: errors.TooManyHeadersError,
   KeyTooLarge: errors.KeyTooLargeError,
   GroupNotFound: errors.GroupNotFoundError,
+  GroupNotEmpty: errors.GroupNotEmptyError,
   FencedMember: errors.FencedMemberError,
   RebalanceInProgress: errors.RebalanceInProgressError,
   NotFound: errors.RouteNotFoundError,
@@ -196,6 +197,12 @@ export const OPERATIONS = {
     path: groupPath,
     ok: { status: 200, schema: groupDescriptionSchema },
     errors: ['GroupNotFound'],
+  },
+  'DELETE /groups/{group}': {
+    summary: "Delete a group's committed offsets and membership (refused while it has live members)",
+    path: groupPath,
+    ok: noContent,
+    errors: ['GroupNotFound', 'GroupNotEmpty', 'OutcomeUnknown'],
   },
   'POST /groups/{group}/members': {
     summary: 'Join a group',

@@ -41,19 +41,26 @@ const retentionMsSchema = z
 
 const dedupeWindowMsSchema = z.number().int().min(0).max(TOPIC_LIMITS.maxDedupeWindowMs);
 
+const partitionsSchema = z.number().int().min(1).max(TOPIC_LIMITS.maxPartitions);
+
 export const updateTopicRequestSchema = z
   .strictObject({
     retentionMs: retentionMsSchema.optional(),
     dedupeWindowMs: dedupeWindowMsSchema.optional(),
+    /**
+     * The new partition count: at least the current one (partitions can only be added, as in
+     * Kafka; the service refuses fewer). Keys then map to partitions by the new count.
+     */
+    partitions: partitionsSchema.optional(),
   })
-  .refine((r) => r.retentionMs !== undefined || r.dedupeWindowMs !== undefined, {
-    message: 'give retentionMs, dedupeWindowMs or both',
+  .refine((r) => r.retentionMs !== undefined || r.dedupeWindowMs !== undefined || r.partitions !== undefined, {
+    message: 'give at least one of retentionMs, dedupeWindowMs and partitions',
   });
 export type UpdateTopicRequest = z.infer<typeof updateTopicRequestSchema>;
 
 export const createTopicRequestSchema = z.strictObject({
   name: topicNameSchema,
-  partitions: z.number().int().min(1).max(TOPIC_LIMITS.maxPartitions).optional(),
+  partitions: partitionsSchema.optional(),
   retentionMs: retentionMsSchema.optional(),
   dedupeWindowMs: dedupeWindowMsSchema.optional(),
 });

@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { ProduceEvent } from '../api/events';
+import type { ProduceEvent, ProducerStamp } from '../api/events';
 import { TOPIC_DEFAULTS } from '../api/topics';
 import { DynamoDbLogStore } from '../lambda/core/log/dynamodb-log-store';
 import { LogService, type ProduceOutcome } from '../lambda/core/log/log-service';
@@ -26,8 +26,8 @@ export type Handler = (event: APIGatewayProxyEventV2, context: ReturnType<typeof
 /** LogService as deployed, plus a tally of the write units its produce() reports. */
 export class MeteredLogService extends LogService {
   reportedWrite = 0;
-  override async produce(topic: string, events: readonly ProduceEvent[]): Promise<ProduceOutcome> {
-    const outcome = await super.produce(topic, events);
+  override async produce(topic: string, events: readonly ProduceEvent[], producer?: ProducerStamp): Promise<ProduceOutcome> {
+    const outcome = await super.produce(topic, events, producer);
     this.reportedWrite += outcome.consumedWriteUnits ?? 0;
     return outcome;
   }

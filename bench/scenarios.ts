@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { EVENT_LIMITS, type ProduceEvent } from '../api/events';
+import { EVENT_LIMITS, type ProduceEvent, type ProducerStamp } from '../api/events';
 
 /** Requests in flight at once; each in-flight worker owns its own partition(s). */
 export const CONCURRENCY = 4;
@@ -223,11 +223,11 @@ export function httpEvent(
   };
 }
 
-export function produceEvent(topic: string, events: readonly ProduceEvent[]): APIGatewayProxyEventV2 {
+export function produceEvent(topic: string, events: readonly ProduceEvent[], producer?: ProducerStamp): APIGatewayProxyEventV2 {
   return httpEvent(PRODUCE_ROUTE, {
     rawPath: `/topics/${topic}/events`,
     pathParameters: { topic },
-    body: JSON.stringify({ events }),
+    body: JSON.stringify({ events, ...(producer ? { producer } : {}) }),
   });
 }
 

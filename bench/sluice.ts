@@ -9,16 +9,30 @@ import { createTopic, failed, metered, timeWorkers, type Bench } from './harness
 import type { Measurement } from './report';
 import { CONCURRENCY, FETCH_LIMIT, fetchEvent, lambdaContext, produceEvent, type ProduceCell } from './scenarios';
 
-/** Request bodies for one worker: explicit partitions, client message IDs when the topic dedupes. */
-export function buildRequests(topic: string, cell: ProduceCell, batch: number, worker: number, requests: number, seq: { n: number }) {
+/**
+ * Request bodies for one worker: explicit partitions; client message IDs when the topic dedupes,
+ * else (one partition per request) the stamp of an idempotent producer, as the client's Producer
+ * sends by default, whose sequence continues from `sent` events of earlier rounds.
+ */
+export function buildRequests(
+  topic: string,
+  cell: ProduceCell,
+  batch: number,
+  worker: number,
+  requests: number,
+  seq: { n: number },
+  sent?: number,
+) {
   const out: APIGatewayProxyEventV2[] = [];
+  const stamped = sent !== undefined && !cell.dedupe && cell.partitionsPerWorker === 1;
   for (let r = 0; r < requests; r++) {
     const events: ProduceEvent[] = Array.from({ length: batch }, (_, j) => ({
       ...cell.payload.event(seq.n++),
       partition: worker * cell.partitionsPerWorker + (j % cell.partitionsPerWorker),
       ...(cell.dedupe ? { messageId: randomUUID() } : {}),
     }));
-    out.push(produceEvent(topic, events));
+    const producer = stamped ? { id: `bench-${topic}-${worker}`, epoch: 1, sequence: sent + r * batch } : undefined;
+    out.push(produceEvent(topic, events, producer));
   }
   return out;
 }
@@ -62,7 +76,7 @@ export async function runProduceRound(bench: Bench, t: CellTopic, index: number)
   const { cell, batch, topic } = t;
   const seq = { n: (index * 100 + t.rounds) * 1_000_000 };
   // Built before the clock starts: making payloads is not what is measured.
-  const queues = Array.from({ length: CONCURRENCY }, (_, w) => buildRequests(topic, cell, batch, w, t.requestsPerRound, seq));
+  const queues = Array.from({ length: CONCURRENCY }, (_, w) => buildRequests(topic, cell, batch, w, t.requestsPerRound, seq, eventsInPartition(t, 0)));
   const meteredApi = queues.flat().reduce((n, e) => n + metered(Buffer.byteLength(e.body ?? '')), 0);
 
   bench.sluiceMeter.take();

@@ -14,6 +14,7 @@ export type SluiceApi = Pick<
   | 'consumer'
   | 'listGroups'
   | 'describeGroup'
+  | 'deleteGroup'
   | 'seek'
   | 'createAcls'
   | 'listAcls'
@@ -48,13 +49,18 @@ export interface OptionSpec {
   readonly description: string;
   /** The command cannot run without it: a usage error when absent. @default false */
   readonly required?: boolean;
+  /** A string flag that may be given more than once; its value is the list. @default false */
+  readonly multiple?: boolean;
 }
+
+/** A flag's value: a string, `true` for a boolean flag, a list for a `multiple` one. */
+export type OptionValue = string | boolean | readonly string[] | undefined;
 
 export interface CommandContext {
   readonly client: SluiceApi;
   /** Positional arguments after the command's own words, already checked against `args`. */
   readonly args: readonly string[];
-  readonly options: Readonly<Record<string, string | boolean | undefined>>;
+  readonly options: Readonly<Record<string, OptionValue>>;
   /** Print the API's JSON instead of the human view. */
   readonly json: boolean;
   readonly stdout: Writer;

@@ -103,3 +103,54 @@ function parsesAsJson(text: string): boolean {
     return false;
   }
 }
+
+/** An event's value as text: a string as is, other JSON compact, bytes as `base64:<data>`, none as ''. */
+function valueText(event: FetchedEvent): string {
+  if (typeof event.value === 'string') return event.value;
+  if (event.value !== undefined) return JSON.stringify(event.value);
+  if (event.valueBase64 !== undefined) return `base64:${event.valueBase64}`;
+  return '';
+}
+
+/**
+ * A kcat-style format string applied to an event: `%t` topic, `%p` partition, `%o` offset, `%k`
+ * key ('' when none), `%s` value, `%h` headers (`k=v,k2=v2`), `%T` timestamp (epoch ms), `%K`/`%S`
+ * key/value length in bytes, `%%` a percent sign; `\n`, `\t`, `\r`, `\\` escapes.
+ * @throws Error naming the first unknown `%` sequence
+ */
+export function compileFormat(format: string): (event: FetchedEvent) => string {
+  const parts: (string | ((e: FetchedEvent) => string))[] = [];
+  const text = format.replace(/\\([ntr\\])/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r', '\\': '\\' })[c]!);
+  let literal = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c !== '%') {
+      literal += c;
+      continue;
+    }
+    const spec = text[++i];
+    if (spec === '%') {
+      literal += '%';
+      continue;
+    }
+    const field = FORMAT_FIELDS[spec ?? ''];
+    if (!field) throw new Error(`unknown format sequence "%${spec ?? ''}"; use %t %p %o %k %s %h %T %K %S or %%`);
+    if (literal) parts.push(literal);
+    literal = '';
+    parts.push(field);
+  }
+  if (literal) parts.push(literal);
+  return (event) => parts.map((p) => (typeof p === 'string' ? p : p(event))).join('');
+}
+
+const FORMAT_FIELDS: Readonly<Record<string, (e: FetchedEvent) => string>> = {
+  t: (e) => e.topic,
+  p: (e) => String(e.partition),
+  o: (e) => String(e.offset),
+  k: (e) => e.key ?? '',
+  s: valueText,
+  h: (e) => Object.entries(e.headers).map(([k, v]) => `${k}=${v}`).join(','),
+  T: (e) => String(e.timestamp),
+  K: (e) => String(e.key === null ? 0 : Buffer.byteLength(e.key)),
+  S: (e) => String(e.valueBase64 !== undefined ? Buffer.from(e.valueBase64, 'base64').length : Buffer.byteLength(valueText(e))),
+};

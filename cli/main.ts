@@ -5,14 +5,14 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { ConnectionError, SluiceError, UnknownApiError } from '../api/errors';
 import { RetriesExceededError } from '../api/retry';
 import { defaultEndpoint, defaultRegion, parseEndpoint, type SluiceClientOptions } from '../client/options';
 import { isLoopbackHost } from '../client/signing';
 import { SluiceClient } from '../client/sluice-client';
-import { UsageError, type Command, type OptionSpec, type SluiceApi, type Writer } from './command';
+import { UsageError, type Command, type SluiceApi, type Writer } from './command';
 import { ACLS_COMMANDS } from './commands/acls';
+import { bashCompletion, zshCompletion } from './completion';
 import { consoleCommand } from './commands/console';
 import { consume } from './commands/consume';
 import { EVENT_COMMANDS } from './commands/events';
@@ -21,7 +21,8 @@ import { PROCESSORS_COMMANDS } from './commands/processors';
 import { QUEUES_COMMANDS } from './commands/queues';
 import { SUBSCRIPTIONS_COMMANDS } from './commands/subscriptions';
 import { TOPICS_COMMANDS } from './commands/topics';
-import { commandHelp, EXIT_CODES, GLOBAL_OPTIONS, groupHelp, mainHelp, synopsis } from './help';
+import { commandHelp, EXIT_CODES, groupHelp, mainHelp, synopsis } from './help';
+import { parseCommandLine } from './parse';
 
 export { EXIT_CODES } from './help';
 
@@ -45,7 +46,36 @@ export interface CliIo {
   readonly signal?: AbortSignal;
 }
 
-const COMMANDS: readonly Command[] = [...TOPICS_COMMANDS, ...EVENT_COMMANDS, consume, ...GROUPS_COMMANDS, ...ACLS_COMMANDS, ...SUBSCRIPTIONS_COMMANDS, ...QUEUES_COMMANDS, ...PROCESSORS_COMMANDS, consoleCommand];
+const completion: Command = {
+  path: ['completion'],
+  args: ['shell'],
+  summary: 'Print a completion script for bash or zsh.',
+  details: [
+    'bash: source <(sluice completion bash), in ~/.bashrc for every shell.',
+    'zsh:  source <(sluice completion zsh), in ~/.zshrc after compinit; or save the script as _sluice',
+    'in a directory of your $fpath.',
+  ].join('\n'),
+  options: {},
+  async run({ args, stdout }) {
+    const shell = args[0]!.toLowerCase();
+    if (shell === 'bash') stdout.write(bashCompletion(COMMANDS));
+    else if (shell === 'zsh') stdout.write(zshCompletion(COMMANDS));
+    else throw new UsageError(`<shell> must be "bash" or "zsh", got "${args[0]}"`, completion.path);
+  },
+};
+
+export const COMMANDS: readonly Command[] = [
+  ...TOPICS_COMMANDS,
+  ...EVENT_COMMANDS,
+  consume,
+  ...GROUPS_COMMANDS,
+  ...ACLS_COMMANDS,
+  ...SUBSCRIPTIONS_COMMANDS,
+  ...QUEUES_COMMANDS,
+  ...PROCESSORS_COMMANDS,
+  consoleCommand,
+  completion,
+];
 
 export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Promise<number> {
   const { stdout, stderr, env, createClient, stdin, signal }: CliIo = {
@@ -58,20 +88,19 @@ export async function run(argv: readonly string[], io: Partial<CliIo> = {}): Pro
   let json = argv.includes('--json'); // until parsing succeeds
   let endpoint: string | undefined;
   try {
-    const { values, positionals, tokens } = parseCommandLine(argv);
+    const selection = parseCommandLine(argv, COMMANDS);
+    const values = selection.values;
     json = values.json === true;
-    if (values.version) {
+    if (selection.kind === 'version') {
       stdout.write(`${readVersion()}\n`);
       return EXIT_CODES.ok;
     }
-    const { command, group, args } = selectCommand(positionals);
-    if (values.help) {
+    if (selection.kind === 'help') {
+      const { command, group } = selection;
       stdout.write(command ? commandHelp(command) : group ? groupHelp(group, groupCommands(group)) : mainHelp(COMMANDS));
       return EXIT_CODES.ok;
     }
-    if (!command) throw missingCommand(positionals, group);
-    checkOptions(command, tokens);
-    checkArgs(command, args);
+    const { command, args } = selection;
     checkRequired(command, values);
 
     const fromFlag = typeof values.endpoint === 'string';
@@ -141,62 +170,11 @@ const RELAY_WINDOW_MS = 500;
 /** Whether the command line selects a command that watches the signal (false when it does not parse). */
 export function isInterruptible(argv: readonly string[]): boolean {
   try {
-    const { positionals, values } = parseCommandLine(argv);
-    return !values.help && selectCommand(positionals).command?.interruptible === true;
+    const selection = parseCommandLine(argv, COMMANDS);
+    return selection.kind === 'run' && selection.command.interruptible === true;
   } catch {
     return false;
   }
-}
-
-function parseCommandLine(argv: readonly string[]) {
-  const options: Record<string, OptionSpec> = { ...GLOBAL_OPTIONS };
-  for (const command of COMMANDS) Object.assign(options, command.options);
-  try {
-    return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true, tokens: true });
-  } catch (err) {
-    if (isParseArgsError(err)) throw new UsageError(err.message.replace(/\s*\n\s*/g, ' '), commandWords(argv));
-    throw err;
-  }
-}
-
-/** The command whose path the positionals start with; the rest are its arguments. */
-function selectCommand(positionals: readonly string[]) {
-  const command = findCommand(positionals);
-  if (command) {
-    const group = command.path.length > 1 ? command.path[0] : undefined;
-    return { command, group, args: positionals.slice(command.path.length) };
-  }
-  const first = positionals[0];
-  const group = COMMANDS.some((c) => c.path.length > 1 && c.path[0] === first) ? first : undefined;
-  return { command: undefined, group, args: [] as string[] };
-}
-
-function findCommand(words: readonly string[]): Command | undefined {
-  return COMMANDS.find((c) => c.path.every((word, i) => words[i] === word));
-}
-
-function missingCommand(positionals: readonly string[], group: string | undefined): UsageError {
-  if (positionals.length === 0) return new UsageError('missing command');
-  if (!group) return new UsageError(`unknown command "${positionals[0]}"`);
-  const sub = positionals[1];
-  return new UsageError(sub === undefined ? `missing ${group} command` : `unknown command "${group} ${sub}"`, [group]);
-}
-
-/** Every command's flags are parsed together; each command accepts only its own and the global ones. */
-function checkOptions(command: Command, tokens: readonly { kind: string; name?: string; rawName?: string }[]): void {
-  for (const token of tokens) {
-    if (token.kind !== 'option' || token.name === undefined) continue;
-    if (token.name in GLOBAL_OPTIONS || token.name in command.options) continue;
-    throw new UsageError(`unknown option "${token.rawName}" for "sluice ${command.path.join(' ')}"`, command.path);
-  }
-}
-
-function checkArgs(command: Command, args: readonly string[]): void {
-  const missing = command.args[args.length];
-  if (missing !== undefined) throw new UsageError(`missing <${missing}>`, command.path);
-  if (command.variadic) return;
-  const extra = args[command.args.length + (command.optionalArgs?.length ?? 0)];
-  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`, command.path);
 }
 
 function checkRequired(command: Command, values: Readonly<Record<string, unknown>>): void {
@@ -300,36 +278,12 @@ function groupCommands(group: string): Command[] {
   return COMMANDS.filter((c) => c.path[0] === group);
 }
 
-/** The command words of a command line that did not parse, for pointing at the right help. */
-function commandWords(argv: readonly string[]): string[] {
-  const words: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('-')) words.push(arg);
-    else if (arg.startsWith('--') && !arg.includes('=') && optionTakesValue(arg.slice(2))) i++;
-  }
-  const command = findCommand(words);
-  if (command) return [...command.path];
-  return COMMANDS.some((c) => c.path.length > 1 && c.path[0] === words[0]) ? [words[0]!] : [];
-}
-
-function optionTakesValue(name: string): boolean {
-  const spec: OptionSpec | undefined =
-    (GLOBAL_OPTIONS as Record<string, OptionSpec>)[name] ?? COMMANDS.find((c) => name in c.options)?.options[name];
-  return spec?.type === 'string';
-}
-
 function processStdinLines(): AsyncIterable<string> {
   return createInterface({ input: process.stdin, crlfDelay: Infinity });
 }
 
 async function* stringLines(text: string): AsyncIterable<string> {
   for (const line of text.split(/\r?\n/)) yield line;
-}
-
-function isParseArgsError(err: unknown): err is Error {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return err instanceof Error && typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
 function readVersion(): string {

@@ -23,6 +23,8 @@ export interface MembershipConfig {
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   readonly offsetReset: OffsetReset | undefined;
+  /** Sent with every join (Kafka's `client.id`). */
+  readonly clientId?: string;
   /** Called with the member's partitions after the first join and whenever they change. */
   readonly onAssignment: (assignments: readonly TopicPartition[]) => void;
   /** A background heartbeat failed for another reason than fencing (the next one may succeed). */
@@ -133,8 +135,10 @@ export class Membership {
   }
 
   async #join(): Promise<void> {
-    const { group, memberId, topics, sessionTimeoutMs, offsetReset } = this.#config;
-    this.#apply(await this.#client.joinGroup(group, { topics: [...topics], memberId, sessionTimeoutMs, offsetReset }));
+    const { group, memberId, topics, sessionTimeoutMs, offsetReset, clientId } = this.#config;
+    this.#apply(
+      await this.#client.joinGroup(group, { topics: [...topics], memberId, sessionTimeoutMs, offsetReset, ...(clientId === undefined ? {} : { clientId }) }),
+    );
   }
 
   async #heartbeat(): Promise<void> {

@@ -1,11 +1,19 @@
 /** The Consumer's options, each documented once here with its default, and the rules they must meet. */
 import { FETCH_LIMITS } from '../api/events';
-import { GROUP_DEFAULTS, GROUP_LIMITS, groupNameSchema, type OffsetReset } from '../api/groups';
+import { hostname } from 'node:os';
+import { clientIdSchema, GROUP_DEFAULTS, GROUP_LIMITS, groupNameSchema, type OffsetReset } from '../api/groups';
 import type { RetryOptions } from '../api/retry';
 
 export interface ConsumerOptions {
   /** The consumer group. */
   readonly groupId: string;
+  /**
+   * Kafka's `client.id`: names this process in the group's description (`GET /groups/{group}`,
+   * `sluice groups describe`), next to its host (the IP the server saw). 1-128 printable ASCII
+   * characters without spaces.
+   * @default `sluice-<hostname>-<pid>` (trimmed to 128 characters), so two processes on one host tell apart
+   */
+  readonly clientId?: string;
   /**
    * How long the group waits without a heartbeat (or records call) before it removes the member,
    * in ms, 1000-1800000 (`GROUP_LIMITS`). @default 45000 (`GROUP_DEFAULTS.sessionTimeoutMs`)
@@ -64,6 +72,10 @@ export type ResolvedConsumerOptions = Required<Omit<ConsumerOptions, 'maxRecords
 const RULES: readonly { readonly condition: (o: ResolvedConsumerOptions) => boolean; readonly message: string }[] = [
   { condition: (o) => groupNameSchema.safeParse(o.groupId).success, message: 'groupId must be a valid group name' },
   {
+    condition: (o) => clientIdSchema.safeParse(o.clientId).success,
+    message: 'clientId must be 1-128 printable ASCII characters without spaces',
+  },
+  {
     condition: (o) => isIntIn(o.sessionTimeoutMs, GROUP_LIMITS.minSessionTimeoutMs, GROUP_LIMITS.maxSessionTimeoutMs),
     message: `sessionTimeoutMs must be an integer from ${GROUP_LIMITS.minSessionTimeoutMs} to ${GROUP_LIMITS.maxSessionTimeoutMs}`,
   },
@@ -98,6 +110,7 @@ export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsum
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.floor(sessionTimeoutMs / 3);
   const resolved: ResolvedConsumerOptions = {
     groupId: options.groupId,
+    clientId: options.clientId ?? defaultClientId(),
     sessionTimeoutMs,
     heartbeatIntervalMs,
     // Below the heartbeat interval, so an idle poll always comes before the heartbeat it replaces.
@@ -111,6 +124,11 @@ export function resolveConsumerOptions(options: ConsumerOptions): ResolvedConsum
   const broken = RULES.filter((rule) => !rule.condition(resolved)).map((rule) => rule.message);
   if (broken.length > 0) throw new TypeError(`Invalid consumer options: ${broken.join('; ')}`);
   return resolved;
+}
+
+/** `sluice-<hostname>-<pid>`, made to fit clientIdSchema (a hostname is normally ASCII already). */
+export function defaultClientId(): string {
+  return `sluice-${hostname()}-${process.pid}`.replace(/[^\x21-\x7e]/g, '_').slice(0, 128);
 }
 
 function isIntIn(value: number, min: number, max: number): boolean {

@@ -107,6 +107,7 @@ export class Consumer {
       sessionTimeoutMs: this.#options.sessionTimeoutMs,
       heartbeatIntervalMs: this.#options.heartbeatIntervalMs,
       offsetReset: this.#options.offsetReset,
+      clientId: this.#options.clientId,
       onAssignment: (assignments) => {
         this.#pauses.forgetUnless((topic, partition) => membership.owns(topic, partition));
         config.onAssignment?.(assignments);

@@ -52,6 +52,7 @@ export {
   TooManyHeadersError,
   KeyTooLargeError,
   GroupNotFoundError,
+  GroupNotEmptyError,
   FencedMemberError,
   RebalanceInProgressError,
   RouteNotFoundError,

@@ -9,15 +9,18 @@
  * ```
  *
  * How a message travels:
- * 1. `send` gives every message without a `messageId` a random UUID and checks it as the service
- *    would (client/message-checks.ts); one bad message rejects its whole send, nothing of it sent.
+ * 1. `send` checks every message as the service would (client/message-checks.ts); one bad message
+ *    rejects its whole send, nothing of it sent. Messages keep the `messageId` they are given, if
+ *    any; the idempotent producer (4.) needs none.
  * 2. Its partition: `partition` if given, else `partitionForKey(key, partitions)` (Kafka's
  *    murmur2) when it has a key, else the topic's sticky partition (KeylessPartitioner, as Kafka's
  *    uniform sticky partitioner): it takes a batch's worth of keyless messages (`batchSize`, or
  *    `EVENT_LIMITS.maxRequestBytes`), then moves on to the partition that got the fewest. It
  *    counts messages, not requests, so how sends are batched, and which partition has a request
- *    in flight, does not skew the spread. The partition count comes from one `describeTopic` per
- *    topic, cached for the life of the producer.
+ *    in flight, does not skew the spread. The partition count comes from `describeTopic`, asked
+ *    again in the background once `metadataMaxAgeMs` old (Kafka's `metadata.max.age.ms`), and at
+ *    once for a message whose `partition` is beyond the count known: partitions added to a topic
+ *    (`PATCH /topics/{topic}`) get keyless messages, and keys move to them, within that time.
  * 3. Messages wait in a queue per partition, in send order. A batch is sent when it is full
  *    (`batchSize` events, or `EVENT_LIMITS.maxRequestBytes`), when its first message has waited
  *    `lingerMs`, or on `flush`; messages of sends made in the same tick always share a batch. One
@@ -71,12 +74,19 @@ export interface ProducerOptions {
    * process fences its predecessor. @default a random UUID
    */
   readonly producerId?: string;
+  /**
+   * How old a topic's partition count may get before the producer describes the topic again, in
+   * ms (Kafka's `metadata.max.age.ms`); a number of at least 0.
+   * @default 300000 (5 minutes)
+   */
+  readonly metadataMaxAgeMs?: number;
 }
 
 export const PRODUCER_DEFAULTS = {
   lingerMs: 5,
   batchSize: 40,
   idempotent: true,
+  metadataMaxAgeMs: 300_000,
 } as const satisfies Required<Omit<ProducerOptions, 'producerId'>>;
 
 type ResolvedOptions = Required<Omit<ProducerOptions, 'producerId'>> & { readonly producerId?: string };
@@ -128,10 +138,14 @@ interface PartitionQueue {
 }
 
 interface TopicState {
-  readonly partitions: number;
-  /** Places keyless messages. */
-  readonly keyless: KeylessPartitioner;
+  /** The partition count, and the partitioner of keyless messages over it: replaced when the count changes. */
+  partitions: number;
+  keyless: KeylessPartitioner;
   readonly queues: Map<number, PartitionQueue>;
+  /** When the count was learned (ms since the epoch). */
+  describedAt: number;
+  /** A describe in flight, so concurrent sends share it. */
+  refresh: Promise<void> | undefined;
 }
 
 const OPTION_RULES: readonly { readonly condition: (o: ResolvedOptions) => boolean; readonly message: string }[] = [
@@ -140,6 +154,10 @@ const OPTION_RULES: readonly { readonly condition: (o: ResolvedOptions) => boole
     message: 'producerId must be 1-64 letters, digits, ".", "_", ":" or "-"',
   },
   { condition: (o) => Number.isFinite(o.lingerMs) && o.lingerMs >= 0, message: 'lingerMs must be a number of at least 0' },
+  {
+    condition: (o) => Number.isFinite(o.metadataMaxAgeMs) && o.metadataMaxAgeMs >= 0,
+    message: 'metadataMaxAgeMs must be a number of at least 0',
+  },
   {
     condition: (o) => Number.isInteger(o.batchSize) && o.batchSize >= 1 && o.batchSize <= EVENT_LIMITS.maxEventsPerRequest,
     message: `batchSize must be an integer from 1 to ${EVENT_LIMITS.maxEventsPerRequest}`,
@@ -150,6 +168,7 @@ export class Producer {
   readonly #client: ProducerClient;
   readonly #lingerMs: number;
   readonly #batchSize: number;
+  readonly #metadataMaxAgeMs: number;
   readonly #topics = new Map<string, Promise<TopicState>>();
   /** Sends not settled yet, as promises that never reject (for flush). */
   readonly #sends = new Set<Promise<void>>();
@@ -168,6 +187,7 @@ export class Producer {
     this.#client = client;
     this.#lingerMs = resolved.lingerMs;
     this.#batchSize = resolved.batchSize;
+    this.#metadataMaxAgeMs = resolved.metadataMaxAgeMs;
     this.#idempotent = resolved.idempotent;
     this.#producerId = resolved.producerId ?? randomUUID();
   }
@@ -217,6 +237,8 @@ export class Producer {
   async #send({ topic, messages }: ProducerRecord): Promise<ProduceResult[]> {
     if (messages.length === 0) return [];
     const state = await this.#topicState(topic);
+    // A partition beyond the count known may have been added since: ask before refusing it.
+    if (messages.some((m) => m.partition !== undefined && m.partition >= state.partitions)) await this.#describe(topic, state).catch(() => undefined);
     const prepared = messages.map((message, index) => {
       const event = message.messageId === undefined && !this.#idempotent ? { ...message, messageId: randomUUID() } : message;
       return { event, bytes: checkMessage(event, index, topic, state.partitions) };
@@ -238,19 +260,47 @@ export class Producer {
     });
   }
 
-  /** Describes the topic once; a failure is not cached, so the next send asks again. */
+  /**
+   * Describes the topic once, then again in the background once `metadataMaxAgeMs` old; a failure
+   * of the first is not cached, so the next send asks again.
+   */
   #topicState(topic: string): Promise<TopicState> {
     let state = this.#topics.get(topic);
     if (!state) {
       state = this.#client.describeTopic(topic).then((description) => ({
         partitions: description.partitions,
-        keyless: new KeylessPartitioner(description.partitions, { stickyEvents: this.#batchSize, stickyBytes: EVENT_LIMITS.maxRequestBytes }),
+        keyless: this.#keylessPartitioner(description.partitions),
         queues: new Map(),
+        describedAt: Date.now(),
+        refresh: undefined,
       }));
       this.#topics.set(topic, state);
       state.catch(() => this.#topics.delete(topic));
+    } else {
+      void state.then((s) => {
+        if (Date.now() - s.describedAt >= this.#metadataMaxAgeMs) void this.#describe(topic, s).catch(() => undefined);
+      }, () => undefined);
     }
     return state;
+  }
+
+  /** Learns the topic's partition count again (one describe at a time); a failed one keeps the old count. */
+  #describe(topic: string, state: TopicState): Promise<void> {
+    state.refresh ??= this.#client
+      .describeTopic(topic)
+      .then((description) => {
+        if (description.partitions !== state.partitions) {
+          state.partitions = description.partitions;
+          state.keyless = this.#keylessPartitioner(description.partitions);
+        }
+        state.describedAt = Date.now();
+      })
+      .finally(() => (state.refresh = undefined));
+    return state.refresh;
+  }
+
+  #keylessPartitioner(partitions: number): KeylessPartitioner {
+    return new KeylessPartitioner(partitions, { stickyEvents: this.#batchSize, stickyBytes: EVENT_LIMITS.maxRequestBytes });
   }
 
   #queue(state: TopicState, topic: string, partition: number): PartitionQueue {

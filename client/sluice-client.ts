@@ -245,6 +245,16 @@ export class SluiceClient {
   }
 
   /**
+   * Deletes the group's committed offsets and membership (`kafka-consumer-groups --delete`).
+   * @throws GroupNotEmptyError while the group has live members (`details.members`): nothing is
+   * deleted; GroupNotFoundError when there is no such group (also when a retry follows a delete
+   * that succeeded)
+   */
+  async deleteGroup(group: string): Promise<void> {
+    await this.#request('DELETE', groupPath(group));
+  }
+
+  /**
    * Reads the next records of the member's partitions from the position the server keeps for it;
    * counts as a heartbeat. Never retried: the call moves the member's positions, so a retry after
    * a lost response would answer the records after the lost ones. After a failure, rejoin under a

@@ -8,7 +8,7 @@
  * `/console`.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -22,7 +22,26 @@ import { committedOffsets, planReset } from '../cli/commands/groups';
 /** What the console uses of the client (a subset, so the CLI's fake-friendly type fits). */
 export type ConsoleClient = Pick<
   SluiceClient,
-  'listTopics' | 'describeTopic' | 'createTopic' | 'deleteTopic' | 'produce' | 'fetch' | 'listGroups' | 'describeGroup' | 'seek'
+  | 'listTopics'
+  | 'describeTopic'
+  | 'createTopic'
+  | 'updateTopic'
+  | 'deleteTopic'
+  | 'produce'
+  | 'fetch'
+  | 'listGroups'
+  | 'describeGroup'
+  | 'seek'
+  | 'listSubscriptions'
+  | 'describeSubscription'
+  | 'deadLetters'
+  | 'redriveDeadLetters'
+  | 'listQueues'
+  | 'describeQueue'
+  | 'redriveQueue'
+  | 'purgeQueue'
+  | 'listProcessors'
+  | 'describeProcessor'
 >;
 
 export interface ConsoleOptions {
@@ -73,7 +92,7 @@ export function createConsoleHandler(options: ConsoleOptions): ConsoleHandler {
       if (method !== 'GET' && !validCsrf(req.headers[CSRF_HEADER], csrf)) {
         return sendJson(res, 403, { error: { code: 'CsrfTokenInvalid', message: `Mutating calls need the page's ${CSRF_HEADER} header` } });
       }
-      const body = method === 'POST' ? await readJson(req) : undefined;
+      const body = method === 'POST' || method === 'PATCH' ? await readJson(req) : undefined;
       const result = await api(getClient(), method, path.slice('/api'.length), url.searchParams, body);
       sendJson(res, result === undefined ? 204 : 200, result);
     } catch (err) {
@@ -115,20 +134,45 @@ async function api(client: ConsoleClient, method: string, path: string, query: U
     }
     case 'GET /topics/:':
       return client.describeTopic(parts[1]!);
+    case 'PATCH /topics/:': {
+      // Only the fields the page sent; the API checks their ranges (and that one is given).
+      const b = object(body);
+      const changes: Record<string, number> = {};
+      if (b.retentionMs !== undefined) changes.retentionMs = int(b.retentionMs, 'retentionMs', -1);
+      if (b.dedupeWindowMs !== undefined) changes.dedupeWindowMs = int(b.dedupeWindowMs, 'dedupeWindowMs', 0);
+      if (b.partitions !== undefined) changes.partitions = int(b.partitions, 'partitions', 1);
+      return client.updateTopic(parts[1]!, changes as Parameters<ConsoleClient['updateTopic']>[1]);
+    }
     case 'DELETE /topics/:':
       await client.deleteTopic(parts[1]!);
       return undefined;
     case 'GET /topics/:/partitions/:': {
-      // Newest first: the page ending at `before` (default: the high watermark).
       const topic = parts[1]!;
       const partition = int(parts[3], 'partition', 0);
       const limit = query.has('limit') ? int(query.get('limit'), 'limit', 1) : 50;
-      if (limit > 500) throw new InvalidRequestError('limit must be at most 500', { details: { limit } });
+      if (limit > 500) throw invalid('limit must be at most 500');
+      const modes = ['before', 'from', 'timestamp'].filter((m) => query.has(m));
+      if (modes.length > 1) throw invalid(`give one of before, from and timestamp, not ${modes.join(' and ')}`);
+      if (query.has('from') || query.has('timestamp')) {
+        // Oldest first: the page starting at an offset, or at the first event at or after a time.
+        const start = query.has('from') ? { offset: int(query.get('from'), 'from', 0) } : { timestamp: int(query.get('timestamp'), 'timestamp', 0) };
+        const page = await client.fetch(topic, partition, { ...start, limit });
+        return {
+          order: 'oldest-first',
+          events: page.events,
+          logStartOffset: page.logStartOffset,
+          highWatermark: page.highWatermark,
+          from: page.events[0]?.offset ?? page.nextOffset,
+          nextOffset: page.nextOffset,
+        };
+      }
+      // Newest first: the page ending at `before` (default: the high watermark).
       const head = await client.fetch(topic, partition, { offset: 'latest', limit: 1 });
       const before = query.has('before') ? Math.min(int(query.get('before'), 'before', 0), head.highWatermark) : head.highWatermark;
       const from = Math.max(head.logStartOffset, before - limit);
       const page = before > from ? await client.fetch(topic, partition, { offset: from, limit: before - from }) : { events: [] };
       return {
+        order: 'newest-first',
         events: [...page.events].reverse(),
         logStartOffset: head.logStartOffset,
         highWatermark: head.highWatermark,
@@ -168,9 +212,49 @@ async function api(client: ConsoleClient, method: string, path: string, query: U
       }
       return { dryRun: false, ...(await client.seek(group, request)) };
     }
+    case 'GET /topics/:/subscriptions': {
+      // With each one's status: the list alone holds no positions. A topic has a handful.
+      const topic = parts[1]!;
+      const subscriptions = await client.listSubscriptions(topic);
+      return { subscriptions: await Promise.all(subscriptions.map((s) => client.describeSubscription(topic, s.name))) };
+    }
+    case 'GET /topics/:/subscriptions/:':
+      return client.describeSubscription(parts[1]!, parts[3]!);
+    case 'GET /topics/:/subscriptions/:/dead-letters': {
+      const partition = query.has('partition') ? int(query.get('partition'), 'partition', 0) : undefined;
+      const limit = query.has('limit') ? int(query.get('limit'), 'limit', 1) : 50;
+      return client.deadLetters(parts[1]!, parts[3]!, { ...(partition === undefined ? {} : { partition }), limit });
+    }
+    case 'POST /topics/:/subscriptions/:/dead-letters/:': {
+      if (parts[5] !== 'redrive') break;
+      const b = body === undefined ? {} : object(body);
+      const partitions = b.partitions === undefined ? undefined : intArray(b.partitions, 'partitions');
+      return client.redriveDeadLetters(parts[1]!, parts[3]!, partitions);
+    }
+    case 'GET /queues': {
+      // With each queue's counts (one describe per queue, as for topics).
+      const { queues } = await client.listQueues();
+      return { queues: await Promise.all(queues.map((q) => client.describeQueue(q.name))) };
+    }
+    case 'GET /queues/:':
+      return client.describeQueue(parts[1]!);
+    case 'POST /queues/:/redrive': {
+      const b = body === undefined ? {} : object(body);
+      return client.redriveQueue(parts[1]!, b.maxMessages === undefined ? {} : { maxMessages: int(b.maxMessages, 'maxMessages', 1) });
+    }
+    case 'POST /queues/:/purge': {
+      const b = object(body);
+      if (b.target !== 'queue' && b.target !== 'dead-letters') throw invalid("target must be 'queue' or 'dead-letters'");
+      return client.purgeQueue(parts[1]!, { target: b.target });
+    }
+    case 'GET /processors':
+      return client.listProcessors();
+    case 'GET /processors/:':
+      return client.describeProcessor(parts[1]!);
     default:
-      throw new RouteNotFoundError(`No console API route ${method} ${path}`);
+      break;
   }
+  throw new RouteNotFoundError(`No console API route ${method} ${path}`);
 }
 
 function object(value: unknown, name = 'body'): Record<string, unknown> {
@@ -185,6 +269,10 @@ function int(value: unknown, name: string, min: number): number {
   const n = typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) throw invalid(`${name} must be an integer of at least ${min}`);
   return n;
+}
+function intArray(value: unknown, name: string): number[] {
+  if (!Array.isArray(value) || value.length === 0) throw invalid(`${name} must be a non-empty array of integers`);
+  return value.map((v, i) => int(v, `${name}[${i}]`, 0));
 }
 function stringRecord(value: unknown, name: string): Record<string, string> {
   const o = object(value, name);
@@ -239,9 +327,11 @@ function loadAssets(base: string) {
     return dir;
   };
   const js = 'text/javascript; charset=utf-8';
+  const own = readdirSync(PUBLIC_DIR)
+    .filter((f) => /^[\w-]+\.(js|css)$/.test(f))
+    .map((f): [string, Asset] => [`/${f}`, { type: f.endsWith('.js') ? js : 'text/css; charset=utf-8', body: readFileSync(join(PUBLIC_DIR, f)) }]);
   const files = new Map<string, Asset>([
-    ['/app.js', { type: js, body: readFileSync(join(PUBLIC_DIR, 'app.js')) }],
-    ['/app.css', { type: 'text/css; charset=utf-8', body: readFileSync(join(PUBLIC_DIR, 'app.css')) }],
+    ...own,
     ['/vendor/preact.mjs', { type: js, body: readFileSync(join(pkg('preact'), 'dist/preact.mjs')) }],
     ['/vendor/hooks.mjs', { type: js, body: readFileSync(join(pkg('preact'), 'hooks/dist/hooks.mjs')) }],
     ['/vendor/htm.mjs', { type: js, body: readFileSync(join(pkg('htm'), 'dist/htm.mjs')) }],

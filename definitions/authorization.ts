@@ -88,6 +88,10 @@ export const ROUTE_AUTHORIZATION = {
     requires: (i) => [group(param(i, 'group'), 'describe')],
     filter: { resourceType: 'topic', operation: 'describe' },
   },
+  'DELETE /groups/{group}': {
+    summary: 'group delete (Kafka\'s DeleteGroups)',
+    requires: (i) => [group(param(i, 'group'), 'delete')],
+  },
   'POST /groups/{group}/members': {
     summary: 'group read, and topic read on every topic in `topics`',
     requires: (i) => [group(param(i, 'group'), 'read'), ...strings(list(field(i.body, 'topics'))).map((t) => topic(t, 'read'))],

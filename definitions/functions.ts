@@ -108,7 +108,8 @@ export const FUNCTIONS = {
     entry: 'lambda/handlers/topics.ts',
     tables: {
       topics: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'Scan'],
-      log: ['Query', 'BatchGetItem'],
+      // BatchWriteItem: a deleted topic's head tombstones.
+      log: ['Query', 'BatchGetItem', 'BatchWriteItem'],
       acls: ['Scan'],
     },
     queues: { topicPurge: 'send' },
@@ -137,12 +138,13 @@ export const FUNCTIONS = {
   },
   groups: {
     name: 'groups',
-    description: 'Consumer groups: membership, assignment, records, offset commits, seek.',
+    description: 'Consumer groups: membership, assignment, records, offset commits, seek, delete.',
     entry: 'lambda/handlers/groups.ts',
     tables: {
       topics: ['GetItem'],
-      log: ['Query', 'BatchGetItem'],
-      groups: ['GetItem', 'PutItem', 'UpdateItem', 'ConditionCheckItem', 'Query', 'Scan', 'BatchWriteItem'],
+      // GetItem: a records call's high-watermark hint of one partition (an eventually consistent head read).
+      log: ['Query', 'GetItem', 'BatchGetItem'],
+      groups: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem', 'ConditionCheckItem', 'Query', 'Scan', 'BatchWriteItem'],
       acls: ['Scan'],
     },
     queues: {},
@@ -306,6 +308,7 @@ export const ROUTES = [
   { method: 'GET', path: '/topics/{topic}/partitions/{partition}/events', function: 'fetch' },
   { method: 'GET', path: '/groups', function: 'groups' },
   { method: 'GET', path: '/groups/{group}', function: 'groups' },
+  { method: 'DELETE', path: '/groups/{group}', function: 'groups' },
   { method: 'POST', path: '/groups/{group}/members', function: 'groups' },
   { method: 'POST', path: '/groups/{group}/members/{memberId}/heartbeat', function: 'groups' },
   { method: 'DELETE', path: '/groups/{group}/members/{memberId}', function: 'groups' },

@@ -301,7 +301,7 @@ export class Sluice extends Construct {
   /**
    * Lets `grantee` consume a topic (or every topic with a prefix), through a consumer group if one
    * is given: IAM `execute-api:Invoke` on the topic's describe and fetch routes and on every route
-   * of the group (join, heartbeat, leave, records, commit, seek, describe), with ACLs on also the
+   * of the group but its delete (join, heartbeat, leave, records, commit, seek, describe), with ACLs on also the
    * listings and `POST /transactions`; and the ACLs (grantee, topic, read) and (grantee, group, read).
    *
    * With `authorization: 'iam-only'`, IAM cannot see the topics a group join, commit or seek names
@@ -320,7 +320,11 @@ export class Sluice extends Construct {
       const g = pathName(options.group);
       acls.push(['group', options.group, 'read']);
       routes.push(
-        ...(ROUTES.filter((r) => r.path.startsWith('/groups/{group}')).map((r) => [`${r.method} ${r.path}` as RouteKey, { group: g }]) as [
+        // Not DELETE /groups/{group}: deleting the group is an admin's act (group delete), not a consumer's.
+        ...(ROUTES.filter((r) => r.path.startsWith('/groups/{group}') && !(r.method === 'DELETE' && r.path === '/groups/{group}')).map((r) => [
+          `${r.method} ${r.path}` as RouteKey,
+          { group: g },
+        ]) as [
           RouteKey,
           Record<string, string>,
         ][]),

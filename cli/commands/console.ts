@@ -11,8 +11,9 @@ export const consoleCommand: Command = {
   args: [],
   summary: 'Serve the web console for the endpoint on loopback and print its URL (opens nothing).',
   details: [
-    'The console shows topics, messages and consumer groups, and can create and delete topics, produce and',
-    "reset a group's offsets. Requests to the endpoint are made by this process (signed with your AWS",
+    'The console shows topics, messages, consumer groups, subscriptions, queues and processors, and can',
+    "create, alter and delete topics, produce, reset a group's offsets, redrive dead letters and purge",
+    'queues. Requests to the endpoint are made by this process (signed with your AWS',
     'credentials when the endpoint is deployed); the browser never holds credentials. It listens on',
     '127.0.0.1 unless --host names another address: anyone who can reach that address can use the console.',
   ].join('\n'),

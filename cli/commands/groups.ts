@@ -1,6 +1,8 @@
 /** `sluice groups list | describe | reset-offsets`. */
 import { GroupNotFoundError, OffsetOutOfRangeError, PartitionNotFoundError } from '../../api/errors';
 import type { GroupDescription, SeekRequest } from '../../api/groups';
+import type { SeekResponse } from '../../client/group-types';
+import { parseDuration, parseTime } from '../time';
 import { integerOption, UsageError, type Command, type CommandContext, type SluiceApi } from '../command';
 import { formatFields, formatTable } from '../format';
 
@@ -43,7 +45,8 @@ const resetOffsets: Command = {
   args: ['group'],
   summary: "Set a group's committed offsets of a topic (replay or skip ahead); a dry run unless --execute.",
   details: [
-    'Give exactly one of --to-earliest, --to-latest, --to-offset and --to-timestamp. Without --execute, prints',
+    'Give exactly one of --to-earliest, --to-latest, --to-offset, --to-timestamp, --to-datetime, --by-duration',
+    'and --shift-by. Without --execute, prints',
     'the plan (each partition\'s current and new offset) and changes nothing, as kafka-consumer-groups does;',
     'with --execute, writes the offsets and prints them. Members, if any, read on from the new offsets at their',
     'next records call. A group that does not exist (no member ever joined, no offset committed) is refused,',
@@ -56,6 +59,21 @@ const resetOffsets: Command = {
     'to-latest': { type: 'boolean', description: 'To the high watermark (skip everything so far)' },
     'to-offset': { type: 'string', valueName: 'N', description: 'To this offset' },
     'to-timestamp': { type: 'string', valueName: 'MS', description: 'To the first event at or after this time, in epoch ms' },
+    'to-datetime': {
+      type: 'string',
+      valueName: 'TIME',
+      description: 'To the first event at or after TIME, an ISO 8601 date-time (2026-11-30T12:00:00Z; no zone: UTC)',
+    },
+    'by-duration': {
+      type: 'string',
+      valueName: 'DUR',
+      description: 'To the first event at or after DUR ago: PT10M, P1DT2H, or 10m, 1h30m, 2d',
+    },
+    'shift-by': {
+      type: 'string',
+      valueName: 'N',
+      description: 'Move each committed offset by N (-N: back N), stopping at either end of the log',
+    },
     execute: { type: 'boolean', description: 'Write the new offsets (default: a dry run that only prints them)' },
     'allow-new': { type: 'boolean', description: 'Create the group if it does not exist (default: refuse an unknown group)' },
   },
@@ -64,24 +82,34 @@ const resetOffsets: Command = {
     const partition = integerOption(resetOffsets, options, 'partition', {}, 0);
     const offset = integerOption(resetOffsets, options, 'to-offset', {}, 0);
     const timestamp = integerOption(resetOffsets, options, 'to-timestamp', {}, 0);
-    const targets: SeekRequest['to'][] = [
+    const shiftBy = integerOption(resetOffsets, options, 'shift-by');
+    const datetime = timeOption(options, 'to-datetime', (text) => (/^\d{4}-/.test(text) ? parseTime(text) : undefined), 'an ISO 8601 date-time');
+    const duration = timeOption(options, 'by-duration', parseDuration, 'a duration such as PT10M, 10m or 1h30m');
+    const targets: (SeekRequest['to'] | { shiftBy: number })[] = [
       ...(options['to-earliest'] === true ? (['earliest'] as const) : []),
       ...(options['to-latest'] === true ? (['latest'] as const) : []),
       ...(offset === undefined ? [] : [{ offset }]),
       ...(timestamp === undefined ? [] : [{ timestamp }]),
+      ...(datetime === undefined ? [] : [{ timestamp: datetime }]),
+      ...(duration === undefined ? [] : [{ timestamp: Math.max(0, Date.now() - duration) }]),
+      ...(shiftBy === undefined ? [] : [{ shiftBy }]),
     ];
-    if (targets.length !== 1) {
-      throw new UsageError('give exactly one of --to-earliest, --to-latest, --to-offset, --to-timestamp', resetOffsets.path);
-    }
+    if (targets.length !== 1) throw new UsageError(`give exactly one of ${TARGET_FLAGS}`, resetOffsets.path);
+    const target = targets[0]!;
+    const topic = String(options.topic);
+    const current = await committedOffsets(client, group, topic, options['allow-new'] === true);
     const request: SeekRequest = {
-      topic: String(options.topic),
+      topic,
       ...(partition === undefined ? {} : { partitions: [partition] }),
-      to: targets[0]!,
+      // --shift-by works each partition's offset out from its committed one: planned below.
+      to: typeof target === 'object' && 'shiftBy' in target ? 'earliest' : target,
     };
-    const current = await committedOffsets(client, group, request.topic, options['allow-new'] === true);
+    const shift = typeof target === 'object' && 'shiftBy' in target ? target.shiftBy : undefined;
+    // The plan checks every partition before anything is written; --execute of a single seek
+    // leaves that to the service, which checks the same things in one request.
+    const plan = options.execute !== true || shift !== undefined ? await planReset(client, request, current, shift) : [];
 
     if (options.execute !== true) {
-      const plan = await planReset(client, request, current);
       if (json) writeJson(stdout, { dryRun: true, offsets: plan });
       else {
         stdout.write(
@@ -94,7 +122,17 @@ const resetOffsets: Command = {
       stderr.write(`Dry run: nothing changed. Add --execute to reset the offsets of group "${group}".\n`);
       return;
     }
-    const response = await client.seek(group, request);
+    let response: SeekResponse;
+    if (shift !== undefined) {
+      // One seek per new offset: the plan above has checked every partition first.
+      const byOffset = new Map<number, number[]>();
+      for (const p of plan) byOffset.set(p.offset, [...(byOffset.get(p.offset) ?? []), p.partition]);
+      const offsets: SeekResponse['offsets'][number][] = [];
+      for (const [to, partitions] of byOffset) offsets.push(...(await client.seek(group, { topic, partitions, to: { offset: to } })).offsets);
+      response = { offsets: offsets.sort((a, b) => a.partition - b.partition) };
+    } else {
+      response = await client.seek(group, request);
+    }
     if (json) return writeJson(stdout, response);
     stdout.write(
       formatTable(
@@ -129,7 +167,12 @@ export async function committedOffsets(client: SluiceApi, group: string, topic: 
  * What the seek would write, worked out as the service does (api/groups.ts seek): the same
  * targets, the same refusals (PartitionNotFound, OffsetOutOfRange), nothing written.
  */
-export async function planReset(client: SluiceApi, request: SeekRequest, current: ReadonlyMap<number, number | null>): Promise<ResetPlanEntry[]> {
+export async function planReset(
+  client: SluiceApi,
+  request: SeekRequest,
+  current: ReadonlyMap<number, number | null>,
+  shiftBy?: number,
+): Promise<ResetPlanEntry[]> {
   const topic = await client.describeTopic(request.topic);
   const partitions = request.partitions ?? topic.partitionOffsets.map((p) => p.partition);
   const plan: ResetPlanEntry[] = [];
@@ -146,6 +189,18 @@ export async function planReset(client: SluiceApi, request: SeekRequest, current
             );
           }
           const to = request.to;
+          if (shiftBy !== undefined) {
+            const committed = current.get(partition) ?? null;
+            if (committed === null) {
+              throw new UsageError(
+                `--shift-by moves committed offsets, and nothing is committed on ${topic.name}/${partition}; give --partition or another target`,
+                ['groups', 'reset-offsets'],
+              );
+            }
+            // As kafka-consumer-groups does: a shift past either end of the log stops there.
+            const offset = Math.min(bounds.highWatermark, Math.max(bounds.logStartOffset, committed + shiftBy));
+            return { topic: topic.name, partition, currentOffset: committed, offset };
+          }
           const offset =
             to === 'earliest'
               ? bounds.logStartOffset
@@ -167,6 +222,17 @@ export async function planReset(client: SluiceApi, request: SeekRequest, current
   return plan;
 }
 
+const TARGET_FLAGS = '--to-earliest, --to-latest, --to-offset, --to-timestamp, --to-datetime, --by-duration, --shift-by';
+
+/** A time flag's value through `parse`; undefined when absent. @throws UsageError when it does not parse */
+function timeOption(options: CommandContext['options'], name: string, parse: (text: string) => number | undefined, what: string): number | undefined {
+  const raw = options[name];
+  if (raw === undefined) return undefined;
+  const value = parse(String(raw));
+  if (value === undefined) throw new UsageError(`--${name} must be ${what}, got "${String(raw)}"`, resetOffsets.path);
+  return value;
+}
+
 /** The first offset at or after `timestamp`, or the high watermark when there is none. */
 async function offsetForTime(client: SluiceApi, topic: string, partition: number, timestamp: number): Promise<number> {
   const { events, nextOffset } = await client.fetch(topic, partition, { timestamp, limit: 1 });
@@ -182,7 +248,22 @@ export interface ResetPlanEntry {
   readonly offset: number;
 }
 
-export const GROUPS_COMMANDS: readonly Command[] = [list, describe, resetOffsets];
+const remove: Command = {
+  path: ['groups', 'delete'],
+  args: ['group'],
+  summary: "Delete a group: its committed offsets and membership (refused while it has members).",
+  details: [
+    'As kafka-consumer-groups --delete: a group with live members is refused (GroupNotEmpty, exit 1);',
+    'stop its consumers first, or wait out their session timeout. Prints nothing with --json.',
+  ].join('\n'),
+  options: {},
+  async run({ client, args, json, stdout }) {
+    await client.deleteGroup(args[0]!);
+    if (!json) stdout.write(`Deleted group "${args[0]}".\n`);
+  },
+};
+
+export const GROUPS_COMMANDS: readonly Command[] = [list, describe, resetOffsets, remove];
 
 export function describeGroup(group: GroupDescription): string {
   const fields = formatFields([
@@ -195,9 +276,19 @@ export function describeGroup(group: GroupDescription): string {
       ? ''
       : '\n' +
         formatTable(
-          [{ header: 'MEMBER' }, { header: 'TOPICS' }, { header: 'SESSION-TIMEOUT', align: 'right' }, { header: 'LAST-HEARTBEAT' }, { header: 'PARTITIONS' }],
+          [
+            { header: 'MEMBER' },
+            { header: 'CLIENT-ID' },
+            { header: 'HOST' },
+            { header: 'TOPICS' },
+            { header: 'SESSION-TIMEOUT', align: 'right' },
+            { header: 'LAST-HEARTBEAT' },
+            { header: 'PARTITIONS' },
+          ],
           group.members.map((m) => [
             m.memberId,
+            m.clientId ?? '-',
+            m.host ?? '-',
             m.topics.join(','),
             String(m.sessionTimeoutMs),
             m.lastHeartbeat,

@@ -7,6 +7,7 @@ import {
   type TopicConfig,
   type UpdateTopicRequest,
 } from '../../api/topics';
+import { TopicAlreadyExistsError } from '../../api/errors';
 import { integerOption, UsageError, type Command, type CommandContext } from '../command';
 import { formatDedupeWindow, formatDuration, formatFields, formatRetention, formatTable } from '../format';
 
@@ -35,6 +36,10 @@ const create: Command = {
         `${formatDuration(TOPIC_LIMITS.maxDedupeWindowMs)}; 0 turns it off ` +
         `(default: ${formatDuration(TOPIC_DEFAULTS.dedupeWindowMs)})`,
     },
+    'if-not-exists': {
+      type: 'boolean',
+      description: 'If the topic exists, leave it as it is and succeed (its settings are not compared)',
+    },
   },
   async run({ client, args, options, json, stdout }) {
     // Unset flags stay undefined, which JSON leaves out, so the server's defaults apply.
@@ -44,7 +49,16 @@ const create: Command = {
       retentionMs: integerOption(create, options, 'retention-ms', { forever: RETAIN_FOREVER }),
       dedupeWindowMs: integerOption(create, options, 'dedupe-window-ms'),
     };
-    const topic = await client.createTopic(request);
+    let topic: TopicConfig;
+    try {
+      topic = await client.createTopic(request);
+    } catch (err) {
+      if (!(err instanceof TopicAlreadyExistsError) || options['if-not-exists'] !== true) throw err;
+      const existing = await client.describeTopic(request.name);
+      if (json) return writeJson(stdout, existing);
+      stdout.write(`Topic "${existing.name}" exists already (${plural(existing.partitions, 'partition')}); left as it is.\n`);
+      return;
+    }
     if (json) return writeJson(stdout, topic);
     stdout.write(
       `Created topic "${topic.name}": ${plural(topic.partitions, 'partition')}, ` +
@@ -137,6 +151,45 @@ const update: Command = {
   },
 };
 
+const alter: Command = {
+  path: ['topics', 'alter'],
+  args: ['name'],
+  summary: "Grow a topic's partitions (and change its retention or dedupe window), as kafka-topics --alter.",
+  details: [
+    'Partitions can only be added. Adding them moves keys: a key goes to murmur2(key) mod the partition',
+    'count, so after the change most keys map to another partition than before, and the events of one',
+    'key are in order within the events written before the change and within those written after it,',
+    'not across the two. Keyless events are spread over all partitions from then on. Consumer groups pick',
+    'up the new partitions at their next rebalance; where they have nothing committed there, a member',
+    'starts as its offset reset says (new events only, by default).',
+  ].join('\n'),
+  options: {
+    partitions: {
+      type: 'string',
+      valueName: 'N',
+      description: `The new number of partitions, more than now and at most ${TOPIC_LIMITS.maxPartitions}`,
+    },
+    'retention-ms': update.options['retention-ms']!,
+    'dedupe-window-ms': update.options['dedupe-window-ms']!,
+  },
+  async run({ client, args, options, json, stdout }) {
+    const changes: UpdateTopicRequest = {
+      partitions: integerOption(alter, options, 'partitions', {}, 1),
+      retentionMs: integerOption(alter, options, 'retention-ms', { forever: RETAIN_FOREVER }),
+      dedupeWindowMs: integerOption(alter, options, 'dedupe-window-ms'),
+    };
+    if (changes.partitions === undefined && changes.retentionMs === undefined && changes.dedupeWindowMs === undefined) {
+      throw new UsageError('give --partitions, --retention-ms or --dedupe-window-ms', alter.path);
+    }
+    const topic = await client.updateTopic(args[0]!, changes);
+    if (json) return writeJson(stdout, topic);
+    stdout.write(
+      `Altered topic "${topic.name}": ${plural(topic.partitions, 'partition')}, retention ${formatRetention(topic.retentionMs)}, ` +
+        `dedupe window ${formatDedupeWindow(topic.dedupeWindowMs)}.\n`,
+    );
+  },
+};
+
 const remove: Command = {
   path: ['topics', 'delete'],
   args: ['name'],
@@ -148,7 +201,7 @@ const remove: Command = {
   },
 };
 
-export const TOPICS_COMMANDS: readonly Command[] = [create, list, describe, update, remove];
+export const TOPICS_COMMANDS: readonly Command[] = [create, list, describe, update, alter, remove];
 
 export function topicsTable(topics: readonly TopicConfig[]): string {
   return formatTable(

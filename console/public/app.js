@@ -1,43 +1,14 @@
 // The Sluice console's front end: Preact + htm, no build step (see docs/architecture.md).
 // Event data is only ever rendered as text children or attribute values, which Preact escapes;
 // nothing here sets innerHTML.
-import { h, render } from 'preact';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import htm from 'htm';
+import { render } from 'preact';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { call, duration, enc, ErrorLine, html, JsonView, loadUPlot, usePoll } from './common.js';
+import { ProcessorPage, ProcessorsPage, QueuesPage, SubscriptionPage, SubscriptionsPage } from './ops.js';
 
-const html = htm.bind(h);
-const CSRF = document.querySelector('meta[name="sluice-csrf"]').content;
 const ENDPOINT = document.querySelector('meta[name="sluice-endpoint"]').content;
-const BASE = new URL('.', import.meta.url).pathname.replace(/\/$/, '');
 
-// ---- API -------------------------------------------------------------------------------------
-
-async function call(method, path, body) {
-  const headers = { accept: 'application/json' };
-  if (method !== 'GET') headers['x-sluice-csrf'] = CSRF;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${BASE}/api${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  const json = text ? JSON.parse(text) : undefined;
-  if (!res.ok) throw new Error(json?.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
-  return json;
-}
-const enc = encodeURIComponent;
-
-/** Polls `load` every `everyMs` (0: once); returns [data, error, reload]. */
-function usePoll(load, deps, everyMs = 0) {
-  const [state, setState] = useState({ data: undefined, error: undefined });
-  const run = useCallback(() => load().then((data) => setState({ data, error: undefined }), (e) => setState((s) => ({ data: s.data, error: e.message }))), deps);
-  useEffect(() => {
-    run();
-    if (!everyMs) return undefined;
-    const t = setInterval(run, everyMs);
-    return () => clearInterval(t);
-  }, [run, everyMs]);
-  return [state.data, state.error, run];
-}
-
-// ---- Routing: #/topics, #/topics/NAME, #/messages/TOPIC/PARTITION, #/groups, #/groups/NAME -----
+// ---- Routing: #/topics[/NAME], #/messages/TOPIC/PARTITION, #/groups[/NAME], #/subscriptions[/TOPIC[/NAME]], #/queues, #/processors[/NAME]
 
 function useRoute() {
   const [hash, setHash] = useState(location.hash);
@@ -61,10 +32,14 @@ const PAGES = [
 function App() {
   const route = useRoute();
   const page = route[0];
+  const navigated = useRef(false);
   useEffect(() => {
     const title = PAGES.find(([id]) => id === page)?.[1] ?? 'Not found';
     document.title = `${title} · Sluice console`;
-    document.getElementById('main')?.focus();
+    // After a navigation, keyboard and screen-reader users continue in the new page; on the first
+    // load, Tab starts at the top (the page list), as on any page.
+    if (navigated.current) document.getElementById('main')?.focus();
+    navigated.current = true;
   }, [page]);
   return html`
     <header>
@@ -80,19 +55,16 @@ function App() {
       ${page === 'messages' ? html`<${MessagesPage} topic=${route[1]} partition=${route[2]} />` : null}
       ${page === 'groups' && !route[1] ? html`<${GroupsPage} />` : null}
       ${page === 'groups' && route[1] ? html`<${GroupPage} name=${route[1]} />` : null}
-      ${['subscriptions', 'queues', 'processors'].includes(page) ? html`<${Placeholder} page=${page} />` : null}
+      ${page === 'subscriptions' && !route[2] ? html`<${SubscriptionsPage} topic=${route[1]} />` : null}
+      ${page === 'subscriptions' && route[2] ? html`<${SubscriptionPage} topic=${route[1]} name=${route[2]} />` : null}
+      ${page === 'queues' ? html`<${QueuesPage} />` : null}
+      ${page === 'processors' && !route[1] ? html`<${ProcessorsPage} />` : null}
+      ${page === 'processors' && route[1] ? html`<${ProcessorPage} name=${route[1]} />` : null}
+      ${!PAGES.some(([id]) => id === page) ? html`<h2>Not found</h2><p><a href="#/topics">Topics</a></p>` : null}
     </main>`;
 }
 
 // ---- Topics ----------------------------------------------------------------------------------
-
-function duration(ms) {
-  if (ms === -1) return 'forever';
-  if (ms === 0) return 'off';
-  const units = [['d', 86400000], ['h', 3600000], ['min', 60000], ['s', 1000]];
-  const [u, n] = units.find(([, n]) => ms >= n && ms % n === 0) ?? ['ms', 1];
-  return `${ms / n} ${u}`;
-}
 
 const RATE_WINDOW_S = 5 * 60;
 
@@ -175,7 +147,7 @@ function CreateTopic({ onCreated }) {
   return html`<section class="panel" aria-labelledby="create-topic"><h3 id="create-topic">Create a topic</h3>
     <form class="inline" onSubmit=${submit}>
       <label>Name <input name="name" required pattern="[A-Za-z0-9._\\-]+" /></label>
-      <label>Partitions <input name="partitions" type="number" min="1" value="3" required /></label>
+      <label>Partitions <input name="partitions" type="number" min="1" defaultValue="3" required /></label>
       <label>Retention (hours, empty: default) <input name="retentionHours" type="number" min="1" /></label>
       <button type="submit">Create…</button>
     </form>
@@ -207,12 +179,68 @@ function DeleteTopic({ name, onDeleted }) {
 }
 
 function TopicPage({ name }) {
-  const [topic, error] = usePoll(() => call('GET', `/topics/${enc(name)}`), [name], 3000);
+  const [topic, error, reload] = usePoll(() => call('GET', `/topics/${enc(name)}`), [name], 3000);
   return html`<p><a href="#/topics">← Topics</a></p><h2>Topic ${name}</h2>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     ${topic ? html`<p>${topic.partitions} partition(s) · retention ${duration(topic.retentionMs)} · dedupe window ${duration(topic.dedupeWindowMs)} · created ${topic.createdAt}</p>
       <section class="panel"><h3>Partitions: log start and high watermark</h3><${PartitionBars} offsets=${topic.partitionOffsets} /></section>
-      <p>${topic.partitionOffsets.map((p) => html`<a href="#/messages/${enc(name)}/${p.partition}">Messages of partition ${p.partition}</a>${' · '}`)}</p>` : html`<p>Loading…</p>`}`;
+      <p>${topic.partitionOffsets.map((p) => html`<a href="#/messages/${enc(name)}/${p.partition}">Messages of partition ${p.partition}</a>${' · '}`)}
+        <a href="#/subscriptions/${enc(name)}">Subscriptions</a></p>
+      <${AlterTopic} topic=${topic} onAltered=${reload} />` : html`<p>Loading…</p>`}`;
+}
+
+const HOUR = 3600000;
+const MINUTE = 60000;
+
+/**
+ * Retention (hours, -1: forever), dedupe window (minutes, 0: off) and partitions (only more); only
+ * the fields changed are sent.
+ */
+function AlterTopic({ topic, onAltered }) {
+  const [pending, setPending] = useState();
+  const [status, setStatus] = useState();
+  const submit = (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const changes = {};
+    const hours = Number(f.get('retentionHours'));
+    const retentionMs = hours === -1 ? -1 : Math.round(hours * HOUR);
+    if (f.get('retentionHours') !== '' && retentionMs !== topic.retentionMs) changes.retentionMs = retentionMs;
+    const dedupeWindowMs = Math.round(Number(f.get('dedupeMinutes')) * MINUTE);
+    if (f.get('dedupeMinutes') !== '' && dedupeWindowMs !== topic.dedupeWindowMs) changes.dedupeWindowMs = dedupeWindowMs;
+    const partitions = Number(f.get('partitions'));
+    if (f.get('partitions') !== '' && partitions !== topic.partitions) changes.partitions = partitions;
+    setStatus(Object.keys(changes).length ? undefined : { error: 'Nothing to change: the values are the current ones.' });
+    setPending(Object.keys(changes).length ? changes : undefined);
+  };
+  const confirm = async () => {
+    try {
+      const updated = await call('PATCH', `/topics/${enc(topic.name)}`, pending);
+      setStatus({ ok: `Altered ${topic.name}: retention ${duration(updated.retentionMs)}, dedupe window ${duration(updated.dedupeWindowMs)}, ${updated.partitions} partition(s).` });
+      onAltered();
+    } catch (err) {
+      setStatus({ error: err.message });
+    }
+    setPending(undefined);
+  };
+  const change = (label, from, to) => html`<li>${label}: ${duration(from)} → <strong>${duration(to)}</strong></li>`;
+  return html`<section class="panel" aria-labelledby="alter-topic"><h3 id="alter-topic">Alter ${topic.name}</h3>
+    <form class="inline" onSubmit=${submit}>
+      <label>Retention (hours; -1: forever) <input name="retentionHours" type="number" step="any" min="-1" defaultValue=${topic.retentionMs === -1 ? -1 : topic.retentionMs / HOUR} required /></label>
+      <label>Dedupe window (minutes; 0: off) <input name="dedupeMinutes" type="number" step="any" min="0" max="10080" defaultValue=${topic.dedupeWindowMs / MINUTE} required /></label>
+      <label>Partitions (only more) <input name="partitions" type="number" min=${topic.partitions} max="1000" defaultValue=${topic.partitions} required /></label>
+      <button type="submit">Alter…</button>
+    </form>
+    ${pending ? html`<div class="confirm" role="alertdialog" aria-label="Confirm altering the topic">
+      <span>Alter <strong>${topic.name}</strong>?</span>
+      <ul>${pending.retentionMs !== undefined ? change('retention', topic.retentionMs, pending.retentionMs) : null}
+        ${pending.dedupeWindowMs !== undefined ? change('dedupe window', topic.dedupeWindowMs, pending.dedupeWindowMs) : null}
+        ${pending.partitions !== undefined ? html`<li>partitions: ${topic.partitions} → <strong>${pending.partitions}</strong>${' '}
+          (cannot be undone; keys then map to partitions by the new count, so most keys move)</li>` : null}</ul>
+      <button onClick=${confirm} ref=${(el) => el?.focus()}>Confirm alter</button>
+      <button class="secondary" onClick=${() => setPending(undefined)}>Cancel</button></div>` : null}
+    ${status?.ok ? html`<p class="ok" role="status">${status.ok}</p>` : null}
+    <${ErrorLine} error=${status?.error} /></section>`;
 }
 
 /** A small line chart (uPlot, no axes): points are [time s, _, value]. */
@@ -222,7 +250,7 @@ function Sparkline({ points, label }) {
   const latest = points.length ? points[points.length - 1][2] : 0;
   useEffect(() => {
     let cancelled = false;
-    import('uplot').then(({ default: UPlot }) => {
+    loadUPlot().then((UPlot) => {
       if (cancelled || !el.current) return;
       const data = [points.map((p) => p[0]), points.map((p) => p[2])];
       if (!plot.current) {
@@ -243,26 +271,47 @@ function Sparkline({ points, label }) {
 
 // ---- Messages --------------------------------------------------------------------------------
 
+/** A datetime-local input's value for epoch ms, in the browser's time zone, to the second. */
+function localInput(ms) {
+  const d = new Date(ms);
+  return new Date(ms - d.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+}
+
+/**
+ * Where the page is: the newest events (live tail), a page ending before an offset (newest
+ * first), or a page starting at an offset or at a time (oldest first).
+ */
+function pageQuery(cursor) {
+  if (!cursor) return '';
+  if (cursor.before !== undefined) return `&before=${cursor.before}`;
+  if (cursor.from !== undefined) return `&from=${cursor.from}`;
+  return `&timestamp=${cursor.timestamp}`;
+}
+
 function MessagesPage({ topic, partition }) {
   const [topics] = usePoll(() => call('GET', '/topics'), [], 0);
   const [tail, setTail] = useState(true);
-  const [before, setBefore] = useState();
+  const [cursor, setCursor] = useState();
   const [search, setSearch] = useState('');
+  const [defaultTime] = useState(() => localInput(Date.now() - 3600000));
   const p = partition === undefined ? 0 : Number(partition);
-  useEffect(() => setBefore(undefined), [topic, partition]);
+  useEffect(() => setCursor(undefined), [topic, partition]);
   const [page, error, reload] = usePoll(
-    () => (topic ? call('GET', `/topics/${enc(topic)}/partitions/${p}?limit=50${before === undefined ? '' : `&before=${before}`}`) : Promise.resolve(undefined)),
-    [topic, p, before],
-    tail && before === undefined ? 1000 : 0,
+    () => (topic ? call('GET', `/topics/${enc(topic)}/partitions/${p}?limit=50${pageQuery(cursor)}`) : Promise.resolve(undefined)),
+    [topic, p, cursor],
+    tail && cursor === undefined ? 1000 : 0,
   );
   const selected = topics?.topics.find((t) => t.name === topic);
   const go = (t, q) => (location.hash = `#/messages/${enc(t)}/${q}`);
+  const jump = (c) => { setTail(false); setCursor(c); };
   const shown = useMemo(() => {
     const events = page?.events ?? [];
     if (!search) return events;
     const needle = search.toLowerCase();
     return events.filter((e) => JSON.stringify(e).toLowerCase().includes(needle));
   }, [page, search]);
+  const forward = page?.order === 'oldest-first';
+  const last = page && (forward ? page.nextOffset - 1 : page.before - 1);
   return html`<h2>Messages</h2>
     <div class="row">
       <label>Topic <select onChange=${(e) => go(e.target.value, 0)} value=${topic ?? ''}>
@@ -270,23 +319,28 @@ function MessagesPage({ topic, partition }) {
         ${(topics?.topics ?? []).map((t) => html`<option value=${t.name}>${t.name}</option>`)}</select></label>
       ${selected ? html`<label>Partition <select value=${String(p)} onChange=${(e) => go(topic, e.target.value)}>
         ${Array.from({ length: selected.partitions }, (_, i) => html`<option value=${String(i)}>${i}</option>`)}</select></label>` : null}
-      <label class="check"><input type="checkbox" checked=${tail} onChange=${(e) => { setTail(e.target.checked); setBefore(undefined); }} /> Live tail</label>
+      <label class="check"><input type="checkbox" checked=${tail} onChange=${(e) => { setTail(e.target.checked); setCursor(undefined); }} /> Live tail</label>
       <label>Search this page <input type="search" value=${search} onInput=${(e) => setSearch(e.target.value)} /></label>
     </div>
     ${topic ? html`<${ProduceForm} topic=${topic} partitions=${selected?.partitions} onProduced=${reload} />` : html`<p>Choose a topic to browse its events.</p>`}
-    ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+    <${ErrorLine} error=${error} />
     ${page ? html`
-      <p class="muted" aria-live="polite">Partition ${p}: offsets ${page.logStartOffset} to ${page.highWatermark}; showing ${page.from} to ${page.before - 1 < page.from ? page.from : page.before - 1}, newest first${search ? `, ${shown.length} matching` : ''}.</p>
+      <p class="muted" aria-live="polite" data-testid="page-summary">Partition ${p}: offsets ${page.logStartOffset} to ${page.highWatermark}; ${
+        shown.length === 0 && !search ? 'no events here' : `showing ${page.from} to ${Math.max(page.from, last)}, ${forward ? 'oldest' : 'newest'} first`}${search ? `, ${shown.length} matching` : ''}.</p>
       <div class="row">
-        <button class="secondary" disabled=${page.from <= page.logStartOffset} onClick=${() => { setTail(false); setBefore(page.from); }}>Older</button>
-        <button class="secondary" disabled=${before === undefined} onClick=${() => setBefore(undefined)}>Newest</button>
-        <label>Go to offset <input type="number" min="0" onChange=${(e) => { setTail(false); setBefore(Number(e.target.value) + 1); }} /></label>
+        ${forward
+          ? html`<button class="secondary" disabled=${page.nextOffset >= page.highWatermark} onClick=${() => jump({ from: page.nextOffset })}>Newer</button>`
+          : html`<button class="secondary" disabled=${page.from <= page.logStartOffset} onClick=${() => jump({ before: page.from })}>Older</button>`}
+        <button class="secondary" disabled=${cursor === undefined} onClick=${() => setCursor(undefined)}>Newest</button>
+        <form class="inline" onSubmit=${(e) => { e.preventDefault(); const v = new FormData(e.target).get('offset'); if (v !== '') jump({ from: Number(v) }); }}>
+          <label>From offset <input name="offset" type="number" min="0" /></label><button type="submit" class="secondary" aria-label="Go to offset">Go</button></form>
+        <form class="inline" onSubmit=${(e) => { e.preventDefault(); const v = new FormData(e.target).get('time'); if (v) jump({ timestamp: new Date(v).getTime() }); }}>
+          <label>From time (local) <input name="time" type="datetime-local" step="1" defaultValue=${defaultTime} /></label><button type="submit" class="secondary" aria-label="Go to time">Go</button></form>
       </div>
       <ul class="events" aria-label="Events">${shown.map((e) => html`<${EventItem} key=${e.offset} event=${e} />`)}</ul>` : null}`;
 }
 
 function EventItem({ event }) {
-  const value = event.value !== undefined ? JSON.stringify(event.value, null, 2) : event.valueBase64 !== undefined ? `(bytes, base64) ${event.valueBase64}` : '(no value)';
   const headers = Object.entries(event.headers ?? {});
   return html`<li data-offset=${event.offset}>
     <div class="meta">
@@ -296,7 +350,8 @@ function EventItem({ event }) {
       <span>message ID <code>${event.messageId}</code></span>
     </div>
     ${headers.length ? html`<div class="meta">headers: ${headers.map(([k, v]) => html`<code>${k}=${v}</code> `)}</div>` : null}
-    <details open><summary>Value</summary><pre class="value">${value}</pre></details>
+    <details open><summary>Value</summary><pre class="value">${
+      event.value !== undefined ? html`<${JsonView} value=${event.value} />` : event.valueBase64 !== undefined ? `(bytes, base64) ${event.valueBase64}` : '(no value)'}</pre></details>
   </li>`;
 }
 
@@ -382,7 +437,7 @@ function LagChart({ history }) {
   const plot = useRef();
   useEffect(() => {
     let cancelled = false;
-    import('uplot').then(({ default: UPlot }) => {
+    loadUPlot().then((UPlot) => {
       if (cancelled || !el.current) return;
       const data = [history.map(([t]) => t), history.map(([, v]) => v)];
       if (!plot.current) {
@@ -432,15 +487,6 @@ function ResetOffsets({ group, topics }) {
       <button class="danger" onClick=${() => run(true)}>Execute reset</button></div>` : null}
     ${result ? html`<p class="ok" role="status">Offsets reset: ${result.map((o) => `${o.topic}/${o.partition} → ${o.offset}`).join(', ')}</p>` : null}
   </section>`;
-}
-
-// ---- Places for what comes next -------------------------------------------------------------
-
-function Placeholder({ page }) {
-  const cli = { subscriptions: 'sluice subscriptions list TOPIC', queues: 'sluice queues list', processors: 'sluice processors list' }[page];
-  return html`<h2>${PAGES.find(([id]) => id === page)[1]}</h2>
-    <p>Not in the console yet: this page will show position, lag, failures and dead letters, with redrive buttons.</p>
-    <p>Meanwhile, the CLI has them: <code>${cli}</code> (see docs/cli.md).</p>`;
 }
 
 const root = document.getElementById('app');

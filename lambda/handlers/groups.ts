@@ -1,4 +1,4 @@
-/** Lambda entry point for consumer groups: membership, records, offsets, seek, describe. */
+/** Lambda entry point for consumer groups: membership, records, offsets, seek, describe, delete. */
 import { z } from 'zod';
 import {
   commitRequestSchema,
@@ -45,9 +45,17 @@ export function createGroupsHandler(service: GroupService, logger: Logger, autho
           partitions: description.partitions.filter((p) => shown.has(p.topic)),
         });
       },
+      'DELETE /groups/{group}': async (event) => {
+        const { group } = validate(groupPath, event.pathParameters, 'path');
+        await service.deleteGroup(group);
+        return noContent();
+      },
       'POST /groups/{group}/members': async (event) => {
         const { group } = validate(groupPath, event.pathParameters, 'path');
-        return jsonResponse(200, await service.join(group, validate(joinGroupRequestSchema, event.body, 'body')));
+        const request = validate(joinGroupRequestSchema, event.body, 'body');
+        // The member's host, as Kafka's describe shows it: the caller's IP as API Gateway saw it.
+        const host = event.identity.sourceIp;
+        return jsonResponse(200, await service.join(group, request, host === undefined ? {} : { host }));
       },
       'POST /groups/{group}/members/{memberId}/heartbeat': async (event) => {
         const { group, memberId } = validate(memberPath, event.pathParameters, 'path');

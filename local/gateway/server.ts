@@ -84,7 +84,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       httpVersion: req.httpVersion,
       headers: req.headers,
       body,
-      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      // As API Gateway gives it: an IPv4 client in dotted form, not IPv4-mapped IPv6 (a dual-stack listener's "::ffff:…").
+      sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, ''),
       principalArn: typeof principal === 'string' && principal !== '' ? principal : DEFAULT_LOCAL_PRINCIPAL,
     };
     send(res, api.type === 'http' ? await httpApi(request) : await restApi(request));

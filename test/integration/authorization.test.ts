@@ -98,6 +98,8 @@ beforeAll(async () => {
   const mine = await ok(APP, 'POST', '/groups/payments-app/members', { topics: ['payments'], offsetReset: 'earliest' });
   member.payments = mine.body.memberId;
   member.generation = mine.body.generation;
+  // A group with offsets only, for the admin to delete.
+  await ok(ADMIN, 'POST', '/groups/doomed-app/seek', { topic: 'payments', to: 'earliest' });
   for (const name of [APP_QUEUE, OTHER_QUEUE]) await ok(ADMIN, 'POST', '/queues', { name });
 }, 180_000);
 
@@ -161,6 +163,10 @@ const CASES: Partial<Record<RouteKey, RouteCase>> = {
   'GET /groups/{group}': {
     allowed: { as: asApp, method: 'GET', path: () => '/groups/payments-app', status: 200 },
     nobody: { path: () => '/groups/payments-app', denied: ['group', 'payments-app', 'describe'] },
+  },
+  'DELETE /groups/{group}': {
+    allowed: { as: asAdmin, method: 'DELETE', path: () => '/groups/doomed-app', status: 204 },
+    nobody: { path: () => '/groups/doomed-app', denied: ['group', 'doomed-app', 'delete'] },
   },
   'POST /groups/{group}/members': {
     allowed: { as: asApp, method: 'POST', path: () => '/groups/payments-app/members', body: () => ({ memberId: member.payments, topics: ['payments'] }), status: 200 },
@@ -381,6 +387,9 @@ describe("a principal granted only 'payments' (and group 'payments-app')", () =>
       ['GET', '/topics/secret/partitions/0/events?offset=0', undefined, ['topic', 'secret', 'read']],
       ['GET', '/topics/s%65cret/partitions/0/events?offset=0', undefined, ['topic', 'secret', 'read']],
       ['GET', '/groups/secret-app', undefined, ['group', 'secret-app', 'describe']],
+      // Consuming through a group (group read) is not deleting it (group delete), its own included.
+      ['DELETE', '/groups/payments-app', undefined, ['group', 'payments-app', 'delete']],
+      ['DELETE', '/groups/secret-app', undefined, ['group', 'secret-app', 'delete']],
       ['POST', '/groups/payments-app/members', { topics: ['payments', 'secret'] }, ['topic', 'secret', 'read']],
       ['POST', '/groups/secret-app/members', { topics: ['payments'] }, ['group', 'secret-app', 'read']],
       ['POST', `/groups/secret-app/members/${member.secret}/heartbeat`, {}, ['group', 'secret-app', 'read']],
@@ -414,7 +423,10 @@ describe("a principal granted only 'payments' (and group 'payments-app')", () =>
       expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBe(403);
       expect(res.body.error, `${method} ${path}`).toMatchObject({ code: 'AuthorizationFailed', resourceType: type, resourceName: name, operation: op });
     }
-    // Nothing of it landed: secret still holds its one event, payments is unchanged by the refused transaction.
+    // Nothing of it landed: both groups are still there, secret still holds its one event, payments
+    // is unchanged by the refused transaction.
+    expect((await ok(ADMIN, 'GET', '/groups/secret-app')).body.members).toHaveLength(1);
+    expect((await ok(ADMIN, 'GET', '/groups/payments-app')).body.members).toHaveLength(1);
     expect((await ok(ADMIN, 'GET', '/topics/secret/partitions/0/events?offset=0')).body.events).toHaveLength(1);
     expect((await ok(ADMIN, 'GET', '/topics/payments/partitions/0/events?offset=0')).body.events).toHaveLength(3);
   });

@@ -96,6 +96,76 @@ describe('Command: sluice groups reset-offsets', () => {
     expect(stderr).toBe(`error: OffsetOutOfRange: Offset 4 is outside ${topic}/0\n`);
   });
 
+  it('--by-duration PT10M shows a dry run of the first offsets of the last 10 minutes; --execute applies it', async () => {
+    n++;
+    const topic = `rec-${String(n).padStart(5, '0')}`; // as wide as freshTopic's names
+    await server.createTopic(topic, 2);
+    const now = Date.now();
+    const hour = 3_600_000;
+    await server.log.produce(topic, [now - 3 * hour, now - 2 * hour, now - 60_000].map((timestamp) => ({ partition: 0, value: timestamp, timestamp })));
+    const group = `rewind-${n}`;
+    await server.groups.seek(group, { topic, to: 'latest' });
+
+    const dryRun = await resetOffsets(group, topic, '--by-duration', 'PT10M');
+    expect(dryRun.code).toBe(0);
+    expect(dryRun.stdout).toBe(
+      ['TOPIC      PARTITION  CURRENT-OFFSET  NEW-OFFSET', `${topic}          0               3           2`, `${topic}          1               0           0`, ''].join('\n'),
+    );
+    expect(dryRun.stderr).toMatch(/^Dry run: nothing changed/);
+    expect(await committed(group)).toEqual([
+      [topic, 0, 3],
+      [topic, 1, 0],
+    ]);
+    expect((await resetOffsets(group, topic, '--by-duration', 'PT10M', '--execute')).code).toBe(0);
+    expect(await committed(group)).toEqual([
+      [topic, 0, 2],
+      [topic, 1, 0],
+    ]);
+    // The same in the other spellings: a compact duration, and the date-time itself.
+    const datetime = new Date(now - 150 * 60_000).toISOString();
+    const plans = await Promise.all(
+      [['--by-duration', '10m'], ['--by-duration', '-10m'], ['--to-datetime', datetime]].map(async (flags) => {
+        const { stdout } = await resetOffsets(group, topic, ...flags, '--json');
+        return (JSON.parse(stdout) as { offsets: { offset: number }[] }).offsets.map((o) => o.offset);
+      }),
+    );
+    expect(plans).toEqual([[2, 0], [2, 0], [1, 0]]);
+  });
+
+  it('--shift-by moves committed offsets, stops at the ends of the log, and needs a committed offset', async () => {
+    const topic = await freshTopic();
+    const group = `shift-${n}`;
+    await server.groups.seek(group, { topic, partitions: [0], to: 'latest' });
+    const refused = await resetOffsets(group, topic, '--shift-by', '-2');
+    expect(refused.code).toBe(EXIT_CODES.usage);
+    expect(refused.stderr).toMatch(new RegExp(`^error: --shift-by moves committed offsets, and nothing is committed on ${topic}/1`));
+
+    const back = await resetOffsets(group, topic, '--shift-by', '-2', '--partition', '0', '--execute');
+    expect(back.code).toBe(0);
+    expect(await committed(group)).toEqual([
+      [topic, 0, 1],
+      [topic, 1, null],
+    ]);
+    const clamped = await resetOffsets(group, topic, '--shift-by=-10', '--partition', '0', '--json');
+    expect((JSON.parse(clamped.stdout) as { offsets: { offset: number }[] }).offsets[0]!.offset).toBe(0);
+    await resetOffsets(group, topic, '--shift-by', '+99', '--partition', '0', '--execute');
+    expect(await committed(group)).toEqual([
+      [topic, 0, 3],
+      [topic, 1, null],
+    ]);
+  });
+
+  it.each([
+    [['--by-duration', 'ten minutes'], 'error: --by-duration must be a duration such as PT10M'],
+    [['--to-datetime', 'yesterday'], 'error: --to-datetime must be an ISO 8601 date-time'],
+    [['--to-earliest', '--by-duration', 'PT1M'], 'error: give exactly one of --to-earliest'],
+  ])('%j is a usage error', async (flags, message) => {
+    const topic = await freshTopic();
+    const { code, stderr } = await resetOffsets('any', topic, ...flags);
+    expect(code).toBe(EXIT_CODES.usage);
+    expect(stderr.startsWith(message)).toBe(true);
+  });
+
   it('creates a new group with --allow-new', async () => {
     const topic = await freshTopic();
     const group = `fresh-${n}`;
@@ -124,5 +194,39 @@ describe('Command: sluice groups describe', () => {
         'or at new events only, as its offset reset says (consume --from-beginning).',
       ].join('\n'),
     );
+  });
+});
+
+describe('Command: sluice groups delete', () => {
+  it('deletes a group without members; refuses one with members (exit 1) and an unknown one', async () => {
+    const topic = await freshTopic();
+    const group = `gone-${n}`;
+    await server.groups.seek(group, { topic, to: 'earliest' });
+    const deleted = await sluice(['groups', 'delete', group], server.fetch);
+    expect(deleted.code).toBe(0);
+    expect(deleted.stdout).toBe(`Deleted group "${group}".\n`);
+    await expect(server.groups.describe(group)).rejects.toBeInstanceOf(GroupNotFoundError);
+    const again = await sluice(['groups', 'delete', group], server.fetch);
+    expect(again.code).toBe(EXIT_CODES.apiError);
+    expect(again.stderr).toMatch(/^error: GroupNotFound: /);
+
+    const busy = `busy-${n}`;
+    await server.groups.join(busy, { topics: [topic], clientId: 'billing-1' });
+    const refused = await sluice(['groups', 'delete', busy], server.fetch);
+    expect(refused.code).toBe(EXIT_CODES.apiError);
+    expect(refused.stderr).toMatch(/^error: GroupNotEmpty: /);
+    expect((await server.groups.describe(busy)).members).toHaveLength(1);
+  });
+});
+
+describe('Command: sluice groups describe, members', () => {
+  it('shows each member with its client ID and host', async () => {
+    const topic = await freshTopic();
+    const group = `members-${n}`;
+    await server.groups.join(group, { topics: [topic], clientId: 'billing-7' });
+    const { code, stdout } = await sluice(['groups', 'describe', group], server.fetch);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/MEMBER +CLIENT-ID +HOST +TOPICS/);
+    expect(stdout).toMatch(new RegExp(`\\n\\S+ +billing-7 +\\S+ +${topic} `));
   });
 });

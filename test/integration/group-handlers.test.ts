@@ -122,7 +122,8 @@ describe.each(FORMATS)('groups handler, payload %s', (format) => {
     expect(described.body).toMatchObject({
       group,
       generation: 1,
-      members: [{ memberId: 'm-1', topics: [topic], assignments: [{ topic, partition: 0 }, { topic, partition: 1 }] }],
+      // The host is the caller's source IP: 2.0 requestContext.http.sourceIp, 1.0 requestContext.identity.sourceIp.
+      members: [{ memberId: 'm-1', clientId: null, host: '127.0.0.1', topics: [topic], assignments: [{ topic, partition: 0 }, { topic, partition: 1 }] }],
       partitions: [
         { topic, partition: 0, owner: 'm-1', committedOffset: 1, highWatermark: 3, lag: 2 },
         { topic, partition: 1, owner: 'm-1', committedOffset: null, highWatermark: 0, lag: 0 },
@@ -138,6 +139,12 @@ describe.each(FORMATS)('groups handler, payload %s', (format) => {
     expect((await sluice.groups.describe(group)).members).toEqual([]);
     const again = await invoke(groups, format, 'DELETE /groups/{group}/members/{memberId}', { rawPath: `${base}/members/m-1`, pathParameters: m });
     expect(again).toMatchObject({ status: 409, body: { error: { code: 'FencedMember' } } });
+
+    const deleted = await invoke(groups, format, 'DELETE /groups/{group}', { rawPath: base, pathParameters: g });
+    expect(deleted).toMatchObject({ status: 204, body: undefined });
+    expect(await sluice.groups.listGroups()).not.toContain(group);
+    const gone = await invoke(groups, format, 'DELETE /groups/{group}', { rawPath: base, pathParameters: g });
+    expect(gone).toMatchObject({ status: 404, body: { error: { code: 'GroupNotFound' } } });
   });
 
   it('answers an unknown group with 404 GroupNotFound, and a bad body with 400 InvalidRequest, changing nothing', async () => {
@@ -221,7 +228,7 @@ describe.each(FORMATS)('transactions handler, payload %s', (format) => {
 describe('methods the groups and transactions paths do not have: the fallback answers 405 with Allow', () => {
   it.each([
     ['PUT', '/groups', 'GET'],
-    ['DELETE', '/groups/billing', 'GET'],
+    ['PUT', '/groups/billing', 'GET, DELETE'],
     ['GET', '/groups/billing/members', 'POST'],
     ['GET', '/groups/billing/members/m-1', 'DELETE'],
     ['GET', '/groups/billing/members/m-1/heartbeat', 'POST'],

@@ -13,6 +13,7 @@ import { partitionForKey } from '../../api/partitioner';
 import type { TopicConfig } from '../../api/topics';
 import { DynamoDbLogStore } from '../../lambda/core/log/dynamodb-log-store';
 import { LogService, MAX_BATCH_DATA_BYTES } from '../../lambda/core/log/log-service';
+import { TOPIC_CONFIG_CACHE_MS } from '../../lambda/core/log/log-read-service';
 import type { LogStore } from '../../lambda/core/log/log-store';
 import { DynamoDbTopicStore } from '../../lambda/core/topics/dynamodb-topic-store';
 import { emulatorClients, provisionIsolated } from '../support/emulators';
@@ -433,7 +434,7 @@ describe('retention', () => {
     expect((await store.readBatchAtOrBefore(forever.topicId, 0, 0))?.expiresAt).toBeUndefined();
   });
 
-  it('applies a shortened retention to stored events at once', async () => {
+  it('applies a shortened retention to stored events at once on a new instance, and within TOPIC_CONFIG_CACHE_MS on one that cached the topic', async () => {
     const config = await newTopic({ partitions: 1, retentionMs: -1 });
     const time = clock();
     const svc = service({ now: time.now });
@@ -441,6 +442,8 @@ describe('retention', () => {
     time.advance(60_000);
     expect((await svc.fetch(config.name, 0, {})).events).toHaveLength(1);
     await topics.updateTopic(config.name, { retentionMs: 30_000 });
+    expect((await service({ now: time.now }).fetch(config.name, 0, {})).events).toHaveLength(0);
+    time.advance(TOPIC_CONFIG_CACHE_MS);
     expect((await svc.fetch(config.name, 0, {})).events).toHaveLength(0);
   });
 });

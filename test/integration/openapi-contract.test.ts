@@ -107,6 +107,11 @@ describe('every route answers as docs/openapi.json says', () => {
     await fails('GET', '/topics/nope', undefined, 404, 'TopicNotFound');
     await ok('PATCH', '/topics/orders', { retentionMs: 3_600_000 });
     await fails('PATCH', '/topics/orders', {}, 400, 'InvalidRequest');
+    await ok('POST', '/topics', { name: 'grown', partitions: 2 }, 201);
+    expect((await ok('PATCH', '/topics/grown', { partitions: 3 })).partitions).toBe(3);
+    expect((await ok('GET', '/topics/grown')).partitionOffsets).toHaveLength(3);
+    const fewer = await fails('PATCH', '/topics/grown', { partitions: 1 }, 400, 'InvalidRequest');
+    expect(fewer.issues).toEqual([{ path: 'body.partitions', message: expect.stringContaining('must be at least 3') }]);
     const produced = await ok('POST', '/topics/orders/events', {
       events: [{ key: 'k', value: { n: 1 }, headers: { h: 'v' } }, { valueBase64: 'AAE=', partition: 1 }],
     });
@@ -128,7 +133,7 @@ describe('every route answers as docs/openapi.json says', () => {
 
   it('consumer groups and transactions', async () => {
     await ok('POST', '/topics', { name: 'clicks' }, 201);
-    const joined = await ok('POST', '/groups/g1/members', { topics: ['clicks'], offsetReset: 'earliest' });
+    const joined = await ok('POST', '/groups/g1/members', { topics: ['clicks'], offsetReset: 'earliest', clientId: 'contract-1' });
     const member = `/groups/g1/members/${joined.memberId}`;
     await fails('POST', '/groups/g1/members', { topics: ['clicks'], offsetReset: 'earlest' }, 400, 'InvalidRequest');
     await fails('POST', '/groups/g1/members', { topics: ['missing'] }, 404, 'TopicNotFound');
@@ -143,7 +148,12 @@ describe('every route answers as docs/openapi.json says', () => {
     await fails('GET', `${member}/records?commit=yes`, undefined, 400, 'InvalidRequest');
     await ok('POST', '/groups/g1/offsets', { memberId: joined.memberId, generation: beat.generation, offsets: [{ topic: 'clicks', partition: 0, offset: 1 }] }, 204);
     await fails('POST', '/groups/g1/offsets', { memberId: 'ghost', generation: beat.generation, offsets: [{ topic: 'clicks', partition: 0, offset: 1 }] }, 409, 'FencedMember');
-    expect((await ok('GET', '/groups/g1')).partitions[0]).toMatchObject({ topic: 'clicks', committedOffset: 1 });
+    const described = await ok('GET', '/groups/g1');
+    expect(described.partitions[0]).toMatchObject({ topic: 'clicks', committedOffset: 1 });
+    // The host is the caller's address as the gateway saw it (here, this process over loopback).
+    expect(described.members[0]).toMatchObject({ clientId: 'contract-1', host: expect.stringMatching(/^(127\.0\.0\.1|::1)$/) });
+    const notEmpty = await fails('DELETE', '/groups/g1', undefined, 409, 'GroupNotEmpty');
+    expect(notEmpty.members).toEqual([joined.memberId]);
     await fails('GET', '/groups/nope', undefined, 404, 'GroupNotFound');
     expect((await ok('GET', '/groups')).groups).toContain('g1');
     const tx = await ok('POST', '/transactions', {
@@ -156,6 +166,9 @@ describe('every route answers as docs/openapi.json says', () => {
     expect((await ok('POST', '/groups/g1/seek', { topic: 'clicks', to: 'earliest' })).offsets).toHaveLength(1);
     const seekError = await fails('POST', '/groups/g1/seek', { topic: 'clicks', to: 'start' }, 400, 'InvalidRequest');
     expect(seekError.message).toContain('must be one of "earliest", "latest", an object { offset } or an object { timestamp }');
+    await ok('DELETE', '/groups/g1', undefined, 204);
+    expect((await ok('GET', '/groups')).groups).not.toContain('g1');
+    await fails('DELETE', '/groups/g1', undefined, 404, 'GroupNotFound');
   });
 
   it('ACLs', async () => {

@@ -174,6 +174,71 @@ describe('appends without a transaction', () => {
   });
 });
 
+describe('what an instance remembers (topic configuration, partition head)', () => {
+  it('appends with two puts and no read at all while warm', async () => {
+    const config = await newTopic();
+    const { store, sent } = countingStore();
+    const svc = service(store);
+    await svc.produce(config.name, [{ value: 'cold' }]);
+    sent.length = 0;
+    const warm = await svc.produce(config.name, [{ value: 'warm' }]);
+    expect(sent).toEqual(['PutCommand', 'PutCommand']);
+    expect(warm.results[0]!.offset).toBe(1);
+  });
+
+  it('stays gapless when another instance appended since this one last saw the head', async () => {
+    const config = await newTopic();
+    const mine = service();
+    const other = service();
+    await mine.produce(config.name, [{ value: 'a' }]);
+    await other.produce(config.name, [{ value: 'b' }]);
+    await other.produce(config.name, [{ value: 'c' }]);
+    const { results } = await mine.produce(config.name, [{ value: 'd' }]);
+    expect(results[0]!.offset).toBe(3);
+    const { events } = await fetchAll(config.name);
+    expect(events.map((e) => [e.offset, e.value])).toEqual([[0, 'a'], [1, 'b'], [2, 'c'], [3, 'd']]);
+  });
+
+  it('appends to the re-created topic, not the deleted one, when a topic is deleted and re-created within the configuration cache', async () => {
+    for (const messageId of [undefined, 'm-1']) {
+      // Single-item (no message ID) and transactional (message ID) appends alike.
+      const config = await newTopic({ partitions: 2 });
+      const svc = service();
+      await svc.produce(config.name, [{ value: 'old', partition: 0 }]);
+      await topics.deleteTopic(config.name, config.topicId);
+      const reborn = { ...config, topicId: `${config.topicId}-reborn` };
+      await topics.createTopic(reborn);
+
+      // Partition 0 has a cached head; partition 1 was never written (no head, a tombstone now).
+      const { results } = await svc.produce(config.name, [{ value: 'new', partition: 0, ...(messageId ? { messageId } : {}) }]);
+      const fresh = await svc.produce(config.name, [{ value: 'new-1', partition: 1 }]);
+      expect(results[0]).toMatchObject({ partition: 0, offset: 0, duplicate: false });
+      expect(fresh.results[0]).toMatchObject({ partition: 1, offset: 0 });
+      const { events } = await fetchAll(config.name);
+      expect(events.map((e) => e.value)).toEqual(['new']);
+    }
+  });
+
+  it('fetches from the re-created topic, not the deleted one, on an instance that cached the old configuration', async () => {
+    const config = await newTopic();
+    const reader = service();
+    await service().produce(config.name, [{ value: 'old' }]);
+    expect((await reader.fetch(config.name, 0, {})).events.map((e) => e.value)).toEqual(['old']);
+    await topics.deleteTopic(config.name, config.topicId);
+    await topics.createTopic({ ...config, topicId: `${config.topicId}-reborn` });
+    await service().produce(config.name, [{ value: 'new' }]);
+    expect((await reader.fetch(config.name, 0, {})).events.map((e) => e.value)).toEqual(['new']);
+  });
+
+  it('answers TopicNotFound once a cached topic is deleted, writing nothing visible', async () => {
+    const config = await newTopic();
+    const svc = service();
+    await svc.produce(config.name, [{ value: 'before' }]);
+    await topics.deleteTopic(config.name, config.topicId);
+    await expect(svc.produce(config.name, [{ value: 'after' }])).rejects.toMatchObject({ code: 'TopicNotFound' });
+  });
+});
+
 describe('a crash between the two writes', () => {
   it('leaves the batch invisible; the next append (single-item) moves the head past it and continues gapless', async () => {
     const config = await newTopic();

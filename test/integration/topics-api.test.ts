@@ -187,7 +187,8 @@ describe('DELETE /topics/{topic}', () => {
             ExpressionAttributeValues: { ':pk': pk },
           }),
         );
-        return left.Count === 0;
+        // Only the head's tombstone stays (until its TTL), refusing appends planned from the old topic.
+        return left.Count === 1 && left.Items?.[0]?.offset === HEAD_OFFSET && left.Items[0].deleted === true;
       },
       { timeoutMs: 20_000, what: 'the purge of the deleted topic' },
     );

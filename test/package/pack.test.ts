@@ -13,13 +13,14 @@
  * itself, offline, as a real folder. The checks then allow repository paths only inside those
  * linked node_modules.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, ROUTES } from '../../definitions/functions';
+import { waitFor } from '../../local/support';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const USER_STACK = 'Orders';
@@ -236,6 +237,39 @@ describe('the packed package in a fresh CDK app outside the repository', () => {
     const resolved = run(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('sluice'))"], appDir);
     expect(resolved.trim()).toBe(`file://${join(installed(), 'dist/lib/index.js')}`);
   });
+
+  it('serves the web console from the packed CLI: `sluice console` answers its page and every file the page loads', async () => {
+    const shipped = readdirSync(join(installed(), 'dist/console-public')).sort();
+    expect(shipped).toEqual(readdirSync(join(REPO_ROOT, 'console/public')).sort());
+    const child = spawn(join(appDir, 'node_modules/.bin/sluice'), ['--endpoint', 'http://127.0.0.1:9', 'console', '--port', '0'], { cwd: appDir, env: cleanEnv });
+    try {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stderr.on('data', (d: Buffer) => (out += d));
+      const url = await waitFor(async () => /http:\/\/127\.0\.0\.1:\d+\//.exec(out)?.[0], {
+        timeoutMs: 20_000,
+        what: 'sluice console to print its URL',
+        fatal: () => child.exitCode !== null,
+      });
+      const index = await fetch(url);
+      expect(index.status).toBe(200);
+      const page = await index.text();
+      expect(page).toContain('<div id="app">');
+      // The page's own scripts and styles, and the libraries its import map names.
+      const importMap = JSON.parse(/<script type="importmap">(.*?)<\/script>/s.exec(page)![1]!) as { imports: Record<string, string> };
+      const files = [...page.matchAll(/(?:src|href)="(\/[^"]+)"/g)].map((m) => m[1]!).concat(Object.values(importMap.imports), '/common.js', '/ops.js', '/vendor/uplot.css');
+      expect(files).toEqual(expect.arrayContaining(['/app.js', '/app.css', '/vendor/preact.mjs', '/vendor/uplot.mjs']));
+      for (const file of new Set(files)) {
+        const res = await fetch(new URL(file, url));
+        expect(res.status, file).toBe(200);
+        expect((await res.arrayBuffer()).byteLength, file).toBeGreaterThan(0);
+      }
+    } finally {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      await exited;
+    }
+  }, 30_000);
 
   it('runs the compiled CLI and client, without tsx', () => {
     expect(run(join(appDir, 'node_modules/.bin/sluice'), ['--version'], appDir).trim()).toContain('0.1.0');

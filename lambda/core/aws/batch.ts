@@ -27,8 +27,14 @@ const UNPROCESSED_BACKOFF = { initialDelayMs: 50, maxDelayMs: 1000 } as const;
 type Key = Record<string, unknown>;
 export type WriteRequest = { PutRequest: { Item: Key } } | { DeleteRequest: { Key: Key } };
 
-/** Consistent reads of every key that exists (order not kept). */
-export async function batchGetAll(client: DynamoDBDocumentClient, table: string, keys: readonly Key[], operation: string): Promise<Key[]> {
+/** Reads of every key that exists (order not kept); consistent unless `consistent: false`. */
+export async function batchGetAll(
+  client: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly Key[],
+  operation: string,
+  options: { readonly consistent?: boolean } = {},
+): Promise<Key[]> {
   const found: Key[] = [];
   try {
     for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
@@ -37,7 +43,7 @@ export async function batchGetAll(client: DynamoDBDocumentClient, table: string,
         if (round === MAX_ROUNDS) throw new ThrottledError(`${operation}: BatchGetItem kept returning UnprocessedKeys; retry with backoff`);
         if (round > 0) await RETRY_DEFAULTS.sleep(backoffDelay(round - 1, UNPROCESSED_BACKOFF));
         const out: BatchGetCommandOutput = await client.send(
-          new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+          new BatchGetCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: options.consistent ?? true } } }),
         );
         found.push(...(out.Responses?.[table] ?? []));
         pending = out.UnprocessedKeys?.[table]?.Keys;

@@ -7,6 +7,7 @@
  *   sk "position#<topic>#<partition>" where the owning member will read next
  */
 import {
+  DeleteCommand,
   PutCommand,
   QueryCommand,
   ScanCommand,
@@ -38,23 +39,13 @@ export class DynamoDbGroupStore implements GroupStore {
 
   async getGroup(group: string): Promise<GroupState | undefined> {
     // One query reads the membership item and its members' heartbeat items ("group", "group#…").
-    const items = await this.queryPrefix(group, MEMBERSHIP);
-    const item = items.find((i) => i.sk === MEMBERSHIP);
-    if (!item) return undefined;
-    const members = { ...((item.members ?? {}) as GroupState['members']) };
-    for (const beat of items) {
-      const memberId = String(beat.sk).slice(HEARTBEAT_PREFIX.length);
-      const member = String(beat.sk).startsWith(HEARTBEAT_PREFIX) ? members[memberId] : undefined;
-      // The later of the two: a join or membership change also stores the member's time.
-      if (member && Number(beat.lastSeenMs) > member.lastSeenMs) members[memberId] = { ...member, lastSeenMs: Number(beat.lastSeenMs) };
-    }
-    return {
-      group,
-      generation: Number(item.generation),
-      version: Number(item.version),
-      members,
-      owners: (item.owners ?? {}) as GroupState['owners'],
-    };
+    return toGroupState(group, await this.queryPrefix(group, MEMBERSHIP));
+  }
+
+  async readGroupView(group: string): Promise<{ state: GroupState | undefined; offsets: CommittedOffset[]; positions: Position[] }> {
+    const items = await this.queryPrefix(group);
+    const starting = (prefix: string) => items.filter((i) => String(i.sk).startsWith(prefix));
+    return { state: toGroupState(group, starting(MEMBERSHIP)), offsets: starting('offset#').map(toOffset), positions: starting('position#').map(toPosition) };
   }
 
   async putGroup(state: GroupState, next: Omit<GroupState, 'version'>): Promise<boolean> {
@@ -97,6 +88,35 @@ export class DynamoDbGroupStore implements GroupStore {
     return true;
   }
 
+  async deleteGroup(group: string, version: number): Promise<boolean> {
+    // The membership item first, conditionally: a member that joined since the caller found the
+    // group empty makes this fail and nothing is deleted. Once it is gone the group has no members,
+    // and the rest (offsets, positions, heartbeats) goes in batches; a delete that fails half way
+    // leaves the group with fewer offsets, and the next delete finishes it.
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { group, sk: MEMBERSHIP },
+          ...(version === 0
+            ? { ConditionExpression: 'attribute_not_exists(#g)', ExpressionAttributeNames: { '#g': 'group' } }
+            : { ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': version } }),
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw toSluiceError(err, 'DeleteGroup', { write: true });
+    }
+    const rest = (await this.queryPrefix(group)).filter((i) => i.sk !== MEMBERSHIP);
+    await batchWriteAll(
+      this.client,
+      this.table,
+      rest.map((i) => ({ DeleteRequest: { Key: { group, sk: i.sk } } })),
+      'DeleteGroup',
+    );
+    return true;
+  }
+
   async listGroups(): Promise<string[]> {
     const groups: string[] = [];
     let start: Record<string, unknown> | undefined;
@@ -120,23 +140,11 @@ export class DynamoDbGroupStore implements GroupStore {
   }
 
   async readOffsets(group: string): Promise<CommittedOffset[]> {
-    return (await this.queryPrefix(group, 'offset#')).map((i) => ({
-      topic: String(i.topic),
-      partition: Number(i.partition),
-      offset: Number(i.offset),
-      topicId: String(i.topicId),
-    }));
+    return (await this.queryPrefix(group, 'offset#')).map(toOffset);
   }
 
   async readPositions(group: string): Promise<Position[]> {
-    return (await this.queryPrefix(group, 'position#')).map((i) => ({
-      topic: String(i.topic),
-      partition: Number(i.partition),
-      offset: Number(i.offset),
-      memberId: String(i.memberId),
-      generation: Number(i.generation),
-      ...(i.requestId === undefined ? {} : { requestId: String(i.requestId), from: Number(i.from) }),
-    }));
+    return (await this.queryPrefix(group, 'position#')).map(toPosition);
   }
 
   async writePositions(group: string, positions: readonly Position[]): Promise<void> {
@@ -155,6 +163,29 @@ export class DynamoDbGroupStore implements GroupStore {
       partitions.map((p) => ({ DeleteRequest: { Key: { group, sk: positionSk(p.topic, p.partition) } } })),
       'DeletePositions',
     );
+  }
+
+  async initOffsets(group: string, offsets: readonly CommittedOffset[]): Promise<void> {
+    // One conditional put each (BatchWriteItem takes no conditions); a lost condition is an
+    // offset already there, which stays.
+    for (let i = 0; i < offsets.length; i += 25) {
+      await Promise.all(
+        offsets.slice(i, i + 25).map(async (o) => {
+          try {
+            await this.client.send(
+              new PutCommand({
+                TableName: this.table,
+                Item: this.offsetItem(group, o),
+                ConditionExpression: 'attribute_not_exists(sk) OR topicId <> :topicId',
+                ExpressionAttributeValues: { ':topicId': o.topicId },
+              }),
+            );
+          } catch (err) {
+            if (!isConditionalCheckFailed(err)) throw toSluiceError(err, 'InitOffsets', { write: true });
+          }
+        }),
+      );
+    }
   }
 
   async writeOffsets(group: string, offsets: readonly CommittedOffset[]): Promise<void> {
@@ -209,7 +240,8 @@ export class DynamoDbGroupStore implements GroupStore {
     return { group, sk: offsetSk(o.topic, o.partition), ...o, committedAt: new Date().toISOString() };
   }
 
-  private async queryPrefix(group: string, prefix: string): Promise<Record<string, unknown>[]> {
+  /** The group's items whose sort key starts with `prefix`; all of them without one. */
+  private async queryPrefix(group: string, prefix?: string): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -217,9 +249,9 @@ export class DynamoDbGroupStore implements GroupStore {
         'QueryGroup',
         new QueryCommand({
           TableName: this.table,
-          KeyConditionExpression: '#g = :g AND begins_with(sk, :p)',
+          KeyConditionExpression: prefix === undefined ? '#g = :g' : '#g = :g AND begins_with(sk, :p)',
           ExpressionAttributeNames: { '#g': 'group' },
-          ExpressionAttributeValues: { ':g': group, ':p': prefix },
+          ExpressionAttributeValues: prefix === undefined ? { ':g': group } : { ':g': group, ':p': prefix },
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
@@ -237,4 +269,39 @@ export class DynamoDbGroupStore implements GroupStore {
       throw toSluiceError(err, operation);
     }
   }
+}
+
+/** The membership item and heartbeat items of a group, as its state (undefined without membership). */
+function toGroupState(group: string, items: readonly Record<string, unknown>[]): GroupState | undefined {
+  const item = items.find((i) => i.sk === MEMBERSHIP);
+  if (!item) return undefined;
+  const members = { ...((item.members ?? {}) as GroupState['members']) };
+  for (const beat of items) {
+    const memberId = String(beat.sk).slice(HEARTBEAT_PREFIX.length);
+    const member = String(beat.sk).startsWith(HEARTBEAT_PREFIX) ? members[memberId] : undefined;
+    // The later of the two: a join or membership change also stores the member's time.
+    if (member && Number(beat.lastSeenMs) > member.lastSeenMs) members[memberId] = { ...member, lastSeenMs: Number(beat.lastSeenMs) };
+  }
+  return {
+    group,
+    generation: Number(item.generation),
+    version: Number(item.version),
+    members,
+    owners: (item.owners ?? {}) as GroupState['owners'],
+  };
+}
+
+function toOffset(i: Record<string, unknown>): CommittedOffset {
+  return { topic: String(i.topic), partition: Number(i.partition), offset: Number(i.offset), topicId: String(i.topicId) };
+}
+
+function toPosition(i: Record<string, unknown>): Position {
+  return {
+    topic: String(i.topic),
+    partition: Number(i.partition),
+    offset: Number(i.offset),
+    memberId: String(i.memberId),
+    generation: Number(i.generation),
+    ...(i.requestId === undefined ? {} : { requestId: String(i.requestId), from: Number(i.from) }),
+  };
 }

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   FencedMemberError,
+  GroupNotEmptyError,
   GroupNotFoundError,
   OffsetOutOfRangeError,
   RebalanceInProgressError,
@@ -33,7 +34,7 @@ import type { LogReadService } from '../log/log-read-service';
 import { ResponseBudget } from '../log/response-budget';
 import type { TopicStore } from '../topics/topic-store';
 import { assign, tpKey } from './assignor';
-import { CommitFenced, type CommitFence, type CommittedOffset, type GroupState, type GroupStore, type MemberState } from './group-store';
+import { CommitFenced, type CommitFence, type CommittedOffset, type GroupState, type GroupStore, type MemberState, type Position } from './group-store';
 
 export interface GroupServiceOptions {
   readonly groups: GroupStore;
@@ -52,6 +53,12 @@ export interface GroupServiceOptions {
 
 const MAX_MEMBERSHIP_ATTEMPTS = 20;
 
+/**
+ * How long a topic's partition count is reused to check that a group's assignment covers every
+ * partition: a topic's new partitions reach its groups within this (plus a poll).
+ */
+export const LAYOUT_CACHE_MS = 30_000;
+
 export interface RecordsResponse {
   readonly memberId: string;
   readonly generation: number;
@@ -66,6 +73,8 @@ export class GroupService {
   private readonly newMemberId: () => string;
   private readonly pollIntervalMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** Topics' partition counts by name, with when they were read (withCurrentLayout). */
+  private readonly partitionCounts = new Map<string, { partitions: number; at: number }>();
 
   constructor(options: GroupServiceOptions) {
     this.groups = options.groups;
@@ -77,7 +86,8 @@ export class GroupService {
     this.sleep = options.sleep ?? RETRY_DEFAULTS.sleep;
   }
 
-  async join(group: string, request: JoinGroupRequest): Promise<MembershipResponse> {
+  /** `caller.host`: the caller's address (the handler passes API Gateway's source IP), shown by describe. */
+  async join(group: string, request: JoinGroupRequest, caller: { readonly host?: string } = {}): Promise<MembershipResponse> {
     await this.requireTopics(request.topics);
     const memberId = request.memberId ?? this.newMemberId();
     const member: MemberState = {
@@ -85,6 +95,8 @@ export class GroupService {
       sessionTimeoutMs: request.sessionTimeoutMs ?? GROUP_DEFAULTS.sessionTimeoutMs,
       lastSeenMs: this.now(),
       offsetReset: request.offsetReset ?? GROUP_DEFAULTS.offsetReset,
+      ...(request.clientId === undefined ? {} : { clientId: request.clientId }),
+      ...(caller.host === undefined ? {} : { host: caller.host }),
     };
     const state = await this.changeMembership(group, (members) => {
       const previous = members[memberId];
@@ -99,7 +111,7 @@ export class GroupService {
   }
 
   async heartbeat(group: string, memberId: string, knownGeneration?: number): Promise<HeartbeatResponse> {
-    const state = await this.liveGroup(group);
+    const state = await this.withCurrentLayout(await this.liveGroup(group), memberId);
     if (!state.members[memberId] || !(await this.groups.touchMember(group, memberId, this.now()))) {
       throw fenced(group, memberId);
     }
@@ -116,6 +128,34 @@ export class GroupService {
       return { members: rest, changed: found };
     });
     if (!found) throw fenced(group, memberId);
+  }
+
+  /**
+   * Deletes the group's committed offsets and membership (Kafka's `kafka-consumer-groups --delete`).
+   * Refused (GroupNotEmpty) while it has live members; members past their session timeout do not
+   * count. A member joining afterwards starts a new group, from its offset reset policy.
+   */
+  async deleteGroup(group: string): Promise<void> {
+    for (let attempt = 0; attempt < MAX_MEMBERSHIP_ATTEMPTS; attempt++) {
+      const stored = await this.groups.getGroup(group);
+      const state = stored ? await this.withoutExpired(stored) : undefined;
+      const members = Object.entries(state?.members ?? {});
+      if (members.length > 0) {
+        const now = this.now();
+        const waitMs = Math.max(...members.map(([, m]) => m.lastSeenMs + m.sessionTimeoutMs - now));
+        throw new GroupNotEmptyError(
+          `Group "${group}" has ${members.length} live member(s): stop them (they leave the group), or wait until their ` +
+            `sessions time out (in at most ${Math.ceil(waitMs / 1000)} s without a heartbeat), then delete it`,
+          { details: { group, members: members.map(([id]) => id).sort() } },
+        );
+      }
+      // A group without a membership item exists while it has offsets (a reset before any join).
+      if (!state && (await this.groups.readOffsets(group)).length === 0) notFound(group);
+      // False: a member joined (or the membership changed) since the read; look again.
+      if (await this.groups.deleteGroup(group, state?.version ?? 0)) return;
+      await this.sleep(Math.floor(Math.random() * 20 * (attempt + 1)));
+    }
+    throw new ThrottledError(`Group "${group}" is changing too fast; retry`);
   }
 
   async listGroups(): Promise<string[]> {
@@ -161,6 +201,8 @@ export class GroupService {
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([memberId, m]) => ({
           memberId,
+          clientId: m.clientId ?? null,
+          host: m.host ?? null,
           topics: m.topics,
           sessionTimeoutMs: m.sessionTimeoutMs,
           lastHeartbeat: new Date(m.lastSeenMs).toISOString(),
@@ -190,16 +232,26 @@ export class GroupService {
       authorizeTopics?: (topics: string[]) => Promise<void>;
     } = {},
   ): Promise<RecordsResponse> {
-    const state = await this.liveGroup(group);
+    // Membership, committed offsets and positions in one query: an idle member's poll is cheap.
+    let view = await this.groups.readGroupView(group);
+    const live = await this.withoutExpired(view.state ?? notFound(group));
+    const state = await this.withCurrentLayout(live, memberId);
+    // Reassigned for a grown topic: its added partitions may have just got their first offsets.
+    if (state !== live) view = await this.groups.readGroupView(group);
     const member = state.members[memberId];
     if (!member) throw fenced(group, memberId);
     const owned = ownedBy(state, memberId);
     await options.authorizeTopics?.([...new Set(owned.map((tp) => tp.topic))]);
-    if (!(await this.groups.touchMember(group, memberId, this.now()))) throw fenced(group, memberId);
+    // A records call is a heartbeat too; it writes one only when a third of the session has passed
+    // since the last, so a member polling every few seconds does not pay a write per poll.
+    const now = this.now();
+    if (now - member.lastSeenMs >= member.sessionTimeoutMs / 3 && !(await this.groups.touchMember(group, memberId, now))) {
+      throw fenced(group, memberId);
+    }
     const maxRecords = options.maxRecords ?? GROUP_DEFAULTS.maxRecords;
     const deadline = this.now() + (options.waitMs ?? 0);
 
-    const { start: positions, stored } = await this.startPositions(state, memberId, member, owned, options.requestId);
+    const { start: positions, stored } = await this.startPositions(state, memberId, member, owned, options.requestId, view);
     const starts = new Map(positions);
     // Start at a different partition each call, so one backlog cannot starve the others.
     const first = owned.length > 0 ? Math.floor(Math.random() * owned.length) : 0;
@@ -337,7 +389,7 @@ export class GroupService {
    */
   private async changeMembership(
     group: string,
-    change: (members: Readonly<Record<string, MemberState>>) => { members: Record<string, MemberState>; changed: boolean },
+    change: (members: Readonly<Record<string, MemberState>>, state: GroupState) => { members: Record<string, MemberState>; changed: boolean },
   ): Promise<GroupState> {
     // Optimistic concurrency, not a retry of AWS errors: putGroup answers false when another
     // member's write won (its condition on `version` failed), and the change is recomputed from
@@ -347,13 +399,14 @@ export class GroupService {
       const now = this.now();
       const live = Object.fromEntries(Object.entries(state.members).filter(([, m]) => m.lastSeenMs + m.sessionTimeoutMs >= now));
       const expired = Object.keys(state.members).length !== Object.keys(live).length;
-      const { members, changed } = change(live);
+      const { members, changed } = change(live, state);
       if (!changed && !expired && state.version > 0) {
         // Nothing to reassign; just store the member's fresh heartbeat time.
         if (JSON.stringify(members) === JSON.stringify(state.members)) return state;
       }
       const reassign = changed || expired || state.version === 0;
       const topics = await this.topicLayout(members);
+      if (reassign) await this.startAddedPartitions(group, state, topics);
       const next = {
         group,
         generation: reassign ? state.generation + 1 : state.generation,
@@ -368,12 +421,66 @@ export class GroupService {
     throw new ThrottledError(`Group "${group}" is changing too fast; retry`);
   }
 
+  /**
+   * The group, reassigned first when a topic the member subscribes to has another partition count
+   * than the assignment covers (it grew, or was deleted): a topic's new partitions go to members
+   * on their next records call or heartbeat, as a Kafka consumer's metadata refresh triggers a
+   * rebalance. Only the member's topics are checked: each topic of the group is some member's,
+   * and that member's calls check it.
+   */
+  private async withCurrentLayout(state: GroupState, memberId: string): Promise<GroupState> {
+    for (const topic of state.members[memberId]?.topics ?? []) {
+      const assigned = assignedPartitions(state, topic);
+      if ((await this.partitionCount(topic, false)) === assigned) continue;
+      // Decided on a fresh read: a count cached before the growth must not force a rebalance.
+      const partitions = await this.partitionCount(topic, true);
+      if (partitions === assigned) continue;
+      // Changed only if still stale in the state the change is computed from (another call may
+      // have reassigned meanwhile): one growth, one new generation.
+      return this.changeMembership(state.group, (members, current) => ({ members, changed: assignedPartitions(current, topic) !== partitions }));
+    }
+    return state;
+  }
+
+  /**
+   * A topic's partition count (0 when it does not exist), reused for LAYOUT_CACHE_MS unless
+   * `fresh`: shared by every member this instance serves, so a check costs about nothing.
+   */
+  private async partitionCount(topic: string, fresh: boolean): Promise<number> {
+    const now = this.now();
+    const cached = this.partitionCounts.get(topic);
+    if (!fresh && cached && now - cached.at < LAYOUT_CACHE_MS) return cached.partitions;
+    const partitions = (await this.topics.getTopic(topic))?.partitions ?? 0;
+    if (this.partitionCounts.size >= 10_000) this.partitionCounts.clear();
+    this.partitionCounts.set(topic, { partitions, at: now });
+    return partitions;
+  }
+
+  /**
+   * Partitions added to a topic the group already reads (its assignment covered fewer of them)
+   * start at their beginning, whatever the members' offsetReset: every event on them was produced
+   * after the group was reading the topic, so none is skipped (a Kafka consumer at `latest` skips
+   * those produced before its rebalance). Written only where the group has no offset for them.
+   */
+  private async startAddedPartitions(
+    group: string,
+    state: GroupState,
+    layout: readonly { topic: string; partitions: number; topicId: string }[],
+  ): Promise<void> {
+    const offsets = layout.flatMap(({ topic, partitions, topicId }) => {
+      const assigned = assignedPartitions(state, topic);
+      if (assigned === 0 || partitions <= assigned) return [];
+      return Array.from({ length: partitions - assigned }, (_, i) => ({ topic, partition: assigned + i, offset: 0, topicId }));
+    });
+    if (offsets.length > 0) await this.groups.initOffsets(group, offsets);
+  }
+
   private async topicLayout(members: Readonly<Record<string, MemberState>>) {
     const names = [...new Set(Object.values(members).flatMap((m) => m.topics))].sort();
     const layout = [];
     for (const topic of names) {
       const config = await this.topics.getTopic(topic);
-      if (config) layout.push({ topic, partitions: config.partitions });
+      if (config) layout.push({ topic, partitions: config.partitions, topicId: config.topicId });
     }
     return layout;
   }
@@ -388,8 +495,8 @@ export class GroupService {
   }
 
   /** Committed offsets of topics that still exist as the incarnation they were committed for. */
-  private async liveOffsets(group: string): Promise<CommittedOffset[]> {
-    const offsets = await this.groups.readOffsets(group);
+  private async liveOffsets(group: string, read?: CommittedOffset[]): Promise<CommittedOffset[]> {
+    const offsets = read ?? (await this.groups.readOffsets(group));
     const ids = new Map<string, string | undefined>();
     for (const topic of new Set(offsets.map((o) => o.topic))) ids.set(topic, (await this.topics.getTopic(topic))?.topicId);
     return offsets.filter((o) => ids.get(o.topic) === o.topicId);
@@ -401,8 +508,10 @@ export class GroupService {
     member: MemberState,
     owned: readonly { topic: string; partition: number }[],
     requestId: string | undefined,
+    view: { readonly offsets: CommittedOffset[]; readonly positions: Position[] },
   ): Promise<{ start: Map<string, number>; stored: Map<string, number> }> {
-    const [positions, committed] = await Promise.all([this.groups.readPositions(state.group), this.liveOffsets(state.group)]);
+    const { positions } = view;
+    const committed = await this.liveOffsets(state.group, view.offsets);
     const start = new Map<string, number>();
     /** The member's stored position (this generation) per partition. */
     const stored = new Map<string, number>();
@@ -480,6 +589,11 @@ export class GroupService {
     if (!config) throw new TopicNotFoundError(`Topic "${topic}" does not exist`, { details: { topic } });
     return config;
   }
+}
+
+/** How many of a topic's partitions the group's assignment covers. */
+function assignedPartitions(state: GroupState, topic: string): number {
+  return Object.keys(state.owners).filter((key) => key.slice(0, key.lastIndexOf('#')) === topic).length;
 }
 
 function ownedBy(state: GroupState, memberId: string): { topic: string; partition: number }[] {

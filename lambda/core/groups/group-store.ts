@@ -10,6 +10,10 @@ export interface MemberState {
   readonly sessionTimeoutMs: number;
   readonly lastSeenMs: number;
   readonly offsetReset: OffsetReset;
+  /** Kafka's `client.id`, as the member gave it at join (absent: none given, or joined before it existed). */
+  readonly clientId?: string;
+  /** The caller's source IP at join, as API Gateway saw it. */
+  readonly host?: string;
 }
 
 export interface GroupState {
@@ -52,16 +56,32 @@ export interface CommitFence {
 
 export interface GroupStore {
   getGroup(group: string): Promise<GroupState | undefined>;
+  /**
+   * The group, its committed offsets and its members' positions in one read (a records call needs
+   * all three; one query costs its size once, where three would each round up).
+   */
+  readGroupView(group: string): Promise<{ state: GroupState | undefined; offsets: CommittedOffset[]; positions: Position[] }>;
   /** Writes the membership item if its version is still `state.version` (returns false if not). */
   putGroup(state: GroupState, next: Omit<GroupState, 'version'>): Promise<boolean>;
   /** Records a heartbeat; false when the member is no longer in the group. */
   touchMember(group: string, memberId: string, nowMs: number): Promise<boolean>;
+  /**
+   * Deletes the group: its membership item only if its version is still `version` (0: there is
+   * none; returns false when it changed), then every other item of the group (offsets, positions,
+   * heartbeats). Returns true when the membership condition held.
+   */
+  deleteGroup(group: string, version: number): Promise<boolean>;
   /** Groups with a membership item or committed offsets. */
   listGroups(): Promise<string[]>;
   readOffsets(group: string): Promise<CommittedOffset[]>;
   readPositions(group: string): Promise<Position[]>;
   writePositions(group: string, positions: readonly Position[]): Promise<void>;
   deletePositions(group: string, partitions: readonly { topic: string; partition: number }[]): Promise<void>;
+  /**
+   * Writes each committed offset only where the group has none for that partition of that topic
+   * incarnation (topicId): never over a commit.
+   */
+  initOffsets(group: string, offsets: readonly CommittedOffset[]): Promise<void>;
   /** Writes committed offsets unconditionally (seek, an admin action). */
   writeOffsets(group: string, offsets: readonly CommittedOffset[]): Promise<void>;
   /** Writes committed offsets if the fence holds; throws CommitFenced otherwise. */

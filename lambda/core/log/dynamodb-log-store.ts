@@ -27,6 +27,10 @@
  *   costs nobody a lost offset; the crashed request was answered with an error, and its events
  *   appear once the head moves (or never, if TTL deletes the batch first: then N is free again).
  * - The head item never expires, so a partition whose batches all expired continues from it.
+ * - A deleted topic's heads become tombstones (tombstoneLogPartitions) before its delete returns,
+ *   and a tombstone fails every head condition, so an append planned from a cached configuration
+ *   of a deleted topic (LogService caches them briefly) writes nothing visible: it finds the
+ *   tombstone (StaleTopicConfig) and is planned again from the topic as it is now.
  * The one assumption: TTL does not delete a batch within seconds of its write (DynamoDB's TTL
  * sweeper deletes expired items hours to days later), else a put from a head read seconds stale
  * could take a key below the head.
@@ -46,6 +50,7 @@ import {
 } from '../aws/write-transaction';
 import {
   AppendConflict,
+  StaleTopicConfig,
   type AppendOutcome,
   type AppendPlan,
   type DedupeRecord,
@@ -61,12 +66,39 @@ import type { Codec } from './record-batch';
 /** Offset of the head item within a partition's key. */
 export const HEAD_OFFSET = -1;
 
+/**
+ * How long a deleted topic's head tombstones are kept (TTL): far longer than any cached topic
+ * configuration or in-flight append can outlive the delete.
+ */
+export const TOMBSTONE_TTL_SECONDS = 24 * 60 * 60;
+
+
 /** The log table's partition key of one partition of a topic. */
 export const logPartitionKey = (topicId: string, partition: number): string => `${topicId}#${partition}`;
 
 /**
- * Deletes every item of one partition of the log (its head and batches), page by page; returns
- * how many it deleted. For the purge of a deleted topic (DynamoDbTopicStore.purgePartition).
+ * Turns the heads of a deleted topic's partitions into tombstones (kept TOMBSTONE_TTL_SECONDS), so
+ * no append planned from the deleted topic can move them again. For DynamoDbTopicStore.deleteTopic.
+ */
+export async function tombstoneLogPartitions(
+  client: DynamoDBDocumentClient,
+  logTable: string,
+  topicId: string,
+  partitions: number,
+  nowMs = Date.now(),
+): Promise<void> {
+  const requests = Array.from({ length: partitions }, (_, p) => ({ PutRequest: { Item: tombstone(logPartitionKey(topicId, p), nowMs) } }));
+  await batchWriteAll(client, logTable, requests, 'TombstonePartitions');
+}
+
+function tombstone(pk: string, nowMs: number): Record<string, unknown> {
+  return { pk, offset: HEAD_OFFSET, deleted: true, expiresAt: Math.ceil(nowMs / 1000) + TOMBSTONE_TTL_SECONDS };
+}
+
+/**
+ * Deletes the batches of one partition of a deleted topic, page by page (its head stays a
+ * tombstone until its TTL); returns how many it deleted. For the purge of a deleted topic
+ * (DynamoDbTopicStore.purgePartition), which tombstones the head first in case the delete could not.
  */
 export async function deleteLogPartition(
   client: DynamoDBDocumentClient,
@@ -75,14 +107,15 @@ export async function deleteLogPartition(
   partition: number,
 ): Promise<number> {
   const pk = logPartitionKey(topicId, partition);
+  await batchWriteAll(client, logTable, [{ PutRequest: { Item: tombstone(pk, Date.now()) } }], 'PurgePartition');
   let deleted = 0;
   let start: Record<string, unknown> | undefined;
   do {
     const page = await client.send(
       new QueryCommand({
         TableName: logTable,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
+        KeyConditionExpression: 'pk = :pk AND #offset > :head',
+        ExpressionAttributeValues: { ':pk': pk, ':head': HEAD_OFFSET },
         ProjectionExpression: 'pk, #offset',
         ExpressionAttributeNames: { '#offset': 'offset' },
         ExclusiveStartKey: start,
@@ -134,7 +167,7 @@ export class DynamoDbLogReadStore implements LogReadStore {
       return new Map(item ? [[partition, toHead(item)]] : []);
     }
     const keys = partitions.map((p) => ({ pk: logPartitionKey(topicId, p), offset: HEAD_OFFSET }));
-    const items = await batchGetAll(this.client, this.logTable, keys, 'ReadHeads');
+    const items = await batchGetAll(this.client, this.logTable, keys, 'ReadHeads', options);
     const heads = new Map<number, PartitionHead>();
     for (const item of items) {
       const partition = Number(String(item.pk).slice(topicId.length + 1));
@@ -286,7 +319,10 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
       if (!isConditionalCheckFailed(err)) throw afterBatchWritten(err);
       // The head left `at`, which it does only over the batch stored there: ours. Another append
       // that found our key taken moved it for us, or the SDK retried our head write after its
-      // answer was lost. The events are in either way.
+      // answer was lost. The events are in either way. Unless the head is a tombstone: the topic
+      // was deleted after this append read its configuration, and our batch is unreachable.
+      const head = await this.getItem(pk, HEAD_OFFSET, true, 'Append');
+      if (head?.deleted === true) throw new StaleTopicConfig(topicId);
     }
     return { consumedWriteUnits: units };
   }
@@ -402,6 +438,7 @@ function afterBatchWritten(err: unknown): OutcomeUnknownError {
 }
 
 function toHead(item: Record<string, unknown>): PartitionHead {
+  if (item.deleted === true) return { nextOffset: 0, maxTimestamp: 0, deleted: true };
   return {
     nextOffset: Number(item.nextOffset),
     maxTimestamp: Number(item.maxTimestamp ?? 0),

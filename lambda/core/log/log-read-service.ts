@@ -24,8 +24,21 @@ export interface LogReadServiceOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
+/** How long produce reuses a topic's configuration (Kafka clients reuse metadata the same way). */
+export const TOPIC_CONFIG_CACHE_MS = 2_000;
+/**
+ * How long a group's check for new events reuses it: only its topicId and partition count matter
+ * there, and a stale one costs at most a fetch that finds nothing (or a fresh read for a partition
+ * it does not know).
+ */
+export const HINT_CONFIG_CACHE_MS = 30_000;
+/** Configurations cached before the cache starts again empty (a bound on an instance's memory). */
+const MAX_CACHED_TOPICS = 10_000;
+
 export class LogReadService {
   protected readonly topics: TopicStore;
+  /** Topic configurations by name, with when they were read (cachedTopic). */
+  private readonly configs = new Map<string, { config: TopicConfig; at: number }>();
   protected readonly now: () => number;
   protected readonly sleep: (ms: number) => Promise<void>;
   private readonly pollIntervalMs: number;
@@ -45,10 +58,17 @@ export class LogReadService {
    * event is returned when there is one.
    */
   async fetch(topicName: string, partition: number, query: FetchQuery, budget = new ResponseBudget()): Promise<FetchResponse> {
-    const config = await this.requireTopic(topicName);
+    // The configuration as cached (TOPIC_CONFIG_CACHE_MS): a deleted topic's head is a tombstone,
+    // and then, or for a partition it does not know, the topic is read again.
+    let config = await this.configCovering(topicName, [partition], TOPIC_CONFIG_CACHE_MS);
     this.requirePartition(config, partition);
-    const now = this.now();
     let head = await this.reader.readHead(config, partition);
+    if (head.deleted) {
+      config = await this.cachedTopic(topicName, this.now(), 0);
+      this.requirePartition(config, partition);
+      head = await this.reader.readHead(config, partition);
+    }
+    const now = this.now();
     const logStartOffset = await this.reader.logStartOffset(config, partition, head, now);
 
     let start: number;
@@ -91,13 +111,21 @@ export class LogReadService {
   }
 
   /**
-   * High watermarks of some partitions of a topic: one topic read and batched head reads (a
-   * consumer group checks its partitions this way before fetching only those with new events).
+   * High watermarks of some partitions of a topic, as a hint: a consumer group checks its
+   * partitions this way before fetching (consistently) only those with new events. So the cheap
+   * reads: the topic's configuration as cached (HINT_CONFIG_CACHE_MS), and the heads batched and
+   * eventually consistent (a mark a moment old finds the new events on the next check).
    */
   async highWatermarks(topicName: string, partitions: readonly number[]): Promise<Map<number, number>> {
-    const config = await this.requireTopic(topicName);
+    let config = await this.configCovering(topicName, partitions, HINT_CONFIG_CACHE_MS);
     for (const p of partitions) this.requirePartition(config, p);
-    const heads = await this.reader.readHeadsOf(config, partitions);
+    let heads = await this.reader.readHeadsOf(config, partitions, { consistent: false });
+    if ([...heads.values()].some((h) => h.deleted)) {
+      // The cached topic was deleted (and maybe re-created): look again.
+      config = await this.cachedTopic(topicName, this.now(), 0);
+      for (const p of partitions) this.requirePartition(config, p);
+      heads = await this.reader.readHeadsOf(config, partitions, { consistent: false });
+    }
     return new Map([...heads].map(([p, head]) => [p, head.nextOffset]));
   }
 
@@ -113,6 +141,30 @@ export class LogReadService {
     const head = await this.reader.readHead(config, partition);
     const logStartOffset = await this.reader.logStartOffset(config, partition, head, this.now());
     return this.reader.offsetForTimestamp(config, partition, timestamp, logStartOffset, head);
+  }
+
+  /**
+   * The topic's configuration, read at most TOPIC_CONFIG_CACHE_MS ago: for produce (whose appends
+   * catch a deleted topic by its tombstoned heads) and for hints, never for what a fetch returns.
+   */
+  protected async cachedTopic(name: string, now: number, maxAgeMs = TOPIC_CONFIG_CACHE_MS): Promise<TopicConfig> {
+    const cached = this.configs.get(name);
+    if (cached && now - cached.at < maxAgeMs) return cached.config;
+    const config = await this.requireTopic(name);
+    if (this.configs.size >= MAX_CACHED_TOPICS) this.configs.clear();
+    this.configs.set(name, { config, at: now });
+    return config;
+  }
+
+  /** As cachedTopic, but read again when the cached one lacks one of `partitions` (the topic grew). */
+  private async configCovering(name: string, partitions: readonly number[], maxAgeMs: number): Promise<TopicConfig> {
+    const config = await this.cachedTopic(name, this.now(), maxAgeMs);
+    return partitions.every((p) => p < config.partitions) ? config : this.cachedTopic(name, this.now(), 0);
+  }
+
+  /** Forgets a cached configuration (its topic turned out deleted). */
+  protected forgetTopic(name: string): void {
+    this.configs.delete(name);
   }
 
   protected async requireTopic(name: string): Promise<TopicConfig> {

@@ -2,7 +2,7 @@
  * The read side of the log: heads, the log start (first live event), timestamp seeks and reading
  * events from an offset. Expiry is checked on every read, because DynamoDB's TTL deletes late.
  */
-import type { FetchedEvent } from '../../../api/events';
+import { FETCH_LIMITS, type FetchedEvent } from '../../../api/events';
 import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
 import type { LogReadStore, PartitionHead, StoredBatch } from './log-store';
 import { decodeRecords, type StoredRecord } from './record-batch';
@@ -18,8 +18,8 @@ export class LogReader {
   ) {}
 
   /** Heads of several partitions in batched reads (BatchGetItem), not one read each. */
-  async readHeadsOf(config: TopicConfig, partitions: readonly number[]): Promise<Map<number, PartitionHead>> {
-    const heads = await this.log.readHeads(config.topicId, partitions);
+  async readHeadsOf(config: TopicConfig, partitions: readonly number[], options: { readonly consistent?: boolean } = {}): Promise<Map<number, PartitionHead>> {
+    const heads = await this.log.readHeads(config.topicId, partitions, options);
     return new Map(partitions.map((p) => [p, heads.get(p) ?? { nextOffset: 0, maxTimestamp: 0 }]));
   }
 
@@ -139,9 +139,14 @@ export class LogReader {
     let nextOffset = start;
     if (start >= highWatermark || budget.full) return { events, nextOffset };
     const now = this.now();
-    const first = await this.log.readBatchAtOrBefore(config.topicId, partition, start);
-    let batches = first ? [first] : [];
-    let lastBase = first?.baseOffset ?? -1;
+    // Reads usually start where the last one ended, on a batch's first offset: then one query
+    // from there is all. Only a start inside a batch needs the batch before it too.
+    let batches = await this.log.readBatchesAfter(config.topicId, partition, start - 1, Math.min(limit, FETCH_LIMITS.maxLimit), Math.min(highWatermark, start + limit) - 1);
+    if (batches[0]?.baseOffset !== start) {
+      const before = await this.log.readBatchAtOrBefore(config.topicId, partition, start);
+      if (before && before.baseOffset < start) batches = [before, ...batches];
+    }
+    let lastBase = batches.length > 0 ? batches[batches.length - 1]!.baseOffset : start - 1;
     for (;;) {
       for (const batch of batches) {
         const records = decodeRecords(batch);
@@ -161,8 +166,11 @@ export class LogReader {
       }
       if (nextOffset >= highWatermark || events.length >= limit) return { events, nextOffset };
       // Only the items holding offsets still wanted: a big batch past them would be billed in full.
-      const lastWanted = Math.min(highWatermark, nextOffset + (limit - events.length)) - 1;
-      batches = await this.log.readBatchesAfter(config.topicId, partition, lastBase, 100, lastWanted);
+      // Every item holds at least one event, so one query for as many items as events are wanted
+      // (DynamoDB stops a page at 1 MB) rather than many small round trips.
+      const wanted = limit - events.length;
+      const lastWanted = Math.min(highWatermark, nextOffset + wanted) - 1;
+      batches = await this.log.readBatchesAfter(config.topicId, partition, lastBase, Math.min(wanted, FETCH_LIMITS.maxLimit), lastWanted);
       if (batches.length === 0) return { events, nextOffset };
       lastBase = batches[batches.length - 1]!.baseOffset;
     }

@@ -13,21 +13,36 @@
  *   partition, whose head remembers the producer's last batches (producer-state.ts): a retry is
  *   answered with the original offsets and writes nothing; an older epoch is fenced.
  * - Retention: every read hides events older than the topic's retention (log-reader.ts).
+ * - Each instance keeps what the last append taught it: a topic's configuration for
+ *   TOPIC_CONFIG_CACHE_MS (log-read-service.ts) and a partition's head for HEAD_CACHE_MS, so a warm producer appends
+ *   without reading. Both are safe stale: an append planned from a moved head fails its write
+ *   conditions and is planned again from a consistent read, and one planned from a deleted topic
+ *   finds its heads tombstoned (StaleTopicConfig) and is planned again from the topic as it is.
+ *   A change of retention, dedupe window or partitions reaches produce within TOPIC_CONFIG_CACHE_MS.
  */
 import { randomUUID } from 'node:crypto';
-import { EventTooLargeError, InvalidRequestError, RequestTooLargeError, ThrottledError } from '../../../api/errors';
+import { EventTooLargeError, InvalidRequestError, RequestTooLargeError, ThrottledError, TopicNotFoundError } from '../../../api/errors';
 import { EVENT_LIMITS, checkEventLimits, tooManyEvents, type ProduceEvent, type ProduceResult, type ProducerStamp } from '../../../api/events';
 import { KeylessPartitioner, partitionForKey } from '../../../api/partitioner';
 import { backoffDelay } from '../../../api/retry';
 import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
 import { WriteTransaction } from '../aws/write-transaction';
 import { LogReadService, type LogReadServiceOptions } from './log-read-service';
-import { AppendConflict, type AppendPlan, type DedupeRecord, type LogStore, type StoredBatch } from './log-store';
+import { AppendConflict, StaleTopicConfig, type AppendPlan, type DedupeRecord, type LogStore, type PartitionHead, type StoredBatch } from './log-store';
 import { checkSequence, recordBatch } from './producer-state';
 import { encodeRecords, type StoredRecord } from './record-batch';
 
 /** Largest encoded batch stored in one item, leaving room under DynamoDB's 400 KB for attributes. */
 export const MAX_BATCH_DATA_BYTES = 380_000;
+
+/**
+ * How long an append may be planned from the head the last one left, instead of reading it; at
+ * most a tenth of the topic's retention, as TTL must not have deleted the batch after that head.
+ */
+export const HEAD_CACHE_MS = 10_000;
+
+/** Heads cached before the cache starts again empty (a bound on an instance's memory). */
+const MAX_CACHED = 10_000;
 
 export interface LogServiceOptions extends LogReadServiceOptions {
   /** The whole log, dedupe table included (the read side needs only the log table). */
@@ -73,6 +88,8 @@ export class LogService extends LogReadService {
   private readonly maxAppendAttempts: number;
   /** Where this instance puts keyless requests, per topic ID. */
   private readonly keyless = new Map<string, KeylessPartitioner>();
+  /** Heads by "<topicId>#<partition>", as this instance last read or wrote them. */
+  private readonly heads = new Map<string, { head: PartitionHead; at: number }>();
 
   constructor(options: LogServiceOptions) {
     super(options);
@@ -96,6 +113,25 @@ export class LogService extends LogReadService {
    * transaction. When they do not hold, nothing is written and `onFailed`'s error is thrown.
    */
   async produceAll(
+    requests: readonly { readonly topic: string; readonly events: readonly ProduceEvent[]; readonly producer?: ProducerStamp }[],
+    joined?: JoinedWrite,
+  ): Promise<{ outcomes: ProduceResult[][]; consumedWriteUnits?: number }> {
+    try {
+      return await this.produceAllOnce(requests, joined);
+    } catch (err) {
+      if (!(err instanceof StaleTopicConfig)) throw err;
+      // Nothing visible was written: plan again from the topics as they are now.
+      for (const r of requests) this.forgetTopic(r.topic);
+      try {
+        return await this.produceAllOnce(requests, joined);
+      } catch (again) {
+        if (!(again instanceof StaleTopicConfig)) throw again;
+        throw new TopicNotFoundError('The topic was deleted while this request was appending to it');
+      }
+    }
+  }
+
+  private async produceAllOnce(
     requests: readonly { readonly topic: string; readonly events: readonly ProduceEvent[]; readonly producer?: ProducerStamp }[],
     joined?: JoinedWrite,
   ): Promise<{ outcomes: ProduceResult[][]; consumedWriteUnits?: number }> {
@@ -124,7 +160,10 @@ export class LogService extends LogReadService {
     const budget = { bytes: 0 };
     const work = [];
     for (const [topic, merged] of byTopic) {
-      const config = await this.requireTopic(topic);
+      // An event naming a partition the cached configuration lacks: the topic may have grown.
+      const wanted = Math.max(-1, ...merged.events.map((e) => e.partition ?? -1));
+      let config = await this.cachedTopic(topic, now);
+      if (wanted >= config.partitions) config = await this.cachedTopic(topic, now, 0);
       const prepared = this.prepare(config, merged.events, now, budget, producer);
       if (producer && prepared.some((p) => p.partition !== prepared[0]!.partition)) {
         throw new InvalidRequestError(
@@ -175,6 +214,7 @@ export class LogService extends LogReadService {
       try {
         const outcome = await this.log.append(plans.map((p) => p.append), tx);
         if (outcome.consumedWriteUnits !== undefined) consumed = (consumed ?? 0) + outcome.consumedWriteUnits;
+        for (const { append } of plans) for (const part of append.partitions) this.rememberHead(append.topicId, part.partition, part.next, now);
         for (const { w, offsets } of plans) {
           for (const p of w.pending) w.results[p.index] = { ...offsets.get(p.index)!, messageId: p.record.m, duplicate: false };
           w.pending = [];
@@ -265,6 +305,30 @@ export class LogService extends LogReadService {
     return partitioner;
   }
 
+  /**
+   * Heads to plan from: for one partition, eventually consistent or not, the one this instance
+   * last saw if it is fresh enough (HEAD_CACHE_MS); else read. A tombstone means the topic was
+   * deleted after its configuration was read.
+   */
+  private async readHeads(config: TopicConfig, partitions: readonly number[], consistent: boolean, now: number): Promise<Map<number, PartitionHead>> {
+    const maxAge = config.retentionMs === RETAIN_FOREVER ? HEAD_CACHE_MS : Math.min(HEAD_CACHE_MS, config.retentionMs / 10);
+    const cached = partitions.length === 1 && !consistent ? this.heads.get(`${config.topicId}#${partitions[0]}`) : undefined;
+    let heads: Map<number, PartitionHead>;
+    if (cached && now - cached.at < maxAge) {
+      heads = new Map([[partitions[0]!, cached.head]]);
+    } else {
+      heads = await this.log.readHeads(config.topicId, partitions, { consistent });
+      for (const [p, head] of heads) this.rememberHead(config.topicId, p, head, now);
+    }
+    for (const head of heads.values()) if (head.deleted) throw new StaleTopicConfig(config.topicId);
+    return heads;
+  }
+
+  private rememberHead(topicId: string, partition: number, head: PartitionHead, now: number): void {
+    if (this.heads.size >= MAX_CACHED) this.heads.clear();
+    this.heads.set(`${topicId}#${partition}`, { head, at: now });
+  }
+
   private async plan(config: TopicConfig, pending: readonly Prepared[], now: number, consistent: boolean, producer?: ProducerStamp) {
     const byPartition = new Map<number, Prepared[]>();
     for (const p of pending) {
@@ -272,7 +336,7 @@ export class LogService extends LogReadService {
       if (list) list.push(p);
       else byPartition.set(p.partition, [p]);
     }
-    let heads = await this.log.readHeads(config.topicId, [...byPartition.keys()], { consistent });
+    let heads = await this.readHeads(config, [...byPartition.keys()], consistent, now);
     if (producer) {
       // One partition (checked in produceAll). Fenced or out of order is decided on a consistent
       // read only: a stale head may lack the producer's last batch.
@@ -282,7 +346,7 @@ export class LogService extends LogReadService {
         check = checkSequence(heads.get(partition)?.producers, producer, pending.length);
       } catch (err) {
         if (consistent) throw err;
-        heads = await this.log.readHeads(config.topicId, [partition]);
+        heads = await this.readHeads(config, [partition], true, now);
         check = checkSequence(heads.get(partition)?.producers, producer, pending.length);
       }
       if (check.kind === 'duplicate') return { duplicateAt: check.offset, append: undefined, offsets: new Map(), actions: 0 };

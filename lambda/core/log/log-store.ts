@@ -17,6 +17,8 @@ export interface PartitionHead {
    * it forward, so an append by anyone else keeps it.
    */
   readonly producers?: ProducerStates;
+  /** A tombstone: the topic was deleted (dynamodb-log-store.ts); nothing may be appended. */
+  readonly deleted?: true;
 }
 
 export interface StoredBatch {
@@ -85,13 +87,25 @@ export class AppendConflict extends Error {
 }
 
 /**
+ * An append was planned from a topic configuration whose topic has since been deleted (its heads
+ * are tombstones). Nothing visible was written; plan again from the topic as it is now.
+ */
+export class StaleTopicConfig extends Error {
+  constructor(readonly topicId: string) {
+    super(`topic ${topicId} was deleted after its configuration was read`);
+    this.name = 'StaleTopicConfig';
+  }
+}
+
+/**
  * The read side of the log: heads and batches of the log table only. Fetch, describe and group
  * records need nothing more, so the functions serving them are given only the log table.
  */
 export interface LogReadStore {
   /**
    * The heads of the partitions; consistent reads unless `consistent: false` is given (an append
-   * whose write conditions catch a stale head asks for the cheaper eventually consistent read).
+   * whose write conditions catch a stale head, or a consumer group's check for new events, asks for
+   * the cheaper eventually consistent read).
    */
   readHeads(topicId: string, partitions: readonly number[], options?: { readonly consistent?: boolean }): Promise<Map<number, PartitionHead>>;
   /** The batch holding `offset`, or the last one before it. */

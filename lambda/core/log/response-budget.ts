@@ -14,9 +14,14 @@ import { FETCH_LIMITS, type FetchedEvent } from '../../../api/events';
 export function eventResponseBytes(event: FetchedEvent | object): { body: number; lambda: number } {
   const json = JSON.stringify(event);
   const body = Buffer.byteLength(json, 'utf8') + 1;
-  // JSON.stringify(json) is the event as it appears inside the envelope's body string, plus quotes.
-  const lambda = Buffer.byteLength(JSON.stringify(json), 'utf8') - 2 + 1;
-  return { body, lambda };
+  // Inside the envelope's body string, JSON escapes each `"` and `\` of this JSON once more (it
+  // holds no raw control characters, and non-ASCII is kept as is), so counting them is enough.
+  let escapes = 0;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c) escapes++;
+  }
+  return { body, lambda: body + escapes };
 }
 
 export class ResponseBudget {

@@ -2,7 +2,7 @@
  * DynamoDB implementation of TopicStore.
  *
  * topics table: one item per topic, keyed by name.
- * log table:    the purge of a deleted topic's partitions; its key layout is the log store's
+ * log table:    a deleted topic's head tombstones and the purge of its partitions; its key layout is the log store's
  *               (dynamodb-log-store.ts).
  */
 import {
@@ -16,8 +16,8 @@ import {
 import { TopicAlreadyExistsError, TopicNotFoundError } from '../../../api/errors';
 import type { TopicConfig } from '../../../api/topics';
 import { isConditionalCheckFailed, toSluiceError } from '../aws/errors';
-import { deleteLogPartition } from '../log/dynamodb-log-store';
-import type { TopicStore } from './topic-store';
+import { deleteLogPartition, tombstoneLogPartitions } from '../log/dynamodb-log-store';
+import { fewerPartitions, type TopicStore } from './topic-store';
 
 export interface DynamoDbTopicStoreOptions {
   readonly client: DynamoDBDocumentClient;
@@ -85,7 +85,7 @@ export class DynamoDbTopicStore implements TopicStore {
 
   async updateTopic(
     name: string,
-    changes: Partial<Pick<TopicConfig, 'retentionMs' | 'dedupeWindowMs'>>,
+    changes: Partial<Pick<TopicConfig, 'retentionMs' | 'dedupeWindowMs' | 'partitions'>>,
   ): Promise<TopicConfig> {
     const entries = Object.entries(changes).filter(([, v]) => v !== undefined);
     try {
@@ -96,31 +96,41 @@ export class DynamoDbTopicStore implements TopicStore {
           UpdateExpression: `SET ${entries.map(([k]) => `#${k} = :${k}`).join(', ')}`,
           ExpressionAttributeNames: { '#name': 'name', ...Object.fromEntries(entries.map(([k]) => [`#${k}`, k])) },
           ExpressionAttributeValues: Object.fromEntries(entries.map(([k, v]) => [`:${k}`, v])),
-          // Never create a topic by updating one that does not exist.
-          ConditionExpression: 'attribute_exists(#name)',
+          // Never create a topic by updating one that does not exist, and never take partitions
+          // away (a concurrent change may have added more than this one asks for).
+          ConditionExpression:
+            changes.partitions === undefined ? 'attribute_exists(#name)' : 'attribute_exists(#name) AND #partitions <= :partitions',
           ReturnValues: 'ALL_NEW',
         }),
       );
       return toTopicConfig(out.Attributes!);
     } catch (err) {
       if (isConditionalCheckFailed(err)) {
+        const current = changes.partitions === undefined ? undefined : await this.getTopic(name);
+        if (current) throw fewerPartitions(current, changes.partitions!);
         throw new TopicNotFoundError(`Topic "${name}" does not exist`, { details: { topic: name } });
       }
       throw toSluiceError(err, 'UpdateTopic', { write: true });
     }
   }
 
-  async deleteTopic(name: string, topicId: string): Promise<void> {
+  async deleteTopic(name: string, topicId: string): Promise<number> {
     try {
-      await this.client.send(
+      const out = await this.client.send(
         new DeleteCommand({
           TableName: this.topicsTable,
           Key: { name },
           // Only the incarnation the caller looked at: a topic re-created meanwhile survives.
           ConditionExpression: 'topicId = :topicId',
           ExpressionAttributeValues: { ':topicId': topicId },
+          ReturnValues: 'ALL_OLD',
         }),
       );
+      // Before the delete returns: a produce still holding this topic's configuration (cached)
+      // then finds its heads tombstoned and re-reads the topic instead of appending to the old one.
+      const partitions = Number(out.Attributes?.partitions ?? 0);
+      await tombstoneLogPartitions(this.client, this.logTable, topicId, partitions);
+      return partitions;
     } catch (err) {
       if (isConditionalCheckFailed(err)) {
         throw new TopicNotFoundError(`Topic "${name}" does not exist`, { details: { topic: name } });

@@ -12,7 +12,7 @@ import {
   type UpdateTopicRequest,
 } from '../../../api/topics';
 import { purgeJobSchema, type PurgeJob, type PurgeQueue } from './purge-queue';
-import type { TopicStore } from './topic-store';
+import { fewerPartitions, type TopicStore } from './topic-store';
 
 /** Where describe gets each partition's log start and high watermark (LogService). */
 export interface PartitionOffsetsSource {
@@ -74,11 +74,23 @@ export class TopicService {
   }
 
   /**
-   * Changes retention and/or the dedupe window. Reads apply the new retention at once (a shorter
-   * one hides older events immediately); stored items keep the expiry they were written with, so
-   * a longer retention cannot bring back events DynamoDB has already deleted.
+   * Changes retention, the dedupe window and/or the partition count. Reads apply the new retention
+   * at once (a shorter one hides older events immediately); stored items keep the expiry they were
+   * written with, so a longer retention cannot bring back events DynamoDB has already deleted.
+   *
+   * `partitions` can only grow (as in Kafka's `--alter --partitions`); the same count changes
+   * nothing, so a retried request succeeds. New partitions start empty; a partition has no item
+   * until its first append, so adding them writes nothing but the topic. Keys then map to
+   * partitions by the new count (murmur2 mod partitions), so most keys move; produce, fetch and
+   * describe see the new count at once (produce within its config cache, TOPIC_CONFIG_CACHE_MS),
+   * consumer groups on their members' next poll or heartbeat (GroupService).
    */
-  updateTopic(name: string, changes: UpdateTopicRequest): Promise<TopicConfig> {
+  async updateTopic(name: string, changes: UpdateTopicRequest): Promise<TopicConfig> {
+    if (changes.partitions !== undefined) {
+      const current = await this.requireTopic(name);
+      // Checked here for the clear answer; the store's condition also holds against a concurrent change.
+      if (changes.partitions < current.partitions) throw fewerPartitions(current, changes.partitions);
+    }
     return this.store.updateTopic(name, changes);
   }
 
@@ -89,7 +101,9 @@ export class TopicService {
   async deleteTopic(name: string): Promise<void> {
     const config = await this.requireTopic(name);
     await this.purgeQueue.enqueue({ name, topicId: config.topicId, partitions: config.partitions });
-    await this.store.deleteTopic(name, config.topicId);
+    const partitions = await this.store.deleteTopic(name, config.topicId);
+    // It grew between the read and the delete: the first job misses the partitions added.
+    if (partitions > config.partitions) await this.purgeQueue.enqueue({ name, topicId: config.topicId, partitions });
   }
 
   /** Runs one purge job; returns the number of log items removed. */

@@ -56,7 +56,7 @@ export class CachingTopicStore implements TopicStore {
     return this.store.updateTopic(name, changes);
   }
 
-  deleteTopic(name: string, topicId: string): Promise<void> {
+  deleteTopic(name: string, topicId: string): Promise<number> {
     this.invalidate(name);
     return this.store.deleteTopic(name, topicId);
   }

@@ -7,7 +7,12 @@ import { sluice } from './run-cli';
 describe('Command: sluice consume', () => {
   // Runs against the real group service: test/integration/cli-consume.test.ts.
   it.each([
-    [['consume', 'orders'], 'error: missing --group'],
+    [['consume', 'orders', '--guarantee', 'at-most-once'], 'error: --guarantee needs --group'],
+    [['consume', 'orders', '--group', 'g', '--from-time', '-5m'], 'error: --from and --from-time read without a group'],
+    [['consume', 'orders', '--from', '-5', '--from-beginning'], 'error: give one of --from-beginning, --from and --from-time'],
+    [['consume', 'orders', '--from-time', 'yesterday'], 'error: --from-time must be epoch ms, an ISO 8601 date-time'],
+    [['consume', 'orders', '-f', '%p %x'], 'error: --format: unknown format sequence "%x"'],
+    [['consume', 'orders', '--group', 'g', '--client-id', 'has space'], 'error: --client-id:'],
     [['consume', '--group', 'g'], 'error: missing <topic>'],
     [['consume', 'orders', '--group', 'no spaces'], 'error: --group must be'],
     [['consume', 'orders', '--group', 'g', '--guarantee', 'exactly-once'], 'error: --guarantee must be "at-least-once" or "at-most-once"'],
@@ -29,6 +34,8 @@ const DESCRIPTION: GroupDescription = {
   members: [
     {
       memberId: 'm-1',
+      clientId: null,
+      host: null,
       topics: ['orders'],
       sessionTimeoutMs: 45_000,
       lastHeartbeat: '2026-01-01T00:00:00.000Z',
@@ -73,8 +80,8 @@ describe('Command: sluice groups', () => {
         '"-": nothing committed yet. A member starts there at the earliest retained event',
         'or at new events only, as its offset reset says (consume --from-beginning).',
         '',
-        'MEMBER  TOPICS  SESSION-TIMEOUT  LAST-HEARTBEAT            PARTITIONS',
-        'm-1     orders            45000  2026-01-01T00:00:00.000Z  orders/0, orders/1',
+        'MEMBER  CLIENT-ID  HOST  TOPICS  SESSION-TIMEOUT  LAST-HEARTBEAT            PARTITIONS',
+        'm-1     -          -     orders            45000  2026-01-01T00:00:00.000Z  orders/0, orders/1',
         '',
       ].join('\n'),
     );
@@ -161,9 +168,8 @@ describe('Command: sluice groups', () => {
       expect(stdout).toContain(words);
     }
     const help = await sluice(['consume', '--help'], fakeFetch().fetch);
-    expect(help.stdout).toContain(
-      'Usage: sluice consume <topic> --group GROUP [--from-beginning] [--guarantee G] [--max-messages N] [--session-timeout-ms MS]',
-    );
+    expect(help.stdout).toContain('Usage: sluice consume <topic>... [options]');
+    expect(help.stdout).toMatch(/\n {6}--from-beginning +Start at the earliest/);
   });
 });
 

@@ -76,9 +76,9 @@ const CASES: RouteCase[] = [
   { key: 'GET /topics/{topic}', init: { rawPath: '/topics/orders', pathParameters: { topic: 'orders' } }, status: 200, call: ['describeTopic', ['orders']] },
   {
     key: 'PATCH /topics/{topic}',
-    init: { rawPath: '/topics/orders', pathParameters: { topic: 'orders' }, body: { retentionMs: 3_600_000 } },
+    init: { rawPath: '/topics/orders', pathParameters: { topic: 'orders' }, body: { retentionMs: 3_600_000, partitions: 8 } },
     status: 200,
-    call: ['updateTopic', ['orders', { retentionMs: 3_600_000 }]],
+    call: ['updateTopic', ['orders', { retentionMs: 3_600_000, partitions: 8 }]],
   },
   { key: 'DELETE /topics/{topic}', init: { rawPath: '/topics/orders', pathParameters: { topic: 'orders' } }, status: 204, call: ['deleteTopic', ['orders']] },
   {
@@ -110,11 +110,13 @@ const CASES: RouteCase[] = [
   },
   { key: 'GET /groups', init: { rawPath: '/groups' }, status: 200, call: ['listGroups', []] },
   { key: 'GET /groups/{group}', init: { rawPath: '/groups/g', pathParameters: { group: 'g' } }, status: 200, call: ['describe', ['g']] },
+  { key: 'DELETE /groups/{group}', init: { rawPath: '/groups/g', pathParameters: { group: 'g' } }, status: 204, call: ['deleteGroup', ['g']] },
   {
     key: 'POST /groups/{group}/members',
-    init: { rawPath: '/groups/g/members', pathParameters: { group: 'g' }, body: { topics: ['orders'] } },
+    init: { rawPath: '/groups/g/members', pathParameters: { group: 'g' }, body: { topics: ['orders'], clientId: 'worker-1' } },
     status: 200,
-    call: ['join', ['g', { topics: ['orders'] }]],
+    // The member's host is the caller's source IP (2.0 requestContext.http.sourceIp, 1.0 identity.sourceIp).
+    call: ['join', ['g', { topics: ['orders'], clientId: 'worker-1' }, { host: '127.0.0.1' }]],
   },
   {
     key: 'POST /groups/{group}/members/{memberId}/heartbeat',

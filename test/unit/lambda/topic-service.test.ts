@@ -28,8 +28,10 @@ class MemoryStore implements TopicStore {
   }
   async deleteTopic(name: string, topicId: string) {
     this.calls.push(`delete ${name}`);
-    if (this.topics.get(name)?.topicId !== topicId) throw new TopicNotFoundError(name);
+    const topic = this.topics.get(name);
+    if (topic?.topicId !== topicId) throw new TopicNotFoundError(name);
     this.topics.delete(name);
+    return topic.partitions;
   }
   async purgePartition(topicId: string, partition: number) {
     this.calls.push(`purge ${topicId}#${partition}`);
