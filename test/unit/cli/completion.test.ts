@@ -55,11 +55,18 @@ describe('sluice completion zsh', () => {
     for (const item of zsh.match(/'--[a-z-]+:[^']*'/g) ?? []) expect(item.slice(1, -1).split(/(?<!\\):/)).toHaveLength(2);
   });
 
-  it('is valid shell syntax, as far as bash can tell (zsh is not installed here)', () => {
-    // `bash -n` parses without running; the script's zsh-only parts are expansions it accepts.
-    const result = spawnSync('bash', ['-n'], { input: zsh, encoding: 'utf8' });
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
+  it('is valid zsh, and registers _sluice for sluice under compinit (.ci/run installs zsh)', () => {
+    const syntax = spawnSync('zsh', ['-n'], { input: zsh, encoding: 'utf8' });
+    expect(syntax.error).toBeUndefined();
+    expect(syntax.stderr).toBe('');
+    expect(syntax.status).toBe(0);
+    // As a user's .zshrc would: compinit, then the script; `eval` takes it from stdin.
+    const loaded = spawnSync('zsh', ['-f', '-c', 'autoload -U compinit && compinit -u -D && eval "$(cat)" && print -r -- "${_comps[sluice]}" && whence -w _sluice'], {
+      input: zsh,
+      encoding: 'utf8',
+    });
+    expect(loaded.stderr).toBe('');
+    expect(loaded.stdout.split('\n')).toEqual(['_sluice', '_sluice: function', '']);
   });
 
   it('is printed by `sluice completion zsh`; an unknown shell is a usage error', async () => {
