@@ -185,11 +185,12 @@ async function runRound(f: Fixture, scenario: Scenario, events: number, label: s
 
   const app = streams(id);
   scenario.build(app, input, output);
-  const topics = new CachingTopicStore(new DynamoDbTopicStore({ client: f.meteredDoc, topicsTable: f.tables.topics, logTable: f.tables.log }));
+  const store = new DynamoDbTopicStore({ client: f.meteredDoc, topicsTable: f.tables.topics, logTable: f.tables.log });
+  const topics = new CachingTopicStore(store);
   const runtime = new ProcessorRuntime({
     topology: app.build(),
     topics,
-    log: new LogService({ topics, log: new DynamoDbLogStore({ client: f.meteredDoc, logTable: f.tables.log, dedupeTable: f.tables.dedupe }) }),
+    log: new LogService({ topics: store, log: new DynamoDbLogStore({ client: f.meteredDoc, logTable: f.tables.log, dedupeTable: f.tables.dedupe }) }),
     state: new ProcessorStateStore(f.meteredDoc, f.tables.processors),
     logger: silentLogger,
   });

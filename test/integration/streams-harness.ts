@@ -156,7 +156,8 @@ export async function streamsFixture(label: string) {
       return new ProcessorRuntime({
         topology: 'build' in topology ? topology.build() : topology,
         topics,
-        log: crashes ? new CrashingLogService({ topics, log: logStore() }, crash) : new LogService({ topics, log: logStore() }),
+        // As deployed (streams/runtime/environment.ts): the log reads the topic store, not the runtime's cache.
+        log: crashes ? new CrashingLogService({ topics: topicStore, log: logStore() }, crash) : new LogService({ topics: topicStore, log: logStore() }),
         state: crashes ? new CrashingStateStore(clients.doc, resources.tables.processors, crash) : stateStore,
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))),
         ...rest,

@@ -298,6 +298,21 @@ describe('deliveries', () => {
     expect((await fixture.readAll('recreate-out')).map((e) => e.key)).toEqual(['old0', 'old1', 'old2', 'old3', 'old4', 'new0', 'new1', 'new2']);
   });
 
+  it('writes to a re-created output topic, not the deleted one, though the runtime caches topic configs', async () => {
+    const app = streams('reborn-app');
+    app.stream('reborn-in').to('reborn-out');
+    await fixture.createTopic('reborn-in', 1);
+    await fixture.createTopic('reborn-out', 1);
+    await fixture.produce('reborn-in', keyed(4, (i) => `k${i}`));
+    const runtime = fixture.runtime(app);
+    await runtime.processDelivery(await deliveryOf('reborn-in', 0, 0, 2));
+    const old = await fixture.topicStore.getTopic('reborn-out');
+    await fixture.topicStore.deleteTopic('reborn-out', old!.topicId);
+    await fixture.createTopic('reborn-out', 1);
+    expect(await runtime.processDelivery(await deliveryOf('reborn-in', 0, 2, 4))).toMatchObject({ processed: 2 });
+    expect((await fixture.readAll('reborn-out')).map((e) => e.key)).toEqual(['k2', 'k3']);
+  });
+
   it('fails a delivery whose output topic does not exist, and processes it once the topic is there', async () => {
     const app = streams('missing-app');
     app.stream('missing-in').to('missing-out');

@@ -60,8 +60,11 @@ export function processorRuntimeFromEnv(
   checkProcessorName(topology, env);
   const client = options.client ?? sharedProcessorClient();
   const logTable = requireEnv(env, PROCESSOR_ENV.logTable);
-  const topics = new CachingTopicStore(new DynamoDbTopicStore({ client, topicsTable: requireEnv(env, PROCESSOR_ENV.topicsTable), logTable }));
-  const log = new LogService({ topics, log: new DynamoDbLogStore({ client, logTable, dedupeTable: requireEnv(env, PROCESSOR_ENV.dedupeTable) }) });
+  const store = new DynamoDbTopicStore({ client, topicsTable: requireEnv(env, PROCESSOR_ENV.topicsTable), logTable });
+  const topics = new CachingTopicStore(store);
+  // Not the caching store: LogService keeps its own short cache and, finding a deleted topic's
+  // tombstone, must read the topic as it is now (the runtime's cache trusts a config for 60 s).
+  const log = new LogService({ topics: store, log: new DynamoDbLogStore({ client, logTable, dedupeTable: requireEnv(env, PROCESSOR_ENV.dedupeTable) }) });
   const state = new ProcessorStateStore(client, requireEnv(env, PROCESSOR_ENV.processorsTable));
   return new ProcessorRuntime({ topology, log, topics, state, ...(options.logger ? { logger: options.logger } : {}) });
 }
