@@ -512,28 +512,55 @@ function failedGroupsOf(invocation: Invocation): Set<string> {
   return groups;
 }
 
-async function eachEvent(
+/**
+ * Runs `process` on each SQS message of the invocation in order, keeping FIFO order per message
+ * group: once a message of a group fails, the later ones of that group fail unprocessed, and their
+ * claims are given back. `process` gets the message's idempotency keys and returns how many of
+ * them it completed; fewer than all means the message failed (the rest are given back).
+ */
+async function inGroupOrder<T>(
+  invocation: Invocation,
+  method: string,
+  items: readonly T[],
+  sqsMessageIdOf: (item: T) => string,
+  process: (item: T, keys: readonly string[]) => Promise<{ readonly done: number; readonly ok: boolean }>,
+  logger: Logger,
+): Promise<void> {
+  if (invocation.eachCalled) throw new Error(`sluiceSubscriber: call batch.${method}() once per invocation`);
+  invocation.eachCalled = true;
+  const { store, failed, succeeded } = invocation;
+  const failedGroups = failedGroupsOf(invocation);
+  const recordOf = new Map(invocation.sqsEvent.Records.map((r) => [r.messageId, r]));
+  for (const item of items) {
+    const id = sqsMessageIdOf(item);
+    const group = groupOf(recordOf.get(id)!);
+    const keys = invocation.keys.get(id) ?? [];
+    if (group !== undefined && failedGroups.has(group)) {
+      // An earlier message of this group failed: this one must wait for it, unprocessed.
+      failed.add(id);
+      if (store) await releaseQuietly(store, keys, logger);
+      continue;
+    }
+    const { done, ok } = await process(item, keys);
+    if (ok) {
+      succeeded.add(id);
+      continue;
+    }
+    failed.add(id);
+    if (group !== undefined) failedGroups.add(group);
+    if (store) await releaseQuietly(store, keys.slice(done), logger);
+  }
+}
+
+function eachEvent(
   invocation: Invocation,
   deliveries: readonly SluiceDelivery[],
   fn: (event: SluiceEvent, delivery: SluiceDelivery) => unknown,
   logger: Logger,
 ): Promise<void> {
-  if (invocation.eachCalled) throw new Error('sluiceSubscriber: call batch.eachEvent() once per invocation');
-  invocation.eachCalled = true;
-  const { store, failed, succeeded } = invocation;
-  const failedGroups = failedGroupsOf(invocation);
-  const recordOf = new Map(invocation.sqsEvent.Records.map((r) => [r.messageId, r]));
-  for (const delivery of deliveries) {
-    const group = groupOf(recordOf.get(delivery.messageId)!);
-    const keys = invocation.keys.get(delivery.messageId) ?? [];
-    if (group !== undefined && failedGroups.has(group)) {
-      // An earlier message of this partition failed: this one must wait for it.
-      failed.add(delivery.messageId);
-      if (store) await releaseQuietly(store, keys, logger);
-      continue;
-    }
-    let i = 0;
-    for (; i < delivery.events.length; i++) {
+  const { store } = invocation;
+  return inGroupOrder(invocation, 'eachEvent', deliveries, (d) => d.messageId, async (delivery, keys) => {
+    for (let i = 0; i < delivery.events.length; i++) {
       try {
         await fn(delivery.events[i]!, delivery);
       } catch (error) {
@@ -544,42 +571,24 @@ async function eachEvent(
           offset: delivery.events[i]?.offset,
           error: String(error),
         });
-        break;
+        return { done: i, ok: false };
       }
       // The effect happened: if recording it fails, the message still succeeds (so it is not
       // redelivered); the claim then stays until it expires.
       if (store) await completeQuietly(store, keys[i]!, logger);
     }
-    if (i === delivery.events.length) {
-      succeeded.add(delivery.messageId);
-      continue;
-    }
-    failed.add(delivery.messageId);
-    if (group !== undefined) failedGroups.add(group);
-    if (store) await releaseQuietly(store, keys.slice(i), logger);
-  }
+    return { done: delivery.events.length, ok: true };
+  }, logger);
 }
 
-async function eachMessage(
+function eachMessage(
   invocation: Invocation,
   messages: readonly SluiceQueueMessage[],
   fn: (message: SluiceQueueMessage) => unknown,
   logger: Logger,
 ): Promise<void> {
-  if (invocation.eachCalled) throw new Error('sluiceSubscriber: call batch.eachMessage() once per invocation');
-  invocation.eachCalled = true;
-  const { store, failed, succeeded } = invocation;
-  const failedGroups = failedGroupsOf(invocation);
-  const recordOf = new Map(invocation.sqsEvent.Records.map((r) => [r.messageId, r]));
-  for (const message of messages) {
-    const group = groupOf(recordOf.get(message.sqsMessageId)!);
-    const keys = invocation.keys.get(message.sqsMessageId) ?? [];
-    if (group !== undefined && failedGroups.has(group)) {
-      // An earlier message of this group failed: this one must wait for it, unprocessed.
-      failed.add(message.sqsMessageId);
-      if (store) await releaseQuietly(store, keys, logger);
-      continue;
-    }
+  const { store } = invocation;
+  return inGroupOrder(invocation, 'eachMessage', messages, (m) => m.sqsMessageId, async (message, keys) => {
     try {
       await fn(message);
     } catch (error) {
@@ -589,15 +598,12 @@ async function eachMessage(
         sqsMessageId: message.sqsMessageId,
         error: String(error),
       });
-      failed.add(message.sqsMessageId);
-      if (group !== undefined) failedGroups.add(group);
-      if (store) await releaseQuietly(store, keys, logger);
-      continue;
+      return { done: 0, ok: false };
     }
     // The effect happened: as for events, a failed record still lets the message succeed.
     if (store) for (const key of keys) await completeQuietly(store, key, logger);
-    succeeded.add(message.sqsMessageId);
-  }
+    return { done: keys.length, ok: true };
+  }, logger);
 }
 
 type Logger = NonNullable<SluiceSubscriberOptions['logger']>;

@@ -159,10 +159,10 @@ export class AggregateNode extends Node implements TableState {
 }
 
 /**
- * count / reduce / aggregate per key and time window (tumbling or hopping). State key: key prefix +
- * padded window start. Forwards `Windowed` values, one per open window the record falls in.
+ * What the windowed aggregations share: one parent (co-partitioned with it), one store keyed by
+ * key and window, and no lookup by key alone.
  */
-export class TimeWindowAggregateNode extends Node implements TableState {
+abstract class WindowedAggregateNode<W> extends Node implements TableState {
   readonly windowed = true;
 
   constructor(
@@ -170,8 +170,8 @@ export class TimeWindowAggregateNode extends Node implements TableState {
     kind: string,
     parent: Node,
     readonly store: string,
-    private readonly windows: TimeWindows,
-    private readonly aggregation: Aggregation,
+    protected readonly windows: W,
+    protected readonly aggregation: Aggregation,
   ) {
     super(graph, kind, [parent], false);
   }
@@ -191,7 +191,13 @@ export class TimeWindowAggregateNode extends Node implements TableState {
   lookup(): Promise<unknown> {
     throw new Error('a windowed table cannot be looked up by key');
   }
+}
 
+/**
+ * count / reduce / aggregate per key and time window (tumbling or hopping). State key: key prefix +
+ * padded window start. Forwards `Windowed` values, one per open window the record falls in.
+ */
+export class TimeWindowAggregateNode extends WindowedAggregateNode<TimeWindows> {
   async receive(record: Rec, inv: Invocation): Promise<void> {
     const key = keyOf(record, inv, true);
     if (key === undefined) return;
@@ -230,36 +236,7 @@ interface SessionEntry {
  * stream time <= end + gap + grace; closed sessions are ignored (never merged, never updated).
  * Sessions merged into a larger one are forwarded with value null (tombstones), then the merged one.
  */
-export class SessionAggregateNode extends Node implements TableState {
-  readonly windowed = true;
-
-  constructor(
-    graph: Graph,
-    kind: string,
-    parent: Node,
-    readonly store: string,
-    private readonly windows: SessionWindows,
-    private readonly aggregation: Aggregation,
-  ) {
-    super(graph, kind, [parent], false);
-  }
-
-  get node(): Node {
-    return this;
-  }
-
-  override get stores(): readonly string[] {
-    return [this.store];
-  }
-
-  override copartition(topicsOf: (node: Node) => ReadonlySet<string>): ReadonlySet<string>[] {
-    return [topicsOf(this.parents[0]!)];
-  }
-
-  lookup(): Promise<unknown> {
-    throw new Error('a windowed table cannot be looked up by key');
-  }
-
+export class SessionAggregateNode extends WindowedAggregateNode<SessionWindows> {
   async receive(record: Rec, inv: Invocation): Promise<void> {
     const key = keyOf(record, inv, true);
     if (key === undefined) return;
