@@ -18,7 +18,7 @@ import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandOutput } fr
 import { batchGetAll } from '../../core/aws/batch';
 import { toSluiceError } from '../../core/aws/errors';
 import type { TransactionPart, WriteAction } from '../../core/aws/write-transaction';
-import { compareUtf8 } from './utf8';
+import { compareKeys } from '../dsl/keys';
 
 export const META_SK = 'meta';
 export const POSITION_PREFIX = 'pos#';
@@ -121,11 +121,11 @@ export class ProcessorStateStore {
   /** Entries of `store` whose key starts with `prefix` and lies in [from, to], in key order (UTF-8 bytes, as DynamoDB sorts). */
   async range(pk: string, store: string, prefix: string, from?: string, to?: string): Promise<[string, StateEntry][]> {
     const base = `${STATE_PREFIX}${store}#`;
-    const low = from !== undefined && compareUtf8(from, prefix) > 0 ? from : prefix;
+    const low = from !== undefined && compareKeys(from, prefix) > 0 ? from : prefix;
     // Above every key that starts with the prefix (U+10FFFF is the largest code point).
     const prefixEnd = `${prefix}\u{10FFFF}`;
-    const high = to !== undefined && compareUtf8(to, prefixEnd) < 0 ? to : prefixEnd;
-    if (compareUtf8(low, high) > 0) return [];
+    const high = to !== undefined && compareKeys(to, prefixEnd) < 0 ? to : prefixEnd;
+    if (compareKeys(low, high) > 0) return [];
     const found: [string, StateEntry][] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -145,7 +145,7 @@ export class ProcessorStateStore {
       }
       for (const item of out.Items ?? []) {
         const key = String(item.sk).slice(base.length);
-        if (key.startsWith(prefix) && (from === undefined || compareUtf8(key, from) >= 0) && (to === undefined || compareUtf8(key, to) <= 0)) {
+        if (key.startsWith(prefix) && (from === undefined || compareKeys(key, from) >= 0) && (to === undefined || compareKeys(key, to) <= 0)) {
           found.push([key, toEntry(item)]);
         }
       }

@@ -11,7 +11,7 @@
 import { StreamRecordError } from '../dsl/errors';
 import type { StateAccess } from '../topology';
 import { stateSk, type ProcessorStateStore, type StateEntry } from './state-store';
-import { compareUtf8 } from './utf8';
+import { compareKeys } from '../dsl/keys';
 
 /** Writes by store, then key; null deletes. */
 export type Writes = Map<string, Map<string, StateEntry | null>>;
@@ -141,14 +141,14 @@ export class StepState implements StateAccess {
 
   async range<T>(store: string, prefix: string, from?: string, to?: string): Promise<{ key: string; value: T }[]> {
     const inRange = (k: string) =>
-      k.startsWith(prefix) && (from === undefined || compareUtf8(k, from) >= 0) && (to === undefined || compareUtf8(k, to) <= 0);
+      k.startsWith(prefix) && (from === undefined || compareKeys(k, from) >= 0) && (to === undefined || compareKeys(k, to) <= 0);
     const merged = new Map<string, StateEntry | null>(await this.read(() => this.view.range(store, prefix, from, to)));
     for (const layer of [this.overlay.get(store), this.writes.get(store)]) {
       for (const [key, entry] of layer ?? []) if (inRange(key)) merged.set(key, entry);
     }
     return [...merged]
       .filter((e): e is [string, StateEntry] => e[1] !== null)
-      .sort(([a], [b]) => compareUtf8(a, b))
+      .sort(([a], [b]) => compareKeys(a, b))
       .map(([key, entry]) => ({ key, value: JSON.parse(entry.json) as T }));
   }
 
