@@ -17,6 +17,7 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   type Message,
 } from '@aws-sdk/client-sqs';
@@ -155,14 +156,24 @@ async function deliverOnce(): Promise<number> {
   return messages.length;
 }
 
-/** Dispatch and deliver until nothing moves for a few rounds. */
+/**
+ * Dispatch and deliver until nothing moves for a few rounds and no wake-up is in flight or delayed
+ * (the deliverer retries one that woke it before its batch was readable a second later; the event
+ * source would keep polling for it).
+ */
 async function pump(): Promise<void> {
   for (let idle = 0, rounds = 0; idle < 3 && rounds < 2000; rounds++) {
     const records = await readStream();
     await dispatchRecords(records);
     const delivered = await deliverOnce();
-    idle = records.length + delivered === 0 ? idle + 1 : 0;
+    idle = records.length + delivered === 0 && (await wakeUpsPending()) === 0 ? idle + 1 : 0;
   }
+}
+
+async function wakeUpsPending(): Promise<number> {
+  const names = ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] as const;
+  const out = await clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: deliveriesUrl, AttributeNames: [...names] }));
+  return names.reduce((n, name) => n + Number(out.Attributes?.[name] ?? 0), 0);
 }
 
 async function topic(partitions: number): Promise<TopicConfig> {

@@ -3,7 +3,8 @@
  * order). A wake-up delivers the subscription's matching events from its cursor on the partition
  * to the message's `upTo`, a delivery (≤ 100 events, ≤ 256 KiB) at a time, moving the cursor after
  * each with a write conditioned on its version (a seek made meanwhile wins, and its own wake-up
- * delivers from the new position). A failed delivery is retried with backoff; after the
+ * delivers from the new position). A wake-up that comes before its batch is readable is retried
+ * for a while (UNREADABLE_BATCH_RETRY). A failed delivery is retried with backoff; after the
  * subscription's maxAttempts its events become dead letters and the cursor moves past them. A
  * redrive delivers a partition's dead letters and then deletes them. Knows nothing of Lambda.
  */
@@ -24,6 +25,19 @@ export type DeliveryOutcome =
   | { readonly kind: 'done'; readonly delivered: number; readonly deadLettered: number }
   /** Not done: make the message visible again after `delaySeconds` and report it failed. */
   | { readonly kind: 'retry'; readonly delaySeconds: number; readonly reason: string };
+
+/**
+ * A wake-up can come before the batch it announces is readable: a single-batch append writes the
+ * batch (whose stream record wakes the subscription) before the partition head, and reads stop at
+ * the head. Consuming that wake-up would leave the batch's events waiting for the partition's next
+ * append, so while the head is below the woken `upTo` the message is retried, 1 s then doubling up
+ * to `maxDelaySeconds`, until its `maxReceives`-th receive: about a minute in all, longer than a
+ * writer's head write (and the SDK's retries of it) takes. Then it is done: a writer that crashed
+ * between its two writes leaves the batch for the partition's next append, which moves the head past
+ * it (settleHead) and whose own wake-up delivers it. SQS's receive count counts every receive, so a
+ * message already retried for failed deliveries gives up sooner; it has also waited longer.
+ */
+export const UNREADABLE_BATCH_RETRY = { maxReceives: 10, maxDelaySeconds: 8 } as const;
 
 export interface BackoffOptions {
   /** First retry after about this long, doubling per attempt. @default 1000 */
@@ -62,7 +76,7 @@ export class Deliverer {
   async handle(message: DeliveriesMessage, receiveCount: number, deadline = Infinity): Promise<DeliveryOutcome> {
     const sub = await this.options.catalog.get(message.topic, message.topicId, message.subscription);
     if (!sub || sub.topicId !== message.topicId) return { kind: 'done', delivered: 0, deadLettered: 0 }; // deleted since
-    return message.kind === 'wake' ? this.wake(sub, message, deadline) : this.redrive(sub, message, receiveCount, deadline);
+    return message.kind === 'wake' ? this.wake(sub, message, receiveCount, deadline) : this.redrive(sub, message, receiveCount, deadline);
   }
 
   /** Seconds before attempt `attempts + 1`: exponential, with jitter (half to all of it). */
@@ -71,7 +85,7 @@ export class Deliverer {
     return Math.min(43_200, Math.ceil((ceiling * (0.5 + this.random() / 2)) / 1000));
   }
 
-  private async wake(sub: Subscription, message: WakeMessage, deadline: number): Promise<DeliveryOutcome> {
+  private async wake(sub: Subscription, message: WakeMessage, receiveCount: number, deadline: number): Promise<DeliveryOutcome> {
     const { store } = this.options.catalog;
     const { partition } = message;
     let cursor: Cursor | undefined = await store.readCursor(sub.topicId, sub.name, partition);
@@ -104,7 +118,20 @@ export class Deliverer {
         }
         throw err;
       }
-      if (read.nextOffset <= cursor.next) break; // nothing readable from here (yet)
+      if (read.nextOffset <= cursor.next) {
+        // Nothing readable from here. Below `upTo`, the woken batch's head write has not landed yet.
+        if (read.highWatermark < message.upTo) {
+          if (receiveCount < UNREADABLE_BATCH_RETRY.maxReceives) {
+            const delaySeconds = Math.min(UNREADABLE_BATCH_RETRY.maxDelaySeconds, 2 ** Math.max(0, receiveCount - 1));
+            return { kind: 'retry', delaySeconds, reason: `the woken batch is not readable yet (high watermark ${read.highWatermark} < ${message.upTo})` };
+          }
+          this.options.logger.warn(
+            "the woken batch is still not readable; leaving it to the partition's next append, whose wake-up delivers it",
+            { subscription: sub.name, topic: sub.topic, partition, highWatermark: read.highWatermark, upTo: message.upTo, receiveCount },
+          );
+        }
+        break;
+      }
       const matching = read.events.filter((e) => matchesFilter(sub.filter, e)).map((e) => toDelivered(sub, e));
       const chunk = takeDelivery(matching);
       const end = chunk.length === matching.length ? read.nextOffset : chunk[chunk.length - 1]!.offset + 1;
