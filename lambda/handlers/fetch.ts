@@ -5,7 +5,7 @@ import { Authorizer } from '../core/acls/authorizer';
 import type { LogReadService } from '../core/log/log-read-service';
 import type { Logger } from '../core/logger';
 import { httpHandler } from '../middleware/http-handler';
-import { jsonResponse } from '../middleware/responses';
+import { eventsResponse } from '../middleware/responses';
 import { validate } from '../middleware/validate';
 import { authorizerFromEnv, logReadServiceFromEnv } from './environment';
 import { lazy, loggerFor } from './runtime';
@@ -19,7 +19,7 @@ export function createFetchHandler(service: LogReadService, logger: Logger, auth
       'GET /topics/{topic}/partitions/{partition}/events': async (event) => {
         const { topic, partition } = validate(pathSchema, event.pathParameters, 'path');
         const query = validate(fetchQuerySchema, event.query, 'query');
-        return jsonResponse(200, await service.fetch(topic, partition, query));
+        return eventsResponse(200, await service.fetch(topic, partition, query));
       },
     },
     logger,

@@ -14,7 +14,7 @@ import { Authorizer } from '../core/acls/authorizer';
 import type { GroupService } from '../core/groups/group-service';
 import type { Logger } from '../core/logger';
 import { httpHandler } from '../middleware/http-handler';
-import { jsonResponse, noContent } from '../middleware/responses';
+import { eventsResponse, jsonResponse, noContent } from '../middleware/responses';
 import { validate } from '../middleware/validate';
 import { inServiceCheck, visibleTo } from './authorization';
 import { authorizerFromEnv, groupServiceFromEnv } from './environment';
@@ -71,7 +71,7 @@ export function createGroupsHandler(service: GroupService, logger: Logger, autho
         const { group, memberId } = validate(memberPath, event.pathParameters, 'path');
         const query = validate(recordsQuerySchema, event.query, 'query');
         const authorizeTopics = authorizer.enabled ? inServiceCheck(authorizer, event) : undefined;
-        return jsonResponse(200, await service.records(group, memberId, authorizeTopics ? { ...query, authorizeTopics } : query));
+        return eventsResponse(200, await service.records(group, memberId, authorizeTopics ? { ...query, authorizeTopics } : query));
       },
       'POST /groups/{group}/offsets': async (event) => {
         const { group } = validate(groupPath, event.pathParameters, 'path');

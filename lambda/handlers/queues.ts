@@ -17,7 +17,7 @@ import { Authorizer } from '../core/acls/authorizer';
 import type { Logger } from '../core/logger';
 import type { QueueService } from '../core/queues/queue-service';
 import { httpHandler } from '../middleware/http-handler';
-import { jsonResponse, noContent } from '../middleware/responses';
+import { eventsResponse, jsonResponse, noContent } from '../middleware/responses';
 import { validate } from '../middleware/validate';
 import { visibleTo } from './authorization';
 import { authorizerFromEnv, queueServiceFromEnv } from './environment';
@@ -42,7 +42,7 @@ export function createQueuesHandler(service: QueueService, logger: Logger, autho
       },
       'POST /queues/{queue}/receive': async (event) => {
         const queue = named(event.pathParameters);
-        return jsonResponse(200, await service.receive(queue, validate(receiveMessagesRequestSchema, event.body, 'body')));
+        return eventsResponse(200, await service.receive(queue, validate(receiveMessagesRequestSchema, event.body, 'body')));
       },
       'POST /queues/{queue}/ack': async (event) => {
         const queue = named(event.pathParameters);

@@ -5,8 +5,8 @@
 import { FETCH_LIMITS, type FetchedEvent } from '../../../api/events';
 import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
 import type { LogReadStore, PartitionHead, StoredBatch } from './log-store';
-import { decodeRecords, type StoredRecord } from './record-batch';
-import { ResponseBudget } from './response-budget';
+import { decodeRawRecords, decodeRecords, type RawRecord } from './record-batch';
+import { ResponseBudget, withJson } from './response-budget';
 
 export class LogReader {
   /** First live offset per "<topicId>#<partition>", valid until that event expires. */
@@ -147,16 +147,17 @@ export class LogReader {
       if (before && before.baseOffset < start) batches = [before, ...batches];
     }
     let lastBase = batches.length > 0 ? batches[batches.length - 1]!.baseOffset : start - 1;
+    const topicJson = JSON.stringify(config.name);
     for (;;) {
       for (const batch of batches) {
-        const records = decodeRecords(batch);
+        const records = decodeRawRecords(batch);
         for (let i = 0; i < records.length; i++) {
           const offset = batch.baseOffset + i;
           if (offset < nextOffset) continue;
           if (offset >= highWatermark || events.length >= limit) return { events, nextOffset };
           const record = records[i]!;
           if (!isExpired(config, batch, record, now)) {
-            const event = toFetchedEvent(config.name, partition, offset, record);
+            const event = toFetchedEvent(config.name, topicJson, partition, offset, record);
             // The answer is full: stop before this event, so the next fetch starts at it.
             if (!budget.take(event)) return { events, nextOffset };
             events.push(event);
@@ -187,21 +188,34 @@ function isBatchExpired(config: TopicConfig, batch: StoredBatch, now: number): b
  * An event is gone when the topic's current retention has passed since its timestamp, or its item
  * is past the TTL it was written with (a retention lengthened later does not bring it back).
  */
-function isExpired(config: TopicConfig, batch: StoredBatch, record: StoredRecord, now: number): boolean {
+function isExpired(config: TopicConfig, batch: StoredBatch, record: { readonly t: number }, now: number): boolean {
   if (isBatchExpired(config, batch, now)) return true;
   return config.retentionMs !== RETAIN_FOREVER && now >= record.t + config.retentionMs;
 }
 
-function toFetchedEvent(topic: string, partition: number, offset: number, r: StoredRecord): FetchedEvent {
-  return {
-    topic,
-    partition,
-    offset,
-    key: r.k ?? null,
-    ...(r.v === undefined ? {} : { value: r.v }),
-    ...(r.b === undefined ? {} : { valueBase64: r.b }),
-    headers: r.h ?? {},
-    timestamp: r.t,
-    messageId: r.m,
-  };
+/**
+ * The event, with its JSON made from the stored value's text as it is (the answer splices it in:
+ * see response-budget.ts); its `value` is parsed only if something reads it (a filter, a processor).
+ * Same fields, order and text as JSON.stringify of the event.
+ */
+function toFetchedEvent(topic: string, topicJson: string, partition: number, offset: number, r: RawRecord): FetchedEvent {
+  const key = r.k ?? null;
+  const headers = r.h ?? {};
+  let json = `{"topic":${topicJson},"partition":${partition},"offset":${offset},"key":${key === null ? 'null' : JSON.stringify(key)}`;
+  const event: Record<string, unknown> = { topic, partition, offset, key };
+  const text = r.vj;
+  if (text !== undefined) {
+    json += `,"value":${text}`;
+    let parsed: { value: unknown } | undefined;
+    Object.defineProperty(event, 'value', { enumerable: true, get: () => (parsed ??= { value: JSON.parse(text) }).value });
+  }
+  if (r.b !== undefined) {
+    json += `,"valueBase64":${JSON.stringify(r.b)}`;
+    event.valueBase64 = r.b;
+  }
+  json += `,"headers":${r.h === undefined ? '{}' : JSON.stringify(headers)},"timestamp":${r.t},"messageId":${JSON.stringify(r.m)}}`;
+  event.headers = headers;
+  event.timestamp = r.t;
+  event.messageId = r.m;
+  return withJson(event as unknown as FetchedEvent, json);
 }
