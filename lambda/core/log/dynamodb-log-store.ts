@@ -63,6 +63,10 @@ import {
 import { recordBatch, type ProducerStates } from './producer-state';
 import type { Codec } from './record-batch';
 
+/** The attributes of a batch item a read decodes (toStoredBatch without the producer). */
+const BATCH_READ_NAMES = { '#offset': 'offset', '#count': 'count', '#codec': 'codec', '#data': 'data', '#max': 'runningMaxTimestamp', '#ttl': 'expiresAt' };
+const BATCH_READ_PROJECTION = Object.keys(BATCH_READ_NAMES).join(', ');
+
 /** Offset of the head item within a partition's key. */
 export const HEAD_OFFSET = -1;
 
@@ -203,6 +207,8 @@ export class DynamoDbLogReadStore implements LogReadStore {
         ':to': upToOffset,
       },
       Limit: maxBatches,
+      // What a read needs: the partition key, the writer's stamps and write ID would only be parsed.
+      ProjectionExpression: BATCH_READ_PROJECTION,
     });
     return out.map((item) => toStoredBatch(partition, item));
   }
@@ -218,14 +224,14 @@ export class DynamoDbLogReadStore implements LogReadStore {
 
   private async query(
     operation: string,
-    input: Pick<ConstructorParameters<typeof QueryCommand>[0], 'KeyConditionExpression' | 'ExpressionAttributeValues' | 'ScanIndexForward' | 'Limit'>,
+    input: Pick<ConstructorParameters<typeof QueryCommand>[0], 'KeyConditionExpression' | 'ExpressionAttributeValues' | 'ScanIndexForward' | 'Limit' | 'ProjectionExpression'>,
   ): Promise<Record<string, unknown>[]> {
     try {
       const out = await this.client.send(
         new QueryCommand({
           TableName: this.logTable,
           ConsistentRead: true,
-          ExpressionAttributeNames: { '#offset': 'offset' },
+          ExpressionAttributeNames: input.ProjectionExpression ? BATCH_READ_NAMES : { '#offset': 'offset' },
           ...input,
         }),
       );
