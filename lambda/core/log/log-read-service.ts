@@ -8,6 +8,7 @@ import { OffsetOutOfRangeError, PartitionNotFoundError, TopicNotFoundError } fro
 import { FETCH_LIMITS, type FetchQuery, type FetchResponse } from '../../../api/events';
 import { RETRY_DEFAULTS } from '../../../api/retry';
 import type { TopicConfig } from '../../../api/topics';
+import { TopicConfigCache } from '../topics/topic-config-cache';
 import type { TopicStore } from '../topics/topic-store';
 import type { LogReadStore } from './log-store';
 import { LogReader } from './log-reader';
@@ -32,13 +33,11 @@ export const TOPIC_CONFIG_CACHE_MS = 2_000;
  * it does not know).
  */
 export const HINT_CONFIG_CACHE_MS = 30_000;
-/** Configurations cached before the cache starts again empty (a bound on an instance's memory). */
-const MAX_CACHED_TOPICS = 10_000;
 
 export class LogReadService {
   protected readonly topics: TopicStore;
-  /** Topic configurations by name, with when they were read (cachedTopic). */
-  private readonly configs = new Map<string, { config: TopicConfig; at: number }>();
+  /** Topic configurations as this instance last read them (cachedTopic). */
+  protected readonly configs: TopicConfigCache;
   protected readonly now: () => number;
   protected readonly sleep: (ms: number) => Promise<void>;
   private readonly pollIntervalMs: number;
@@ -47,6 +46,7 @@ export class LogReadService {
   constructor(options: LogReadServiceOptions) {
     this.topics = options.topics;
     this.now = options.now ?? Date.now;
+    this.configs = new TopicConfigCache(options.topics, this.now);
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
     this.sleep = options.sleep ?? RETRY_DEFAULTS.sleep;
     this.reader = new LogReader(options.log, this.now);
@@ -64,7 +64,7 @@ export class LogReadService {
     this.requirePartition(config, partition);
     let head = await this.reader.readHead(config, partition);
     if (head.deleted) {
-      config = await this.cachedTopic(topicName, this.now(), 0);
+      config = await this.cachedTopic(topicName, 0);
       this.requirePartition(config, partition);
       head = await this.reader.readHead(config, partition);
     }
@@ -122,7 +122,7 @@ export class LogReadService {
     let heads = await this.reader.readHeadsOf(config, partitions, { consistent: false });
     if ([...heads.values()].some((h) => h.deleted)) {
       // The cached topic was deleted (and maybe re-created): look again.
-      config = await this.cachedTopic(topicName, this.now(), 0);
+      config = await this.cachedTopic(topicName, 0);
       for (const p of partitions) this.requirePartition(config, p);
       heads = await this.reader.readHeadsOf(config, partitions, { consistent: false });
     }
@@ -144,33 +144,21 @@ export class LogReadService {
   }
 
   /**
-   * The topic's configuration, read at most TOPIC_CONFIG_CACHE_MS ago: for produce (whose appends
-   * catch a deleted topic by its tombstoned heads) and for hints, never for what a fetch returns.
+   * The topic's configuration, read less than `maxAgeMs` ago (TOPIC_CONFIG_CACHE_MS unless told;
+   * 0: read now): for produce and fetch, which catch a deleted topic by its tombstoned heads, and for hints.
    */
-  protected async cachedTopic(name: string, now: number, maxAgeMs = TOPIC_CONFIG_CACHE_MS): Promise<TopicConfig> {
-    const cached = this.configs.get(name);
-    if (cached && now - cached.at < maxAgeMs) return cached.config;
-    const config = await this.requireTopic(name);
-    if (this.configs.size >= MAX_CACHED_TOPICS) this.configs.clear();
-    this.configs.set(name, { config, at: now });
-    return config;
+  protected async cachedTopic(name: string, maxAgeMs = TOPIC_CONFIG_CACHE_MS): Promise<TopicConfig> {
+    return (await this.configs.get(name, maxAgeMs)) ?? topicNotFound(name);
   }
 
   /** As cachedTopic, but read again when the cached one lacks one of `partitions` (the topic grew). */
   private async configCovering(name: string, partitions: readonly number[], maxAgeMs: number): Promise<TopicConfig> {
-    const config = await this.cachedTopic(name, this.now(), maxAgeMs);
-    return partitions.every((p) => p < config.partitions) ? config : this.cachedTopic(name, this.now(), 0);
-  }
-
-  /** Forgets a cached configuration (its topic turned out deleted). */
-  protected forgetTopic(name: string): void {
-    this.configs.delete(name);
+    const config = await this.cachedTopic(name, maxAgeMs);
+    return partitions.every((p) => p < config.partitions) ? config : this.cachedTopic(name, 0);
   }
 
   protected async requireTopic(name: string): Promise<TopicConfig> {
-    const config = await this.topics.getTopic(name);
-    if (!config) throw new TopicNotFoundError(`Topic "${name}" does not exist`, { details: { topic: name } });
-    return config;
+    return (await this.topics.getTopic(name)) ?? topicNotFound(name);
   }
 
   protected requirePartition(config: TopicConfig, partition: number): void {
@@ -181,4 +169,8 @@ export class LogReadService {
       );
     }
   }
+}
+
+function topicNotFound(name: string): never {
+  throw new TopicNotFoundError(`Topic "${name}" does not exist`, { details: { topic: name } });
 }

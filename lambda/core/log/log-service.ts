@@ -121,7 +121,7 @@ export class LogService extends LogReadService {
     } catch (err) {
       if (!(err instanceof StaleTopicConfig)) throw err;
       // Nothing visible was written: plan again from the topics as they are now.
-      for (const r of requests) this.forgetTopic(r.topic);
+      for (const r of requests) this.configs.forget(r.topic);
       try {
         return await this.produceAllOnce(requests, joined);
       } catch (again) {
@@ -162,8 +162,8 @@ export class LogService extends LogReadService {
     for (const [topic, merged] of byTopic) {
       // An event naming a partition the cached configuration lacks: the topic may have grown.
       const wanted = Math.max(-1, ...merged.events.map((e) => e.partition ?? -1));
-      let config = await this.cachedTopic(topic, now);
-      if (wanted >= config.partitions) config = await this.cachedTopic(topic, now, 0);
+      let config = await this.cachedTopic(topic);
+      if (wanted >= config.partitions) config = await this.cachedTopic(topic, 0);
       const prepared = this.prepare(config, merged.events, now, budget, producer);
       if (producer && prepared.some((p) => p.partition !== prepared[0]!.partition)) {
         throw new InvalidRequestError(

@@ -6,44 +6,37 @@
 import { randomUUID } from 'node:crypto';
 import { TopicAlreadyExistsError, TopicNotFoundError } from '../../../api/errors';
 import { TOPIC_DEFAULTS, type TopicConfig } from '../../../api/topics';
+import { TopicConfigCache } from '../../core/topics/topic-config-cache';
 import type { TopicStore } from '../../core/topics/topic-store';
 
 /** How long a cached topic config is trusted. A topic's partitions and ID change only when it is deleted and re-created. */
 export const TOPIC_CACHE_MS = 60_000;
 
-/** A TopicStore whose getTopic answers from a per-process cache for TOPIC_CACHE_MS. */
+/**
+ * A TopicStore whose getTopic answers from a per-process TopicConfigCache for TOPIC_CACHE_MS (why
+ * that is safe: topic-config-cache.ts); its writes forget the topic they change.
+ */
 export class CachingTopicStore implements TopicStore {
-  private readonly cache = new Map<string, { config: TopicConfig | undefined; at: number }>();
+  private readonly cache: TopicConfigCache;
 
   constructor(
     private readonly store: TopicStore,
-    private readonly now: () => number = Date.now,
-    private readonly ttlMs: number = TOPIC_CACHE_MS,
-  ) {}
+    now: () => number = Date.now,
+  ) {
+    this.cache = new TopicConfigCache(store, now);
+  }
 
-  async getTopic(name: string): Promise<TopicConfig | undefined> {
-    const hit = this.cache.get(name);
-    // A missing topic is not cached: it may be created any moment (an internal topic, by another instance).
-    if (hit?.config && this.now() - hit.at < this.ttlMs) return hit.config;
-    const config = await this.store.getTopic(name);
-    this.cache.set(name, { config, at: this.now() });
-    return config;
+  getTopic(name: string): Promise<TopicConfig | undefined> {
+    return this.cache.get(name, TOPIC_CACHE_MS);
   }
 
   /** Reads `name` again, and caches what it read (meanwhile, other callers keep the cached config). */
-  async fresh(name: string): Promise<TopicConfig | undefined> {
-    const config = await this.store.getTopic(name);
-    this.cache.set(name, { config, at: this.now() });
-    return config;
-  }
-
-  /** Forgets `name`, so the next getTopic reads it again (after a create, or a topic ID that disagrees). */
-  invalidate(name: string): void {
-    this.cache.delete(name);
+  fresh(name: string): Promise<TopicConfig | undefined> {
+    return this.cache.fresh(name);
   }
 
   async createTopic(config: TopicConfig): Promise<void> {
-    this.invalidate(config.name);
+    this.cache.forget(config.name);
     await this.store.createTopic(config);
   }
 
@@ -52,12 +45,12 @@ export class CachingTopicStore implements TopicStore {
   }
 
   updateTopic(name: string, changes: Partial<Pick<TopicConfig, 'retentionMs' | 'dedupeWindowMs'>>): Promise<TopicConfig> {
-    this.invalidate(name);
+    this.cache.forget(name);
     return this.store.updateTopic(name, changes);
   }
 
   deleteTopic(name: string, topicId: string): Promise<number> {
-    this.invalidate(name);
+    this.cache.forget(name);
     return this.store.deleteTopic(name, topicId);
   }
 
