@@ -156,6 +156,12 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     if (!controller.signal.aborted) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+    } else {
+      // As Node exits it gives the signals back their default action, so a copy landing then
+      // would end the process by the signal (and npm, seeing that, kills itself with it): on a
+      // busy machine npm's relay can be that late. Wait out the relay window before exiting.
+      const left = firstAt + RELAY_WINDOW_MS - Date.now();
+      if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
     }
   }
 }
