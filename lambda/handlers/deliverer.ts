@@ -2,12 +2,12 @@
  * Lambda entry point of the `deliveries` FIFO queue (batches of up to 10, partial batch
  * responses). Messages are handled in order; once one of a message group fails, every later
  * message of that group in the batch is reported failed too, unprocessed, so the group's order
- * holds. A failed message is made visible again after the deliverer's backoff
- * (ChangeMessageVisibility, which the event source's consume grant allows).
+ * holds. A failed message, and those later ones with it, are made visible again after the
+ * deliverer's backoff (ChangeMessageVisibility, which the event source's consume grant allows).
  */
 import middy from '@middy/core';
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Logger } from '../core/logger';
 import type { Deliverer } from '../core/subscriptions/deliverer';
 import { deliveriesMessageSchema } from '../core/subscriptions/messages';
@@ -47,18 +47,23 @@ export function createDelivererHandler(options: DelivererHandlerOptions) {
     .handler(async (event, context: Context) => {
       const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 60_000;
       const deadline = now() + remaining - SAFETY_MARGIN_MS;
+      const groupOf = (record: SQSRecord) => record.attributes?.MessageGroupId ?? '';
       const failedGroups = new Set<string>();
       const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-      for (const record of event.Records) {
-        const group = record.attributes?.MessageGroupId ?? '';
-        if (failedGroups.has(group)) {
-          batchItemFailures.push({ itemIdentifier: record.messageId });
-          continue;
-        }
+      for (const [index, record] of event.Records.entries()) {
+        const group = groupOf(record);
+        if (failedGroups.has(group)) continue; // already reported failed, with its visibility, by `fail`
         const fail = async (seconds: number) => {
           failedGroups.add(group);
-          batchItemFailures.push({ itemIdentifier: record.messageId });
-          await setVisibility(record.receiptHandle, seconds);
+          // The group's later messages in the batch fail with it, unprocessed, and get the same delay:
+          // left in flight they would block the FIFO group for the queue's whole visibility timeout
+          // (6 minutes); with the same delay the group resumes, in order, when this one is retried.
+          // Set now, in batch order, rather than when the loop reaches them after other groups' work.
+          const held = [record, ...event.Records.slice(index + 1).filter((r) => groupOf(r) === group)];
+          for (const r of held) {
+            batchItemFailures.push({ itemIdentifier: r.messageId });
+            await setVisibility(r.receiptHandle, seconds);
+          }
         };
         let message;
         try {
