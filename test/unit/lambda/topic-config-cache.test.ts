@@ -3,44 +3,11 @@
  * the bound on its size; and CachingTopicStore, the runtime's TopicStore view of it.
  */
 import { describe, expect, it } from 'vitest';
-import { TopicAlreadyExistsError, TopicNotFoundError } from '../../../api/errors';
 import { TOPIC_DEFAULTS, type TopicConfig } from '../../../api/topics';
 import { MAX_CACHED_TOPICS, TopicConfigCache } from '../../../lambda/core/topics/topic-config-cache';
-import type { TopicStore } from '../../../lambda/core/topics/topic-store';
+import { MemoryTopicStore } from '../../support/memory-topic-store';
 import { CachingTopicStore, TOPIC_CACHE_MS } from '../../../lambda/streams/runtime/topics';
 
-/** An in-memory TopicStore that counts getTopic reads. */
-class MemoryStore implements TopicStore {
-  readonly topics = new Map<string, TopicConfig>();
-  reads = 0;
-  async createTopic(config: TopicConfig) {
-    if (this.topics.has(config.name)) throw new TopicAlreadyExistsError(config.name);
-    this.topics.set(config.name, config);
-  }
-  async getTopic(name: string) {
-    this.reads++;
-    return this.topics.get(name);
-  }
-  async listTopics() {
-    return [...this.topics.values()];
-  }
-  async updateTopic(name: string, changes: Partial<TopicConfig>) {
-    const current = this.topics.get(name);
-    if (!current) throw new TopicNotFoundError(name);
-    const updated = { ...current, ...changes };
-    this.topics.set(name, updated);
-    return updated;
-  }
-  async deleteTopic(name: string, topicId: string) {
-    const topic = this.topics.get(name);
-    if (topic?.topicId !== topicId) throw new TopicNotFoundError(name);
-    this.topics.delete(name);
-    return topic.partitions;
-  }
-  async purgePartition() {
-    return 0;
-  }
-}
 
 const topic = (name: string, topicId = `id-${name}`, partitions = 3): TopicConfig => ({
   name,
@@ -52,7 +19,7 @@ const topic = (name: string, topicId = `id-${name}`, partitions = 3): TopicConfi
 });
 
 function setup() {
-  const store = new MemoryStore();
+  const store = new MemoryTopicStore();
   let time = 1_000_000;
   const clock = { now: () => time, advance: (ms: number) => (time += ms) };
   return { store, clock, cache: new TopicConfigCache(store, clock.now) };
@@ -135,7 +102,7 @@ describe('TopicConfigCache', () => {
 
 describe('CachingTopicStore', () => {
   it(`trusts a topic for TOPIC_CACHE_MS, and forgets one it writes`, async () => {
-    const store = new MemoryStore();
+    const store = new MemoryTopicStore();
     let time = 0;
     const topics = new CachingTopicStore(store, () => time);
     await topics.createTopic(topic('orders'));

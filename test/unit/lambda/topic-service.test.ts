@@ -1,46 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { TopicAlreadyExistsError, TopicNotFoundError } from '../../../api/errors';
+import { TopicNotFoundError } from '../../../api/errors';
 import { TOPIC_DEFAULTS, type TopicConfig } from '../../../api/topics';
 import type { PurgeJob, PurgeQueue } from '../../../lambda/core/topics/purge-queue';
 import { TopicService, TopicStillLiveError } from '../../../lambda/core/topics/topic-service';
-import type { TopicStore } from '../../../lambda/core/topics/topic-store';
+import { MemoryTopicStore } from '../../support/memory-topic-store';
 
-/** An in-memory TopicStore that records the order of calls. */
-class MemoryStore implements TopicStore {
-  readonly topics = new Map<string, TopicConfig>();
-  readonly calls: string[] = [];
-  async createTopic(config: TopicConfig) {
-    if (this.topics.has(config.name)) throw new TopicAlreadyExistsError(config.name);
-    this.topics.set(config.name, config);
-  }
-  async getTopic(name: string) {
-    return this.topics.get(name);
-  }
-  async listTopics() {
-    return [...this.topics.values()];
-  }
-  async updateTopic(name: string, changes: Partial<TopicConfig>) {
-    const current = this.topics.get(name);
-    if (!current) throw new TopicNotFoundError(name);
-    const updated = { ...current, ...changes };
-    this.topics.set(name, updated);
-    return updated;
-  }
-  async deleteTopic(name: string, topicId: string) {
-    this.calls.push(`delete ${name}`);
-    const topic = this.topics.get(name);
-    if (topic?.topicId !== topicId) throw new TopicNotFoundError(name);
-    this.topics.delete(name);
-    return topic.partitions;
-  }
-  async purgePartition(topicId: string, partition: number) {
-    this.calls.push(`purge ${topicId}#${partition}`);
-    return 2;
-  }
-}
 
 function setup() {
-  const store = new MemoryStore();
+  const store = new MemoryTopicStore();
   const jobs: PurgeJob[] = [];
   const purgeQueue: PurgeQueue = {
     enqueue: async (job) => {
