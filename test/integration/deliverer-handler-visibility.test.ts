@@ -14,21 +14,16 @@ import { ReceiveMessageCommand, SendMessageBatchCommand, type Message } from '@a
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TopicConfig } from '../../api/topics';
-import { DynamoDbLogReadStore, DynamoDbLogStore } from '../../lambda/core/log/dynamodb-log-store';
-import { LogReadService } from '../../lambda/core/log/log-read-service';
-import { LogService } from '../../lambda/core/log/log-service';
+import type { LogService } from '../../lambda/core/log/log-service';
 import type { Logger } from '../../lambda/core/logger';
-import { SubscriptionCatalog } from '../../lambda/core/subscriptions/catalog';
-import { Deliverer } from '../../lambda/core/subscriptions/deliverer';
-import { DynamoDbSubscriptionStore } from '../../lambda/core/subscriptions/dynamodb-subscription-store';
+import type { Deliverer } from '../../lambda/core/subscriptions/deliverer';
 import { wakeFromBatch } from '../../lambda/core/subscriptions/messages';
-import { SqsDeliveriesQueue } from '../../lambda/core/subscriptions/sqs-deliveries-queue';
-import { SubscriptionService } from '../../lambda/core/subscriptions/subscription-service';
-import { TargetSender } from '../../lambda/core/subscriptions/targets';
-import { DynamoDbTopicStore } from '../../lambda/core/topics/dynamodb-topic-store';
+import type { SubscriptionService } from '../../lambda/core/subscriptions/subscription-service';
+import type { DynamoDbTopicStore } from '../../lambda/core/topics/dynamodb-topic-store';
 import { createDelivererHandler } from '../../lambda/handlers/deliverer';
 import { toRecord } from '../../local/event-sources/sqs-queue';
 import { emulatorClients, provisionIsolated } from '../support/emulators';
+import { subscriptionServices } from '../support/subscription-services';
 import { startWebhooks, type Webhooks } from '../support/subscribers';
 
 const QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:deliveries.fifo';
@@ -64,17 +59,8 @@ async function receiveUntil(want: number, withinMs: number): Promise<Message[]> 
 beforeAll(async () => {
   resources = await provisionIsolated('deliverer-visibility');
   queueUrl = resources.queues.deliveries;
-  topics = new DynamoDbTopicStore({ client: clients.doc, topicsTable: resources.tables.topics, logTable: resources.tables.log });
-  log = new LogService({
-    topics,
-    log: new DynamoDbLogStore({ client: clients.doc, logTable: resources.tables.log, dedupeTable: resources.tables.dedupe }),
-  });
-  const readLog = new LogReadService({ topics, log: new DynamoDbLogReadStore({ client: clients.doc, logTable: resources.tables.log }) });
-  const catalog = new SubscriptionCatalog(new DynamoDbSubscriptionStore({ client: clients.doc, table: resources.tables.subscriptions }));
-  service = new SubscriptionService({ catalog, topics, log: readLog, queue: new SqsDeliveriesQueue(clients.sqs, queueUrl), allowPrivateNetworks: true });
-  const sender = new TargetSender({ sqs: () => clients.sqs, lambda: () => { throw new Error('no Lambda here'); }, allowPrivateNetworks: true, webhookTimeoutMs: 2000 });
   // Backoff of 1 s (jitter 0.5 to 1, rounded up) for a first failed attempt.
-  deliverer = new Deliverer({ catalog, log: readLog, sender, logger, backoff: { baseMs: 1000 } });
+  ({ topics, log, service, deliverer } = subscriptionServices(clients, resources, { logger, backoffMs: 1000 }));
   hooks = await startWebhooks();
 });
 

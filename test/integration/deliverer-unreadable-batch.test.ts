@@ -12,20 +12,18 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TopicConfig } from '../../api/topics';
-import { DynamoDbLogReadStore, DynamoDbLogStore, logPartitionKey } from '../../lambda/core/log/dynamodb-log-store';
-import { LogReadService } from '../../lambda/core/log/log-read-service';
-import { LogService } from '../../lambda/core/log/log-service';
+import { logPartitionKey } from '../../lambda/core/log/dynamodb-log-store';
+import type { LogService } from '../../lambda/core/log/log-service';
 import type { Logger } from '../../lambda/core/logger';
-import { SubscriptionCatalog } from '../../lambda/core/subscriptions/catalog';
-import { Deliverer, UNREADABLE_BATCH_RETRY } from '../../lambda/core/subscriptions/deliverer';
-import { DynamoDbSubscriptionStore } from '../../lambda/core/subscriptions/dynamodb-subscription-store';
+import type { SubscriptionCatalog } from '../../lambda/core/subscriptions/catalog';
+import { type Deliverer, UNREADABLE_BATCH_RETRY } from '../../lambda/core/subscriptions/deliverer';
 import { wakeFromBatch, type WakeMessage } from '../../lambda/core/subscriptions/messages';
 import { SqsDeliveriesQueue } from '../../lambda/core/subscriptions/sqs-deliveries-queue';
-import { SubscriptionService } from '../../lambda/core/subscriptions/subscription-service';
-import { TargetSender } from '../../lambda/core/subscriptions/targets';
-import { DynamoDbTopicStore } from '../../lambda/core/topics/dynamodb-topic-store';
+import type { SubscriptionService } from '../../lambda/core/subscriptions/subscription-service';
+import type { DynamoDbTopicStore } from '../../lambda/core/topics/dynamodb-topic-store';
 import { createDelivererHandler } from '../../lambda/handlers/deliverer';
 import { emulatorClients, provisionIsolated } from '../support/emulators';
+import { subscriptionServices } from '../support/subscription-services';
 import { startWebhooks, type Webhooks } from '../support/subscribers';
 
 const clients = emulatorClients();
@@ -101,16 +99,7 @@ const highWatermark = async (t: TopicConfig) => (await log.bounds(t.name, 0)).hi
 
 beforeAll(async () => {
   resources = await provisionIsolated('unreadable');
-  topics = new DynamoDbTopicStore({ client: clients.doc, topicsTable: resources.tables.topics, logTable: resources.tables.log });
-  log = new LogService({
-    topics,
-    log: new DynamoDbLogStore({ client: clients.doc, logTable: resources.tables.log, dedupeTable: resources.tables.dedupe }),
-  });
-  const readLog = new LogReadService({ topics, log: new DynamoDbLogReadStore({ client: clients.doc, logTable: resources.tables.log }) });
-  catalog = new SubscriptionCatalog(new DynamoDbSubscriptionStore({ client: clients.doc, table: resources.tables.subscriptions }));
-  service = new SubscriptionService({ catalog, topics, log: readLog, queue: new SqsDeliveriesQueue(clients.sqs, resources.queues.deliveries), allowPrivateNetworks: true });
-  const sender = new TargetSender({ sqs: () => clients.sqs, lambda: () => { throw new Error('no Lambda here'); }, allowPrivateNetworks: true, webhookTimeoutMs: 2000 });
-  deliverer = new Deliverer({ catalog, log: readLog, sender, logger, backoff: { baseMs: 0 } });
+  ({ topics, log, catalog, service, deliverer } = subscriptionServices(clients, resources, { logger, backoffMs: 0 }));
   hooks = await startWebhooks();
 });
 
