@@ -33,22 +33,15 @@ function jsonOf(value: object): string {
 }
 
 /**
- * How many more bytes `json` takes inside the envelope's body string: JSON escapes each `"` and `\`
- * of it once more (it holds no raw control characters or lone surrogates, and non-ASCII is kept as
- * is). indexOf is the fastest way to count them here.
+ * How many more bytes `json` (the JSON of one event) takes inside the envelope's body string: JSON
+ * escapes each `"` and `\` of it once more (it holds no raw control characters or lone surrogates,
+ * and non-ASCII is kept as is). indexOf is the fastest way to count them here.
  */
-function escapes(json: string): number {
+export function escapesIn(json: string): number {
   let n = 0;
   for (let i = json.indexOf('"'); i >= 0; i = json.indexOf('"', i + 1)) n++;
   for (let i = json.indexOf('\\'); i >= 0; i = json.indexOf('\\', i + 1)) n++;
   return n;
-}
-
-/** Bytes `event` (or a queue message) adds to the response body and to Lambda's serialized result (with its comma). */
-export function eventResponseBytes(event: FetchedEvent | object): { body: number; lambda: number } {
-  const json = jsonOf(event);
-  const body = Buffer.byteLength(json, 'utf8') + 1;
-  return { body, lambda: body + escapes(json) };
 }
 
 /**
@@ -94,8 +87,8 @@ export class ResponseBudget {
     // Lambda's limit: a page of 1 KB events (1 MB) never counts them.
     if (2 * (this.bodyBytes + body) <= this.maxLambdaBytes) this.uncounted.push(json);
     else {
-      for (const earlier of this.uncounted.splice(0)) this.escapeBytes += escapes(earlier);
-      const escaped = escapes(json);
+      for (const earlier of this.uncounted.splice(0)) this.escapeBytes += escapesIn(earlier);
+      const escaped = escapesIn(json);
       if (this.taken > 0 && this.bodyBytes + this.escapeBytes + body + escaped > this.maxLambdaBytes) return this.refuse();
       this.escapeBytes += escaped;
     }
