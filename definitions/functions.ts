@@ -210,8 +210,13 @@ export const FUNCTIONS = {
       maxRetryAttempts: 10,
       maxRecordAgeSeconds: 24 * 60 * 60,
       onFailure: 'dispatchFailures',
-      // Record batches only: partition heads live at offset -1, and TTL expiries are REMOVEs.
-      filters: [{ eventName: ['INSERT'], dynamodb: { Keys: { offset: { N: [{ numeric: ['>=', 0] }] } } } }],
+      // What commits events: record batches (a MODIFY overwrites an uncommitted flush), and partition
+      // heads (offset -1) holding a tail (tb), whose writes append to it. Heads without one and TTL
+      // expiries (REMOVEs) never invoke the function.
+      filters: [
+        { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { offset: { N: [{ numeric: ['>=', 0] }] } } } },
+        { eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { offset: { N: ['-1'] } }, NewImage: { tb: { N: [{ exists: true }] } } } },
+      ],
     },
     timeoutSeconds: 30,
   },

@@ -1,8 +1,9 @@
 /**
  * Lambda entry point of the log table's stream (event source mapping in definitions/functions.ts:
- * record batches only). Enqueues a wake-up per matching batch and subscription, and reports the
- * first record it could not handle (ReportBatchItemFailures): the event source retries from there,
- * and the deduplication IDs keep the wake-ups already sent from being enqueued twice.
+ * record batches, and partition heads holding a tail). Enqueues a wake-up per matching batch (or
+ * tail) and subscription, and reports the first record it could not handle
+ * (ReportBatchItemFailures): the event source retries from there, and the deduplication IDs keep
+ * the wake-ups already sent from being enqueued twice.
  */
 import middy from '@middy/core';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
@@ -14,12 +15,16 @@ import { lambdaContext } from '../middleware/lambda-logger';
 import { dispatcherFromEnv } from './environment';
 import { lazy, loggerFor } from './runtime';
 
-/** The stream records as the dispatcher's core takes them: NEW_IMAGE unmarshalled (INSERTs only). */
+/**
+ * The stream records as the dispatcher's core takes them: NEW_IMAGE unmarshalled, of INSERTs and
+ * MODIFYs (a head's tail grows by MODIFYs; a batch item overwrites an uncommitted one by a MODIFY).
+ */
 export function toLogStreamRecords(event: DynamoDBStreamEvent): LogStreamRecord[] {
   const records: LogStreamRecord[] = [];
   for (const record of event.Records) {
     const image = record.dynamodb?.NewImage;
-    if (record.eventName !== 'INSERT' || !image) continue; // the filter lets none of these through
+    // REMOVEs (TTL) have no new image: the filter lets none through.
+    if ((record.eventName !== 'INSERT' && record.eventName !== 'MODIFY') || !image) continue;
     records.push({
       sequenceNumber: record.dynamodb?.SequenceNumber ?? '',
       image: unmarshall(fromLambdaJson(image) as Record<string, AttributeValue>),

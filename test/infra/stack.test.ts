@@ -282,7 +282,7 @@ describe('SluiceStack', () => {
       });
     });
 
-    it('filters the dispatcher\'s stream to INSERTs of record batches (offset >= 0), in the JSON Lambda expects', () => {
+    it('filters the dispatcher\'s stream to record batches (offset >= 0) and heads holding a tail, inserted or modified, in the JSON Lambda expects', () => {
       const [mapping] = Object.values(
         template.findResources('AWS::Lambda::EventSourceMapping', {
           Properties: { FunctionName: { Ref: logicalId(stack.functions.functions.dispatcher) } },
@@ -290,9 +290,12 @@ describe('SluiceStack', () => {
       );
       const filters = mapping!.Properties.FilterCriteria.Filters;
       expect(filters).toEqual([
-        { Pattern: '{"eventName":["INSERT"],"dynamodb":{"Keys":{"offset":{"N":[{"numeric":[">=",0]}]}}}}' },
+        { Pattern: '{"eventName":["INSERT","MODIFY"],"dynamodb":{"Keys":{"offset":{"N":[{"numeric":[">=",0]}]}}}}' },
+        { Pattern: '{"eventName":["INSERT","MODIFY"],"dynamodb":{"Keys":{"offset":{"N":["-1"]}},"NewImage":{"tb":{"N":[{"exists":true}]}}}}' },
       ]);
-      expect(JSON.parse(filters[0].Pattern)).toEqual({ eventName: ['INSERT'], dynamodb: { Keys: { offset: { N: [{ numeric: ['>=', 0] }] } } } });
+      expect(JSON.parse(filters[0].Pattern)).toEqual({ eventName: ['INSERT', 'MODIFY'], dynamodb: { Keys: { offset: { N: [{ numeric: ['>=', 0] }] } } } });
+      // REMOVEs (TTL expiries) match neither pattern.
+      expect(filters.every((f: { Pattern: string }) => !f.Pattern.includes('REMOVE'))).toBe(true);
     });
   });
 

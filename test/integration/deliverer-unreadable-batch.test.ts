@@ -1,12 +1,14 @@
 /**
  * A wake-up that comes before the batch it announces is readable, against DynamoDB Local and the
- * SQS server. A single-batch append writes the batch (whose stream record wakes the subscription)
- * before the partition head; here the crash between the two writes is a real batch item put past
- * the head (one a real append wrote to a scratch topic, at the same offset). The deliverer retries
+ * SQS server. A single-batch append (a flush of the head's tail) writes the batch (whose stream
+ * record wakes the subscription) before the partition head; here the crash between the two writes
+ * is a real batch item put at the head's end (one a real append wrote to a scratch topic, at the
+ * same offset, planned from a head at that offset as a flush of an empty tail is). The deliverer retries
  * such a wake-up instead of consuming it, gives up after UNREADABLE_BATCH_RETRY, and the
  * partition's next append (which moves the head past the batch) makes its events deliverable,
  * exactly once.
  */
+import { randomUUID } from 'node:crypto';
 import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
@@ -70,8 +72,12 @@ async function subscribed() {
   return { t, name, wake, delivered, cursor };
 }
 
+/**
+ * Appends with message IDs: a transaction, whose events go to a batch item (a small append without
+ * them would go to the head's tail, and a flush to a batch item with the tail's events too).
+ */
 const produce = async (t: TopicConfig, values: readonly string[]) =>
-  (await log.produce(t.name, values.map((value) => ({ value, partition: 0 })))).results.map((r) => r.offset);
+  (await log.produce(t.name, values.map((value) => ({ value, partition: 0, messageId: randomUUID() })))).results.map((r) => r.offset);
 
 /**
  * What a writer that crashed between its two writes leaves: the batch of `values` at offset `at`

@@ -3,8 +3,8 @@
  * exactly-once by message ID (concurrent duplicates, retries after a lost answer), atomicity when
  * a write fails, retention driven by an injected clock, timestamp seeks and long polls.
  */
-import { DynamoDBDocumentClient as DocClient, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
+import { DynamoDBDocumentClient as DocClient, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InternalError, OffsetOutOfRangeError, OutcomeUnknownError, ThrottledError } from '../../api/errors';
@@ -427,8 +427,10 @@ describe('retention', () => {
     const finite = await newTopic({ partitions: 1, retentionMs: 60_000 });
     const forever = await newTopic({ partitions: 1, retentionMs: -1 });
     const svc = service();
-    await svc.produce(finite.name, [{ value: 1, timestamp: 1_000_000 }]);
-    await svc.produce(forever.name, [{ value: 1, timestamp: 1_000_000 }]);
+    // Random values too big for the head's tail: each append is a batch item.
+    const value = randomBytes(1200).toString('base64');
+    await svc.produce(finite.name, [{ value, timestamp: 1_000_000 }]);
+    await svc.produce(forever.name, [{ value, timestamp: 1_000_000 }]);
     const store = logStore();
     expect((await store.readBatchAtOrBefore(finite.topicId, 0, 0))?.expiresAt).toBe((1_000_000 + 60_000) / 1000);
     expect((await store.readBatchAtOrBefore(forever.topicId, 0, 0))?.expiresAt).toBeUndefined();

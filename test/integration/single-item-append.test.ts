@@ -1,9 +1,11 @@
 /**
- * Appends without a transaction (one batch, one partition, no message IDs) against DynamoDB Local:
- * gapless offsets under concurrent producers, a partition whose batches all expired continuing
- * from its head, and crashes between the two writes (injected with aws-sdk-client-mock on a client
- * of their own) leaving a log that the next append, either way, finishes and continues correctly.
+ * Appends without a transaction (one partition, no message IDs) against DynamoDB Local: into the
+ * head's tail with one write, or as one batch with two; gapless offsets under concurrent producers,
+ * a partition whose batches all expired continuing from its head, and crashes between the two
+ * writes (injected with aws-sdk-client-mock on a client of their own) leaving a log that the next
+ * append, either way, finishes or discards and continues correctly.
  */
+import { randomBytes } from 'node:crypto';
 import {
   DeleteCommand,
   DynamoDBDocumentClient as DocClient,
@@ -60,6 +62,22 @@ function faultyService(fault: (input: PutCommandInput) => Promise<unknown>) {
   return service(store);
 }
 const isHead = (input: PutCommandInput) => input.Item?.offset === HEAD_OFFSET;
+/** A value too big and random to fit a head's tail: its append is a batch and a head write. */
+const big = (label: string) => ({ label, pad: randomBytes(1200).toString('base64') });
+const labels = (events: readonly { value?: unknown }[]) => events.map((e) => (e.value as { label?: string }).label ?? e.value);
+
+/** The batch items of partition 0 (not the head), as stored. */
+async function batchItems(config: TopicConfig) {
+  const out = await clients.doc.send(
+    new QueryCommand({
+      TableName: resources.tables.log,
+      KeyConditionExpression: 'pk = :pk AND #offset >= :zero',
+      ExpressionAttributeNames: { '#offset': 'offset' },
+      ExpressionAttributeValues: { ':pk': logPartitionKey(config.topicId, 0), ':zero': 0 },
+    }),
+  );
+  return out.Items ?? [];
+}
 const put = (input: PutCommandInput) => clients.doc.send(new PutCommand(input));
 
 async function newTopic(overrides: Partial<TopicConfig> = {}): Promise<TopicConfig> {
@@ -115,16 +133,47 @@ afterAll(() => {
 });
 
 describe('appends without a transaction', () => {
-  it('uses two single-item writes and no transaction, at about half the write units', async () => {
+  it('appends a small event to the head\'s tail with one write of one unit, and flushes the tail into one batch when the next would not fit', async () => {
     const config = await newTopic();
     const { store, sent } = countingStore();
     const svc = service(store);
-    const cheap = await svc.produce(config.name, [{ value: 'x'.repeat(500) }]);
+    // Random, so that they compress little and two or three fill the tail.
+    const value = () => ({ pad: randomBytes(250).toString('base64') });
+    const units: number[] = [];
+    const writes: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      sent.length = 0;
+      const out = await svc.produce(config.name, [{ value: { ...value(), i } }]);
+      expect(out.results[0]!.offset).toBe(i);
+      units.push(out.consumedWriteUnits!);
+      writes.push(sent.filter((c) => c === 'PutCommand').length);
+      expect(sent.filter((c) => c === 'TransactWriteCommand')).toHaveLength(0);
+      // Every event is readable at once, wherever it is stored.
+      expect((await fetchAll(config.name)).events.map((e) => (e.value as { i: number }).i)).toEqual([...Array(i + 1).keys()]);
+    }
+    console.log(`small single-event appends: writes ${writes.join(',')}, write units ${units.join(',')}`);
+    // One write of one unit into the tail; a flush is a batch (tail and new event) and a head.
+    expect(writes.filter((w) => w === 1).length).toBeGreaterThanOrEqual(3);
+    expect(writes.filter((w) => w === 2).length).toBeGreaterThanOrEqual(1);
+    expect(writes.every((w) => w === 1 || w === 2)).toBe(true);
+    units.forEach((u, i) => (writes[i] === 1 ? expect(u).toBe(1) : expect(u).toBeGreaterThanOrEqual(2)));
+    // Cheaper than a batch and a head per event, which costs at least two units each.
+    expect(units.reduce((a, b) => a + b, 0)).toBeLessThan(2 * units.length);
+    // The flushed batches hold the events in order, with nothing at or past the tail.
+    const items = await batchItems(config);
+    expect(items.length).toBe(writes.filter((w) => w === 2).length);
+  });
+
+  it('appends a batch too big for the tail with two single-item writes and no transaction, at about half the write units', async () => {
+    const config = await newTopic();
+    const { store, sent } = countingStore();
+    const svc = service(store);
+    const cheap = await svc.produce(config.name, [{ value: big('cheap') }]);
     expect(sent.filter((c) => c === 'TransactWriteCommand')).toHaveLength(0);
     expect(sent.filter((c) => c === 'PutCommand')).toHaveLength(2);
-    const transactional = await svc.produce(config.name, [{ value: 'x'.repeat(500), messageId: 'tx-1' }]);
+    const transactional = await svc.produce(config.name, [{ value: big('tx'), messageId: 'tx-1' }]);
     console.log(`1-event produce, write units: single-item ${cheap.consumedWriteUnits}, transaction ${transactional.consumedWriteUnits}`);
-    expect(cheap.consumedWriteUnits).toBe(2);
+    expect(cheap.consumedWriteUnits).toBeGreaterThanOrEqual(2);
     expect(transactional.consumedWriteUnits).toBeGreaterThanOrEqual(2 * cheap.consumedWriteUnits!);
     expect(cheap.results[0]!.offset).toBe(0);
     expect(transactional.results[0]!.offset).toBe(1);
@@ -158,12 +207,12 @@ describe('appends without a transaction', () => {
   it('continues from the head when every batch of the partition has expired (never restarts at 0)', async () => {
     const config = await newTopic();
     const svc = service();
-    for (let i = 0; i < 5; i++) await svc.produce(config.name, [{ value: i }]);
+    for (let i = 0; i < 5; i++) await svc.produce(config.name, [{ value: big(`${i}`) }]);
     expect(await expireAllBatches(config)).toBe(5);
 
-    const cheap = await svc.produce(config.name, [{ value: 'after' }]);
+    const cheap = await svc.produce(config.name, [{ value: big('after') }]);
     expect(cheap.results[0]!.offset).toBe(5);
-    const transactional = await svc.produce(config.name, [{ value: 'after-tx', messageId: 'after-1' }]);
+    const transactional = await svc.produce(config.name, [{ value: big('after-tx'), messageId: 'after-1' }]);
     expect(transactional.results[0]!.offset).toBe(6);
     expect(await expireAllBatches(config)).toBe(2);
     const again = await svc.produce(config.name, [{ value: 'again' }]);
@@ -175,15 +224,20 @@ describe('appends without a transaction', () => {
 });
 
 describe('what an instance remembers (topic configuration, partition head)', () => {
-  it('appends with two puts and no read at all while warm', async () => {
+  it('appends with one put (tail) or two (batch) and no read at all while warm', async () => {
     const config = await newTopic();
     const { store, sent } = countingStore();
     const svc = service(store);
     await svc.produce(config.name, [{ value: 'cold' }]);
     sent.length = 0;
     const warm = await svc.produce(config.name, [{ value: 'warm' }]);
-    expect(sent).toEqual(['PutCommand', 'PutCommand']);
+    expect(sent).toEqual(['PutCommand']);
     expect(warm.results[0]!.offset).toBe(1);
+    sent.length = 0;
+    const flushed = await svc.produce(config.name, [{ value: big('big') }]);
+    expect(sent).toEqual(['PutCommand', 'PutCommand']);
+    expect(flushed.results[0]!.offset).toBe(2);
+    expect(labels((await fetchAll(config.name)).events)).toEqual(['cold', 'warm', 'big']);
   });
 
   it('stays gapless when another instance appended since this one last saw the head', async () => {
@@ -247,18 +301,15 @@ describe('a crash between the two writes', () => {
       if (isHead(input)) throw timeout();
       return put(input);
     });
-    const err = await crashing.produce(config.name, [{ value: 'stranded' }]).catch((e: unknown) => e);
+    const err = await crashing.produce(config.name, [{ value: big('stranded') }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutcomeUnknownError);
     expect((await fetchAll(config.name)).highWatermark).toBe(1);
 
-    const { results } = await service().produce(config.name, [{ value: 'next' }]);
+    const { results } = await service().produce(config.name, [{ value: big('next') }]);
     expect(results[0]!.offset).toBe(2);
     const { events } = await fetchAll(config.name);
-    expect(events.map((e) => [e.offset, e.value])).toEqual([
-      [0, 'first'],
-      [1, 'stranded'],
-      [2, 'next'],
-    ]);
+    expect(events.map((e) => e.offset)).toEqual([0, 1, 2]);
+    expect(labels(events)).toEqual(['first', 'stranded', 'next']);
   });
 
   it('answers OutcomeUnknown, never a "nothing written" Throttled, when the head write is throttled after the batch landed', async () => {
@@ -267,11 +318,15 @@ describe('a crash between the two writes', () => {
       if (isHead(input)) throw Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' });
       return put(input);
     });
-    const err = await throttled.produce(config.name, [{ value: 'landed' }]).catch((e: unknown) => e);
+    const err = await throttled.produce(config.name, [{ value: big('landed') }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutcomeUnknownError);
     expect(err).not.toBeInstanceOf(ThrottledError);
-    await service().produce(config.name, [{ value: 'next' }]);
-    expect((await fetchAll(config.name)).events.map((e) => e.value)).toEqual(['landed', 'next']);
+    await service().produce(config.name, [{ value: big('next') }]);
+    expect(labels((await fetchAll(config.name)).events)).toEqual(['landed', 'next']);
+    // A throttled write to the tail is the only write of its append: nothing was written.
+    const tailThrottled = await throttled.produce(config.name, [{ value: 'small' }]).catch((e: unknown) => e);
+    expect(tailThrottled).toBeInstanceOf(ThrottledError);
+    expect((await fetchAll(config.name)).highWatermark).toBe(2);
   });
 
   it('is finished by a transactional append too (message IDs), which then lands after it', async () => {
@@ -280,14 +335,12 @@ describe('a crash between the two writes', () => {
       if (isHead(input)) throw timeout();
       return put(input);
     });
-    await crashing.produce(config.name, [{ value: 'stranded' }]).catch(() => undefined);
+    await crashing.produce(config.name, [{ value: big('stranded') }]).catch(() => undefined);
     const { results } = await service().produce(config.name, [{ value: 'tx', messageId: 'm-1' }]);
     expect(results[0]).toMatchObject({ offset: 1, duplicate: false });
     const { events } = await fetchAll(config.name);
-    expect(events.map((e) => [e.offset, e.value])).toEqual([
-      [0, 'stranded'],
-      [1, 'tx'],
-    ]);
+    expect(events.map((e) => e.offset)).toEqual([0, 1]);
+    expect(labels(events)).toEqual(['stranded', 'tx']);
   });
 
   it('appends once when the SDK retries either write after its answer was lost', async () => {
@@ -298,10 +351,12 @@ describe('a crash between the two writes', () => {
       await put(input);
       return put(input);
     });
-    for (const value of ['a', 'b', 'c']) await retried.produce(config.name, [{ value }]);
+    // Small events go to the tail (one head write), big ones are a batch and a head.
+    const values = ['a', big('b'), 'c', 'd', big('e'), 'f'];
+    for (const value of values) await retried.produce(config.name, [{ value }]);
     const { events, highWatermark } = await fetchAll(config.name);
-    expect(highWatermark).toBe(3);
-    expect(events.map((e) => e.value)).toEqual(['a', 'b', 'c']);
+    expect(highWatermark).toBe(values.length);
+    expect(labels(events)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
   });
 
   it('a crash after the batch write, with a concurrent producer, never gives one offset twice', async () => {

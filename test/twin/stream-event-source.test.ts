@@ -2,15 +2,17 @@
  * The local DynamoDB Streams event source mapping, driven through a probe function in a
  * hand-written cloud assembly: it reads the table's stream as the template's mapping says (filter
  * patterns, batch size, ReportBatchItemFailures, bisect, retries, the on-failure destination) and
- * with the function's own role.
+ * with the function's own role. Its filters are the dispatcher's, so what they let through is the
+ * dispatcher's contract with the log table.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { FUNCTIONS } from '../../definitions/functions';
 import { startPlatform, type Platform } from '../../local/platform';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, waitFor } from '../../local/support';
 import { emulatorClients, uniquePrefix } from '../support/emulators';
@@ -22,7 +24,8 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 export const handler = async (event) => {
   const log = process.env.PROBE_LOG;
   const offsets = event.Records.map((r) => Number(r.dynamodb.Keys.offset.N));
-  appendFileSync(log, JSON.stringify({ offsets, names: event.Records.map((r) => r.eventName) }) + '\\n');
+  const pks = event.Records.map((r) => r.dynamodb.Keys.pk.S);
+  appendFileSync(log, JSON.stringify({ offsets, pks, names: event.Records.map((r) => r.eventName) }) + '\\n');
   if (event.Records.some((r) => r.dynamodb.NewImage?.value?.S === 'poison')) throw new Error('poison');
   const seen = existsSync(log + '.flaky') ? readFileSync(log + '.flaky', 'utf8') : '';
   const flaky = event.Records.find((r) => r.dynamodb.NewImage?.value?.S === 'flaky' && !seen.includes(r.dynamodb.SequenceNumber));
@@ -34,7 +37,6 @@ export const handler = async (event) => {
 };
 `;
 
-const FILTER = { eventName: ['INSERT'], dynamodb: { Keys: { offset: { N: [{ numeric: ['>=', 0] }] } } } };
 
 const template = (logFile: string) => ({
   Resources: {
@@ -84,7 +86,7 @@ const template = (logFile: string) => ({
         MaximumRetryAttempts: 1,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['Failures', 'Arn'] } } },
-        FilterCriteria: { Filters: [{ Pattern: JSON.stringify(FILTER) }] },
+        FilterCriteria: { Filters: FUNCTIONS.dispatcher.trigger.filters.map((pattern) => ({ Pattern: JSON.stringify(pattern) })) },
       },
     },
     Api: { Type: 'AWS::ApiGatewayV2::Api', Properties: {} },
@@ -123,7 +125,7 @@ afterAll(async () => {
 
 const invocations = () =>
   existsSync(logFile)
-    ? readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { offsets: number[]; names: string[] })
+    ? readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { offsets: number[]; pks: string[]; names: string[] })
     : [];
 
 describe('a DynamoDB Streams event source mapping on the local platform', () => {
@@ -131,9 +133,9 @@ describe('a DynamoDB Streams event source mapping on the local platform', () => 
   const put = (offset: number, value: string) => clients.doc.send(new PutCommand({ TableName: table(), Item: { pk: 'p', offset, value } }));
 
   it('hands the function only what its filter matches, in order, in batches of its size, retrying a reported item', async () => {
-    await put(-1, 'head'); // filtered out: a partition head
+    await put(-1, 'head'); // filtered out: a partition head without a tail
     for (let i = 0; i < 6; i++) await put(i, i === 2 ? 'flaky' : 'ok');
-    await put(-1, 'head again'); // a MODIFY of the head: filtered out
+    await put(-1, 'head again'); // a MODIFY of the head, still without a tail: filtered out
     const delivered = await waitFor(
       async () => {
         const seen = invocations().flatMap((i) => i.offsets);
@@ -170,5 +172,26 @@ describe('a DynamoDB Streams event source mapping on the local platform', () => 
     expect(body.DDBStreamBatchInfo.batchSize).toBeLessThan(4);
     const seen = new Set(invocations().flatMap((i) => i.offsets));
     for (const ok of [10, 11, 13]) expect(seen.has(ok)).toBe(true);
+  });
+
+  it("lets through the dispatcher's records: batches inserted or overwritten, and heads holding a tail", async () => {
+    const pk = 'tails';
+    const item = (offset: number, fields: Record<string, unknown>) => clients.doc.send(new PutCommand({ TableName: table(), Item: { pk, offset, ...fields } }));
+    await item(30, { value: 'ok' }); // INSERT of a batch
+    await item(30, { value: 'ok again' }); // MODIFY: a flush overwriting an uncommitted item
+    await item(-1, { nextOffset: 31 }); // INSERT of a head without a tail: filtered out
+    await item(-1, { nextOffset: 32, tb: 31, tk: 'framed', td: new Uint8Array([1, 2, 3]) }); // MODIFY of a head with a tail
+    await item(-1, { deleted: true }); // a tombstone, no tail: filtered out
+    await clients.doc.send(new DeleteCommand({ TableName: table(), Key: { pk, offset: 30 } })); // REMOVE: filtered out
+    await item(40, { value: 'last' }); // INSERT: the end of this test's records
+    const seen = await waitFor(
+      async () => {
+        const records = invocations().flatMap((i) => i.offsets.map((offset, j) => ({ pk: i.pks[j], offset, name: i.names[j] })));
+        const mine = records.filter((r) => r.pk === pk).map((r) => `${r.name} ${r.offset}`);
+        return mine.includes('INSERT 40') ? mine : undefined;
+      },
+      { timeoutMs: 20_000, what: "this test's stream records to reach the function" },
+    );
+    expect(seen).toEqual(['INSERT 30', 'MODIFY 30', 'MODIFY -1', 'INSERT 40']);
   });
 });

@@ -3,29 +3,40 @@
  *
  * log table:    pk "<topicId>#<partition>", offset = base offset of a record batch; the head at
  *               offset -1 holds nextOffset and maxTimestamp, so it shares the partition key (and
- *               the transaction) of the events it numbers.
+ *               the transaction) of the events it numbers. The head may also hold a tail: the
+ *               newest events, [tb, nextOffset), encoded like a batch (tk codec, td data).
  * dedupe table: id "<topicId>#<messageId>" → partition, offset, untilMs; TTL expiresAt.
  *
- * An append is one transaction (write-transaction.ts): per partition, the head (conditioned on
- * the head the plan was made from, so offsets stay gapless under concurrent producers) and its
- * batches (conditioned on their key being free); per message ID, a dedupe record (conditioned on
- * no live record, so a message ID is appended once); and whatever parts other stores added to the
- * same transaction.
+ * The head is the commit point: an event is in the log once a head write has moved nextOffset
+ * past it. Every head write is conditioned on the nextOffset it was planned from, and nextOffset
+ * only grows, so heads form one sequence and offsets stay gapless under concurrent producers.
+ * Batch items at or past the tail's base (batchesEnd) are not part of the log yet, and readers never
+ * read them: the events there are read from the head's tail.
  *
- * Except the common small append: one batch to one partition, no dedupe records, nothing joined.
- * A transaction costs two write units per item, so that one is two conditional single-item writes
- * (appendSingle): the batch at the head's offset, conditioned on that key being free, then the head
- * moved from that offset to the batch's end. Why offsets stay gapless and unique:
- * - A head only ever moves from N to N + count over the batch stored at N, so every head value is
- *   the base offset of the next batch, and batches tile the log from 0 without gaps.
- * - Two appends planned from the same head both try the key N: one put wins, the other fails and
- *   re-plans. A stale head (an eventually consistent read) names a key a later batch already holds,
- *   so it fails the same way; it cannot land inside a batch, as keys are batch boundaries.
- * - A batch at N whose head write has not happened yet (in flight, or its writer crashed) is
- *   invisible: reads stop at the head. The next append to find its key taken moves the head past
- *   it (settleHead) and re-plans, so a crash between the two writes leaves the log correct and
- *   costs nobody a lost offset; the crashed request was answered with an error, and its events
- *   appear once the head moves (or never, if TTL deletes the batch first: then N is free again).
+ * Three ways to append:
+ * - To the tail (appendToTail): one partition, no dedupe records, nothing joined, and the head
+ *   with the tail and the new events still fits one write unit. One conditional head write, the
+ *   cheapest append there is: one write unit and one round trip.
+ * - One batch (appendSingle): the same, when the tail would no longer fit. The tail's events and
+ *   the new ones go into one batch item at the tail's base (the flush), then the head moves past it
+ *   and drops its tail: two conditional single-item writes, not a transaction (which costs two
+ *   write units per item).
+ * - Anything else is one transaction (write-transaction.ts): per partition, the head and its
+ *   batches (the tail flushed into the first); per message ID, a dedupe record (conditioned on no
+ *   live record, so a message ID is appended once); and whatever parts other stores added to it.
+ *
+ * Batch items record `hv`, the nextOffset of the head they were planned from, and are put on the
+ * condition "the key is free, or holds an item planned from an older head":
+ * - An item planned from an older head than the current one was never committed (a head write
+ *   conditioned on its head failed, or its writer stopped), so the next flush overwrites it.
+ * - A committed item is never overwritten: once a head moves past key B, no head with base B
+ *   is ever written again, so every writer planning for B planned from a head no newer than the
+ *   one that committed it.
+ * - Two flushes planned from the same head both try B: one put wins, the other fails. The loser
+ *   finds the winner's item planned from the current head, which means in flight or its writer
+ *   stopped before its head write: it moves the head past it for the writer (settleHead), as that
+ *   writer's head write would have, and re-plans. So a crash between the two writes loses no offset;
+ *   the crashed request was answered with an error, and its events appear once the head moves.
  * - The head item never expires, so a partition whose batches all expired continues from it.
  * - A deleted topic's heads become tombstones (tombstoneLogPartitions) before its delete returns,
  *   and a tombstone fails every head condition, so an append planned from a cached configuration
@@ -50,6 +61,7 @@ import {
 } from '../aws/write-transaction';
 import {
   AppendConflict,
+  batchesEnd,
   StaleTopicConfig,
   type AppendOutcome,
   type AppendPlan,
@@ -61,7 +73,8 @@ import {
   type StoredBatch,
 } from './log-store';
 import { recordBatch, type ProducerStates } from './producer-state';
-import type { Codec } from './record-batch';
+import { decodeRecords, type Codec, type StoredRecord } from './record-batch';
+import { itemSize, WRITE_UNIT_BYTES } from '../aws/item-size';
 
 /** The attributes of a batch item a read decodes (toStoredBatch without the producer). */
 const BATCH_READ_NAMES = { '#offset': 'offset', '#count': 'count', '#codec': 'codec', '#data': 'data', '#max': 'runningMaxTimestamp', '#ttl': 'expiresAt' };
@@ -168,14 +181,14 @@ export class DynamoDbLogReadStore implements LogReadStore {
     if (options.consistent === false && partitions.length === 1) {
       const partition = partitions[0]!;
       const item = await this.getItem(logPartitionKey(topicId, partition), HEAD_OFFSET, false, 'ReadHeads');
-      return new Map(item ? [[partition, toHead(item)]] : []);
+      return new Map(item ? [[partition, toHead(partition, item)]] : []);
     }
     const keys = partitions.map((p) => ({ pk: logPartitionKey(topicId, p), offset: HEAD_OFFSET }));
     const items = await batchGetAll(this.client, this.logTable, keys, 'ReadHeads', options);
     const heads = new Map<number, PartitionHead>();
     for (const item of items) {
       const partition = Number(String(item.pk).slice(topicId.length + 1));
-      heads.set(partition, toHead(item));
+      heads.set(partition, toHead(partition, item));
     }
     return heads;
   }
@@ -261,10 +274,16 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
     return new Map(items.map((item) => [String(item.messageId), toDedupeRecord(item)]));
   }
 
+  headFits(topicId: string, partition: number, head: PartitionHead): boolean {
+    return itemSize(toHeadItem(logPartitionKey(topicId, partition), head)) <= WRITE_UNIT_BYTES;
+  }
+
   async append(plans: readonly AppendPlan[], tx: WriteTransaction = new WriteTransaction()): Promise<AppendOutcome> {
     const only = plans.length === 1 && tx.size === 0 ? plans[0]! : undefined;
-    if (only && only.dedupe.length === 0 && only.partitions.length === 1 && only.partitions[0]!.batches.length === 1) {
-      return this.appendSingle(only.topicId, only.partitions[0]!);
+    if (only && only.dedupe.length === 0 && only.partitions.length === 1) {
+      const part = only.partitions[0]!;
+      if (part.batches.length === 0 && part.next.tail) return this.appendToTail(only.topicId, part, part.next.tail);
+      if (part.batches.length === 1) return this.appendSingle(only.topicId, part);
     }
     const collided: { pk: string; offset: number }[] = [];
     const part = tx.add(this.appendPart(plans, collided));
@@ -274,21 +293,67 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
         onCancelled: (cancellation) => toConflict(cancellation, part),
       });
     } catch (err) {
-      // A batch key was taken by a single-item append between its two writes: move that head on,
-      // so the re-planned append goes past it.
+      // A batch key held an item planned from the current head: a single-batch append between its
+      // two writes. Move that head on, so the re-planned append goes past it.
       if (err instanceof AppendConflict) for (const c of collided) await this.settleHead(c.pk, c.offset);
       throw err;
     }
   }
 
+  /** The new events into the head's tail: one conditional write of the head (see the top of this file). */
+  private async appendToTail(topicId: string, part: PartitionAppend, tail: StoredBatch): Promise<AppendOutcome> {
+    const pk = logPartitionKey(topicId, part.partition);
+    const at = part.expected?.nextOffset ?? 0;
+    try {
+      const out = await this.client.send(
+        new PutCommand({
+          TableName: this.logTable,
+          Item: toHeadItem(pk, part.next),
+          ...headCondition(part.expected),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      return { consumedWriteUnits: out.ConsumedCapacity?.CapacityUnits ?? 0 };
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw toSluiceError(err, 'Append', { write: true });
+    }
+    // The head left `at`: another append won, unless it was ours, retried by the SDK after its
+    // answer was lost. Ours if the event now at `at` carries our first event's write ID.
+    const headItem = await this.getItem(pk, HEAD_OFFSET, true, 'Append');
+    const head = headItem ? toHead(part.partition, headItem) : undefined;
+    if (head?.deleted) throw new StaleTopicConfig(topicId);
+    const writeId = decodeRecords(tail)[at - tail.baseOffset]?.w;
+    if (writeId !== undefined && head && head.nextOffset > at && (await this.recordAt(pk, head, at, tail.baseOffset))?.w === writeId) return {};
+    throw new AppendConflict(1, new Map(), []);
+  }
+
+  /**
+   * The committed event at `at` (below `head.nextOffset`) that a tail based at `base` held: in the
+   * head's tail still, or in the batches a flush wrote from `base` on (one, unless it was split).
+   * Reads items by key only, as the produce function may get items but not query.
+   */
+  private async recordAt(pk: string, head: PartitionHead, at: number, base: number): Promise<StoredRecord | undefined> {
+    const end = batchesEnd(head);
+    if (at >= end) return head.tail ? decodeRecords(head.tail)[at - head.tail.baseOffset] : undefined;
+    for (let key = base; key < end; ) {
+      const item = await this.getItem(pk, key, true, 'Append');
+      if (!item) return undefined;
+      const batch = toStoredBatch(0, item);
+      if (at < key + batch.count) return decodeRecords(batch)[at - key];
+      key += batch.count;
+    }
+    return undefined;
+  }
+
   /**
    * One batch to one partition in two conditional single-item writes (see the top of this file):
-   * the batch at the planned head's offset if that key is free, then the head moved past it.
+   * the batch at the planned head's batchesEnd, then the head moved past it.
    */
   private async appendSingle(topicId: string, part: PartitionAppend): Promise<AppendOutcome> {
     const pk = logPartitionKey(topicId, part.partition);
     const batch = part.batches[0]!;
-    const at = part.expected?.nextOffset ?? 0;
+    const at = batch.baseOffset;
+    const planned = part.expected?.nextOffset ?? 0;
     // Tells our own put, retried by the SDK after its answer was lost, from another append's.
     const writeId = randomBytes(9).toString('base64');
     let units = 0;
@@ -296,8 +361,9 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
       const out = await this.client.send(
         new PutCommand({
           TableName: this.logTable,
-          Item: { ...toBatchItem(pk, batch), w: writeId },
-          ConditionExpression: 'attribute_not_exists(pk)',
+          Item: { ...toBatchItem(pk, batch, planned), w: writeId },
+          ConditionExpression: BATCH_CONDITION,
+          ExpressionAttributeValues: { ':hv': planned },
           ReturnConsumedCapacity: 'TOTAL',
         }),
       );
@@ -312,55 +378,56 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
     }
     try {
       const out = await this.client.send(
-        new PutCommand({
-          TableName: this.logTable,
-          Item: toHeadItem(pk, part.next),
-          ConditionExpression: part.expected ? 'nextOffset = :at' : 'attribute_not_exists(pk)',
-          ...(part.expected ? { ExpressionAttributeValues: { ':at': at } } : {}),
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
+        new PutCommand({ TableName: this.logTable, Item: toHeadItem(pk, part.next), ...headCondition(part.expected), ReturnConsumedCapacity: 'TOTAL' }),
       );
       units += out.ConsumedCapacity?.CapacityUnits ?? 0;
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw afterBatchWritten(err);
-      // The head left `at`, which it does only over the batch stored there: ours. Another append
-      // that found our key taken moved it for us, or the SDK retried our head write after its
-      // answer was lost. The events are in either way. Unless the head is a tombstone: the topic
-      // was deleted after this append read its configuration, and our batch is unreachable.
+      // The head left `planned`. Over our batch (another append found our key taken and moved the
+      // head for us, or the SDK retried our head write after its answer was lost) if the head is
+      // now past `at` and the item there is ours: committed items are never overwritten. Else
+      // another append moved it first, and our batch is an uncommitted item the next flush replaces.
       const head = await this.getItem(pk, HEAD_OFFSET, true, 'Append');
       if (head?.deleted === true) throw new StaleTopicConfig(topicId);
+      const moved = head ? batchesEnd(toHead(part.partition, head)) > at : false;
+      if (!moved || (await this.getItem(pk, at, true, 'Append'))?.w !== writeId) throw new AppendConflict(1, new Map(), []);
     }
     return { consumedWriteUnits: units };
   }
 
   /**
-   * Moves a head still at `at` past the batch stored there: a single-item append between its two
-   * writes, or one whose writer stopped between them. Conditioned on the head, so of several
-   * appends settling the same head one moves it and the rest find it moved.
+   * Moves the head past the batch item at `at` when that item was planned from the head as it is
+   * now: a single-batch append between its two writes, or one whose writer stopped between them.
+   * Conditioned on the head, so of several appends settling the same head one moves it and the rest
+   * find it moved. An item planned from an older head is left alone: it was never committed.
    */
   private async settleHead(pk: string, at: number, stored?: Record<string, unknown>): Promise<void> {
-    const head = await this.getItem(pk, HEAD_OFFSET, true, 'Append');
-    if ((head ? Number(head.nextOffset) : 0) !== at) return;
+    const headItem = await this.getItem(pk, HEAD_OFFSET, true, 'Append');
+    const before = headItem ? toHead(0, headItem) : undefined;
+    if (before?.deleted || (before ? batchesEnd(before) : 0) !== at) return;
     const item = stored ?? (await this.getItem(pk, at, true, 'Append'));
-    if (!item) return;
+    const planned = before?.nextOffset ?? 0;
+    // Items written before `hv` existed were planned from a head at their own base.
+    if (!item || Number(item.hv ?? item.offset) !== planned) return;
     const batch = toStoredBatch(0, item);
-    const before = head ? toHead(head) : undefined;
-    // The head moved past an idempotent producer's batch remembers its sequence, as its own
-    // head write would have, so the producer's retry is answered as a duplicate.
+    const end = at + batch.count;
+    if (end <= planned) return;
+    // The head moved past an idempotent producer's batch remembers its sequence, as its own head
+    // write would have, so the producer's retry is answered as a duplicate. Its events are the
+    // batch's last ones: the ones before `planned` are the tail it flushed.
     const producers = batch.producer
-      ? recordBatch(before?.producers, batch.producer, batch.count, at, Date.now())
+      ? recordBatch(before?.producers, batch.producer, end - planned, planned, Date.now())
       : before?.producers;
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.logTable,
           Item: toHeadItem(pk, {
-            nextOffset: at + batch.count,
+            nextOffset: end,
             maxTimestamp: Math.max(before?.maxTimestamp ?? 0, batch.runningMaxTimestamp),
             ...(producers ? { producers } : {}),
           }),
-          ConditionExpression: head ? 'nextOffset = :at' : 'attribute_not_exists(pk)',
-          ...(head ? { ExpressionAttributeValues: { ':at': at } } : {}),
+          ...headCondition(before),
         }),
       );
     } catch (err) {
@@ -385,10 +452,11 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
             ? { expression: 'nextOffset = :expected', values: { ':expected': part.expected.nextOffset } }
             : { expression: 'attribute_not_exists(pk)' },
         });
+        const planned = part.expected?.nextOffset ?? 0;
         for (const batch of part.batches) {
           kinds.push({ kind: 'batch', pk, offset: batch.baseOffset });
-          // Free, unless a single-item append (appendSingle) is between its two writes there.
-          actions.push({ type: 'put', table: this.logTable, item: toBatchItem(pk, batch), condition: { expression: 'attribute_not_exists(pk)' } });
+          // Free or uncommitted, unless a single-batch append (appendSingle) is between its two writes there.
+          actions.push({ type: 'put', table: this.logTable, item: toBatchItem(pk, batch, planned), condition: { expression: BATCH_CONDITION, values: { ':hv': planned } } });
         }
       }
       for (const record of plan.dedupe) {
@@ -415,10 +483,22 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
   }
 }
 
-function toBatchItem(pk: string, batch: StoredBatch): Record<string, unknown> {
+/** A batch item's put condition: its key is free, or holds an item planned from an older head (never committed). */
+const BATCH_CONDITION = 'attribute_not_exists(pk) OR hv < :hv';
+
+/** The condition of a head write planned from `expected` (undefined: the partition had no head). */
+function headCondition(expected: PartitionHead | undefined): { ConditionExpression: string; ExpressionAttributeValues?: Record<string, unknown> } {
+  return expected
+    ? { ConditionExpression: 'nextOffset = :at', ExpressionAttributeValues: { ':at': expected.nextOffset } }
+    : { ConditionExpression: 'attribute_not_exists(pk)' };
+}
+
+/** A batch item; `planned` is the nextOffset of the head it was planned from (`hv`). */
+function toBatchItem(pk: string, batch: StoredBatch, planned: number): Record<string, unknown> {
   return {
     pk,
     offset: batch.baseOffset,
+    hv: planned,
     count: batch.count,
     codec: batch.codec,
     data: batch.data,
@@ -431,24 +511,38 @@ function toBatchItem(pk: string, batch: StoredBatch): Record<string, unknown> {
 /**
  * An error of the head write that follows a written batch: whatever the SDK says (even a throttle,
  * which otherwise means nothing was written), the batch is there and the next append to the
- * partition makes it visible, so the outcome is unknown to the caller.
+ * partition may make it visible (settleHead) or overwrite it, so the outcome is unknown to the caller.
  */
 function afterBatchWritten(err: unknown): OutcomeUnknownError {
   const known = toSluiceError(err, 'Append', { write: true });
   if (known instanceof OutcomeUnknownError) return known;
   return new OutcomeUnknownError(
-    `Append wrote its events but not yet the partition head (${known.message}): they appear when the partition's next ` +
-      'append moves the head. Retry the same request: events sent without message IDs may then be appended twice.',
+    `Append wrote its events but not yet the partition head (${known.message}): the partition's next append either ` +
+      'makes them visible or discards them. Retry the same request: events sent without message IDs or an idempotent producer may then be appended twice.',
     { cause: err, details: { operation: 'Append' } },
   );
 }
 
-function toHead(item: Record<string, unknown>): PartitionHead {
+function toHead(partition: number, item: Record<string, unknown>): PartitionHead {
   if (item.deleted === true) return { nextOffset: 0, maxTimestamp: 0, deleted: true };
+  const nextOffset = Number(item.nextOffset);
+  const maxTimestamp = Number(item.maxTimestamp ?? 0);
   return {
-    nextOffset: Number(item.nextOffset),
-    maxTimestamp: Number(item.maxTimestamp ?? 0),
+    nextOffset,
+    maxTimestamp,
     ...(item.producers === undefined ? {} : { producers: item.producers as ProducerStates }),
+    ...(item.tb === undefined
+      ? {}
+      : {
+          tail: {
+            partition,
+            baseOffset: Number(item.tb),
+            count: nextOffset - Number(item.tb),
+            codec: item.tk as Codec,
+            data: item.td as Uint8Array,
+            runningMaxTimestamp: maxTimestamp,
+          },
+        }),
   };
 }
 
@@ -460,6 +554,8 @@ function toHeadItem(pk: string, head: PartitionHead): Record<string, unknown> {
     nextOffset: head.nextOffset,
     maxTimestamp: head.maxTimestamp,
     ...(hasProducers ? { producers: head.producers } : {}),
+    // Short names: the head, tail included, is kept within one write unit.
+    ...(head.tail ? { tb: head.tail.baseOffset, tk: head.tail.codec, td: head.tail.data } : {}),
   };
 }
 

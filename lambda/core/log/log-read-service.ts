@@ -97,7 +97,7 @@ export class LogReadService {
       }
     }
 
-    const read = await this.reader.readFrom(config, partition, start, head.nextOffset, query.limit ?? FETCH_LIMITS.defaultLimit, budget);
+    const read = await this.reader.readFrom(config, partition, start, head, query.limit ?? FETCH_LIMITS.defaultLimit, budget);
     return { events: read.events, nextOffset: read.nextOffset, highWatermark: head.nextOffset, logStartOffset };
   }
 

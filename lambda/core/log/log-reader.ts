@@ -4,7 +4,7 @@
  */
 import { FETCH_LIMITS, type FetchedEvent } from '../../../api/events';
 import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
-import type { LogReadStore, PartitionHead, StoredBatch } from './log-store';
+import { batchesEnd, type LogReadStore, type PartitionHead, type StoredBatch } from './log-store';
 import { decodeRawRecords, decodeRecords, type RawRecord } from './record-batch';
 import { ResponseBudget, withJson } from './response-budget';
 
@@ -39,23 +39,27 @@ export class LogReader {
     const cached = this.logStarts.get(cacheKey);
     if (cached && cached.retentionMs === config.retentionMs && now < cached.validUntil) return cached.offset;
 
-    let [batch] = await this.log.readBatchesAfter(config.topicId, partition, -1, 1);
+    const end = batchesEnd(head);
+    let [batch] = end > 0 ? await this.log.readBatchesAfter(config.topicId, partition, -1, 1, end - 1) : [];
     if (batch && config.retentionMs !== RETAIN_FOREVER && this.firstLive(config, batch, now) === undefined) {
       const cutoff = now - config.retentionMs + 1;
       const jump = await this.offsetForTimestamp(config, partition, cutoff, batch.baseOffset, head);
-      [batch] = jump >= head.nextOffset ? [] : [await this.log.readBatchAtOrBefore(config.topicId, partition, jump)];
+      [batch] = jump >= end ? [] : [await this.log.readBatchAtOrBefore(config.topicId, partition, jump)];
     }
     // Past the jump, only batches TTL-expired under an older retention can still be dead: rare.
-    while (batch && batch.baseOffset < head.nextOffset) {
+    // Then the head's tail, which holds the newest events.
+    for (;;) {
+      if (!batch || batch.baseOffset >= end) batch = head.tail;
+      if (!batch) return head.nextOffset;
       const live = this.firstLive(config, batch, now);
       if (live) {
         // The first live event stays first until it expires itself: remember it until then.
         this.logStarts.set(cacheKey, { ...live, retentionMs: config.retentionMs });
         return live.offset;
       }
-      [batch] = await this.log.readBatchesAfter(config.topicId, partition, batch.baseOffset, 1);
+      if (batch === head.tail) return head.nextOffset;
+      [batch] = await this.log.readBatchesAfter(config.topicId, partition, batch.baseOffset, 1, end - 1);
     }
-    return head.nextOffset;
   }
 
   /** The batch's first live event, and until when it stays live. */
@@ -102,12 +106,14 @@ export class LogReader {
     head: PartitionHead,
   ): Promise<number> {
     if (head.maxTimestamp < timestamp) return head.nextOffset;
+    const end = batchesEnd(head);
     let lo = logStartOffset;
     let hi = head.nextOffset;
     let found: StoredBatch | undefined;
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
-      const batch = await this.log.readBatchAtOrBefore(config.topicId, partition, mid);
+      // At or past batchesEnd the events are in the head's tail (items there are not in the log yet).
+      const batch = mid >= end ? head.tail : await this.log.readBatchAtOrBefore(config.topicId, partition, mid);
       if (!batch || batch.baseOffset + batch.count <= lo) {
         lo = mid + 1; // nothing stored between lo and mid any more (expired and deleted)
       } else if (batch.runningMaxTimestamp >= timestamp) {
@@ -131,22 +137,30 @@ export class LogReader {
     config: TopicConfig,
     partition: number,
     start: number,
-    highWatermark: number,
+    head: PartitionHead,
     limit: number,
     budget: ResponseBudget = new ResponseBudget(),
   ): Promise<{ events: FetchedEvent[]; nextOffset: number }> {
     const events: FetchedEvent[] = [];
+    const highWatermark = head.nextOffset;
     let nextOffset = start;
     if (start >= highWatermark || budget.full) return { events, nextOffset };
     const now = this.now();
-    // Reads usually start where the last one ended, on a batch's first offset: then one query
-    // from there is all. Only a start inside a batch needs the batch before it too.
-    let batches = await this.log.readBatchesAfter(config.topicId, partition, start - 1, Math.min(limit, FETCH_LIMITS.maxLimit), Math.min(highWatermark, start + limit) - 1);
-    if (batches[0]?.baseOffset !== start) {
-      const before = await this.log.readBatchAtOrBefore(config.topicId, partition, start);
-      if (before && before.baseOffset < start) batches = [before, ...batches];
+    // Items at or past batchesEnd are not in the log yet: the events there are the head's tail.
+    const end = batchesEnd(head);
+    let batches: StoredBatch[] = [];
+    let lastBase = start - 1;
+    if (start < end) {
+      // Reads usually start where the last one ended, on a batch's first offset: then one query
+      // from there is all. Only a start inside a batch needs the batch before it too.
+      batches = await this.log.readBatchesAfter(config.topicId, partition, start - 1, Math.min(limit, FETCH_LIMITS.maxLimit), Math.min(end, start + limit) - 1);
+      if (batches[0]?.baseOffset !== start) {
+        const before = await this.log.readBatchAtOrBefore(config.topicId, partition, start);
+        if (before && before.baseOffset < start) batches = [before, ...batches];
+      }
+      if (batches.length > 0) lastBase = batches[batches.length - 1]!.baseOffset;
     }
-    let lastBase = batches.length > 0 ? batches[batches.length - 1]!.baseOffset : start - 1;
+    let tailRead = false;
     const topicJson = JSON.stringify(config.name);
     for (;;) {
       for (const batch of batches) {
@@ -165,15 +179,23 @@ export class LogReader {
           nextOffset = offset + 1;
         }
       }
-      if (nextOffset >= highWatermark || events.length >= limit) return { events, nextOffset };
-      // Only the items holding offsets still wanted: a big batch past them would be billed in full.
-      // Every item holds at least one event, so one query for as many items as events are wanted
-      // (DynamoDB stops a page at 1 MB) rather than many small round trips.
-      const wanted = limit - events.length;
-      const lastWanted = Math.min(highWatermark, nextOffset + wanted) - 1;
-      batches = await this.log.readBatchesAfter(config.topicId, partition, lastBase, Math.min(wanted, FETCH_LIMITS.maxLimit), lastWanted);
-      if (batches.length === 0) return { events, nextOffset };
-      lastBase = batches[batches.length - 1]!.baseOffset;
+      if (nextOffset >= highWatermark || events.length >= limit || tailRead) return { events, nextOffset };
+      batches = [];
+      if (nextOffset < end) {
+        // Only the items holding offsets still wanted: a big batch past them would be billed in full.
+        // Every item holds at least one event, so one query for as many items as events are wanted
+        // (DynamoDB stops a page at 1 MB) rather than many small round trips.
+        const wanted = limit - events.length;
+        const lastWanted = Math.min(end, nextOffset + wanted) - 1;
+        batches = await this.log.readBatchesAfter(config.topicId, partition, lastBase, Math.min(wanted, FETCH_LIMITS.maxLimit), lastWanted);
+      }
+      if (batches.length > 0) {
+        lastBase = batches[batches.length - 1]!.baseOffset;
+      } else {
+        if (!head.tail) return { events, nextOffset };
+        batches = [head.tail];
+        tailRead = true;
+      }
     }
   }
 

@@ -20,7 +20,7 @@
  *   finds its heads tombstoned (StaleTopicConfig) and is planned again from the topic as it is.
  *   A change of retention, dedupe window or partitions reaches produce within TOPIC_CONFIG_CACHE_MS.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EventTooLargeError, InvalidRequestError, RequestTooLargeError, ThrottledError, TopicNotFoundError } from '../../../api/errors';
 import { EVENT_LIMITS, checkEventLimits, tooManyEvents, type ProduceEvent, type ProduceResult, type ProducerStamp } from '../../../api/events';
 import { KeylessPartitioner, partitionForKey } from '../../../api/partitioner';
@@ -28,9 +28,9 @@ import { backoffDelay } from '../../../api/retry';
 import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
 import { WriteTransaction } from '../aws/write-transaction';
 import { LogReadService, type LogReadServiceOptions } from './log-read-service';
-import { AppendConflict, StaleTopicConfig, type AppendPlan, type DedupeRecord, type LogStore, type PartitionHead, type StoredBatch } from './log-store';
+import { AppendConflict, batchesEnd, StaleTopicConfig, type AppendPlan, type DedupeRecord, type LogStore, type PartitionHead, type StoredBatch } from './log-store';
 import { checkSequence, recordBatch } from './producer-state';
-import { encodeRecords, type StoredRecord } from './record-batch';
+import { decodeRecords, encodeRecords, type StoredRecord } from './record-batch';
 
 /** Largest encoded batch stored in one item, leaving room under DynamoDB's 400 KB for attributes. */
 export const MAX_BATCH_DATA_BYTES = 380_000;
@@ -194,11 +194,13 @@ export class LogService extends LogReadService {
         throw new ThrottledError(`Appends lost a race ${attempt} times (contended partitions); retry with backoff`);
       }
       const open = work.filter((w) => w.pending.length > 0);
-      // An append the store writes with single-item conditional writes reads its head eventually
-      // consistently on the first try: those writes fail on a stale head, and re-plans read
+      // One partition, no message IDs to remember, nothing joined: the store appends without a
+      // transaction, to the head's tail or one batch. Such an append reads its head eventually
+      // consistently on the first try: its writes fail on a stale head, and re-plans read
       // consistently. A transaction keeps consistent reads (a stale head would cancel all of it).
-      const consistent = attempt > 0 || joined !== undefined || open.length !== 1 || !singleItemCandidate(open[0]!.config, open[0]!.pending);
-      const planned = await Promise.all(open.map(async (w) => ({ w, ...(await this.plan(w.config, w.pending, now, consistent, producer)) })));
+      const single = joined === undefined && open.length === 1 && singleItemCandidate(open[0]!.config, open[0]!.pending);
+      const consistent = attempt > 0 || !single;
+      const planned = await Promise.all(open.map(async (w) => ({ w, ...(await this.plan(w.config, w.pending, now, consistent, single, producer)) })));
       // A batch the producer's partition head already remembers: answered with its offsets.
       for (const { w, duplicateAt } of planned) {
         if (duplicateAt === undefined) continue;
@@ -329,7 +331,8 @@ export class LogService extends LogReadService {
     this.heads.set(`${topicId}#${partition}`, { head, at: now });
   }
 
-  private async plan(config: TopicConfig, pending: readonly Prepared[], now: number, consistent: boolean, producer?: ProducerStamp) {
+  /** `tailAllowed`: the append may go into the head's tail (the store writes it without a transaction). */
+  private async plan(config: TopicConfig, pending: readonly Prepared[], now: number, consistent: boolean, tailAllowed: boolean, producer?: ProducerStamp) {
     const byPartition = new Map<number, Prepared[]>();
     for (const p of pending) {
       const list = byPartition.get(p.partition);
@@ -358,24 +361,44 @@ export class LogService extends LogReadService {
     let actions = 0;
     for (const [partition, items] of byPartition) {
       const expected = heads.get(partition);
-      let nextOffset = expected?.nextOffset ?? 0;
-      let runningMax = expected?.maxTimestamp ?? 0;
+      const first = expected?.nextOffset ?? 0;
+      const nextOffset = first + items.length;
+      const runningMax = Math.max(expected?.maxTimestamp ?? 0, ...items.map((i) => i.record.t));
+      const producers = producer ? recordBatch(expected?.producers, producer, items.length, first, now) : expected?.producers;
+      // The tail's events go with the new ones: into the next head's tail while that fits one
+      // write unit, else into batch items from where the batches end.
+      const tail = expected?.tail;
+      // The first new event carries a write ID, by which the store knows its own head write.
+      const writeId = tailAllowed ? randomBytes(8).toString('base64') : undefined;
+      const records = [...(tail ? decodeRecords(tail) : []), ...items.map((i, j) => (j === 0 && writeId ? { ...i.record, w: writeId } : i.record))];
+      const base = expected ? batchesEnd(expected) : 0;
+      const encoded = encodeRecords(records);
+      const next = { nextOffset, maxTimestamp: runningMax, ...(producers ? { producers } : {}) };
+      const withTail = { ...next, tail: { partition, baseOffset: base, count: records.length, ...encoded, runningMaxTimestamp: runningMax } };
       const batches: StoredBatch[] = [];
-      for (const chunk of splitIntoBatches(items.map((i) => i.record))) {
-        runningMax = Math.max(runningMax, ...chunk.records.map((r) => r.t));
-        const maxT = Math.max(...chunk.records.map((r) => r.t));
-        batches.push({
-          partition,
-          baseOffset: nextOffset,
-          count: chunk.records.length,
-          codec: chunk.encoded.codec,
-          data: chunk.encoded.data,
-          runningMaxTimestamp: runningMax,
-          ...(config.retentionMs === RETAIN_FOREVER ? {} : { expiresAt: Math.ceil((maxT + config.retentionMs) / 1000) }),
-        });
-        nextOffset += chunk.records.length;
+      if (tailAllowed && this.log.headFits(config.topicId, partition, withTail)) {
+        partitions.push({ partition, expected, next: withTail, batches });
+      } else {
+        let at = base;
+        let batchMax = expected?.maxTimestamp ?? 0;
+        for (const chunk of splitIntoBatches(records, encoded)) {
+          const maxT = Math.max(...chunk.records.map((r) => r.t));
+          batchMax = Math.max(batchMax, maxT);
+          batches.push({
+            partition,
+            baseOffset: at,
+            count: chunk.records.length,
+            codec: chunk.encoded.codec,
+            data: chunk.encoded.data,
+            runningMaxTimestamp: batchMax,
+            ...(config.retentionMs === RETAIN_FOREVER ? {} : { expiresAt: Math.ceil((maxT + config.retentionMs) / 1000) }),
+          });
+          at += chunk.records.length;
+        }
+        const stamped = producer && batches.length === 1 ? [{ ...batches[0]!, producer }] : batches;
+        partitions.push({ partition, expected, next, batches: stamped });
       }
-      let offset = expected?.nextOffset ?? 0;
+      let offset = first;
       for (const item of items) {
         offsets.set(item.index, { partition, offset });
         if (config.dedupeWindowMs > 0 && item.callerId) {
@@ -383,11 +406,6 @@ export class LogService extends LogReadService {
         }
         offset++;
       }
-      const stamped = producer && batches.length === 1 ? [{ ...batches[0]!, producer }] : batches;
-      const producers = producer
-        ? recordBatch(expected?.producers, producer, items.length, expected?.nextOffset ?? 0, now)
-        : expected?.producers;
-      partitions.push({ partition, expected, next: { nextOffset, maxTimestamp: runningMax, ...(producers ? { producers } : {}) }, batches: stamped });
       actions += 1 + batches.length;
     }
     actions += dedupe.length;
@@ -417,8 +435,7 @@ function duplicateOf(original: DedupeRecord): ProduceResult {
 }
 
 /** Splits a partition's records into batches that each fit one item, keeping their order. */
-function splitIntoBatches(records: StoredRecord[]): { records: StoredRecord[]; encoded: ReturnType<typeof encodeRecords> }[] {
-  const encoded = encodeRecords(records);
+function splitIntoBatches(records: StoredRecord[], encoded = encodeRecords(records)): { records: StoredRecord[]; encoded: ReturnType<typeof encodeRecords> }[] {
   if (encoded.data.length <= MAX_BATCH_DATA_BYTES) return [{ records, encoded }];
   if (records.length === 1) {
     throw new EventTooLargeError(`An event encodes to ${encoded.data.length} bytes, more than one item holds`, {

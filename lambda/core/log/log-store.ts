@@ -19,7 +19,17 @@ export interface PartitionHead {
   readonly producers?: ProducerStates;
   /** A tombstone: the topic was deleted (dynamodb-log-store.ts); nothing may be appended. */
   readonly deleted?: true;
+  /**
+   * The newest events, [tail.baseOffset, nextOffset), kept in the head item itself while they fit
+   * in one write unit with it, so that a small append is one write (dynamodb-log-store.ts). Readers
+   * take these events from here: log items at or past tail.baseOffset are not part of the log yet.
+   * Absent when every event below nextOffset is in a batch item.
+   */
+  readonly tail?: StoredBatch;
 }
+
+/** Where the batch items of a partition end: offsets below it are in items, the rest in the head's tail. */
+export const batchesEnd = (head: PartitionHead): number => head.tail?.baseOffset ?? head.nextOffset;
 
 export interface StoredBatch {
   readonly partition: number;
@@ -49,6 +59,10 @@ export interface PartitionAppend {
   /** The head this append was planned against; undefined if the partition had none. */
   readonly expected: PartitionHead | undefined;
   readonly next: PartitionHead;
+  /**
+   * From the expected head's batchesEnd on: its tail's events, then the new ones. Empty when they
+   * all stay in the next head's tail.
+   */
   readonly batches: readonly StoredBatch[];
 }
 
@@ -124,12 +138,18 @@ export interface LogReadStore {
 export interface LogStore extends LogReadStore {
   readDedupe(topicId: string, messageIds: readonly string[]): Promise<Map<string, DedupeRecord>>;
   /**
+   * Whether `head`, tail included, is written in one write unit: an append whose events fit the
+   * tail that way is one write (dynamodb-log-store.ts).
+   */
+  headFits(topicId: string, partition: number, head: PartitionHead): boolean;
+  /**
    * Adds every head, batch and dedupe record of the plans to `tx` (a new transaction when none is
    * given; other stores may have added their parts to it) and commits it: everything is written,
    * or nothing (throws AppendConflict on a lost race or a failed condition of another part).
-   * An append of one batch to one partition with no dedupe records and no joined parts may be
-   * written with two conditional single-item writes instead (half the write units); it is then
-   * visible all at once too, when the head moves.
+   * An append to one partition with no dedupe records and no joined parts is written without a
+   * transaction: one head write when it has no batches (its events went into the head's tail), or
+   * two conditional single-item writes for one batch. Either is visible all at once, when the head
+   * moves.
    */
   append(plans: readonly AppendPlan[], tx?: WriteTransaction): Promise<AppendOutcome>;
 }

@@ -25,6 +25,12 @@ export interface StoredRecord {
   readonly t: number;
   /** message ID */
   readonly m: string;
+  /**
+   * The write ID of an append to a head's tail, on its first event: tells the appender's own head
+   * write, retried by the SDK after its answer was lost, from another's (dynamodb-log-store.ts).
+   * Not part of the event: reads leave it out.
+   */
+  readonly w?: string;
 }
 
 /** A stored event as read for an answer: its JSON value as the JSON text it was stored as. */

@@ -1,9 +1,17 @@
 /**
- * The dispatcher's core: for each new record batch of the log (a stream record's NEW_IMAGE) and
- * each subscription of its topic whose filter matches at least one of its events, one wake-up on
- * the deliveries queue. A batch no subscription wants enqueues nothing. Knows nothing of Lambda.
+ * The dispatcher's core: for each log item that commits events (a stream record's NEW_IMAGE: a
+ * record batch item, or a partition head holding a tail) and each subscription of its topic whose
+ * filter matches at least one of those events, one wake-up on the deliveries queue. Events no
+ * subscription wants enqueue nothing. Knows nothing of Lambda.
+ *
+ * A head write that appends to its tail is the only write of those events (dynamodb-log-store.ts),
+ * so its image is the one chance to wake for them. Each such image holds the whole tail, so events
+ * already woken for by an earlier head write wake again: harmless, the deliverer reads from its
+ * cursor. A flush then writes the tail's events with later ones into a batch item at the tail's
+ * base; that item's INSERT (or MODIFY, when it overwrites an uncommitted one) wakes for them all.
  */
 import type { Logger } from '../logger';
+import { HEAD_OFFSET } from '../log/dynamodb-log-store';
 import { decodeRecords, type Codec } from '../log/record-batch';
 import type { SubscriptionCatalog } from './catalog';
 import { matchesFilter } from './filter';
@@ -38,8 +46,8 @@ export class Dispatcher {
     let planned = records.length;
     for (let index = 0; index < records.length; index++) {
       try {
-        const batch = parseBatch(records[index]!.image);
-        if (!batch) continue; // a head or anything else: not a record batch
+        const batch = parseCommitted(records[index]!.image);
+        if (!batch) continue; // a head without a tail, a tombstone, anything else: no events
         let subs = subscriptions.get(batch.topicId);
         if (!subs) {
           subs = this.subscriptionsOf(batch.topicId);
@@ -52,14 +60,17 @@ export class Dispatcher {
           if (!events.some((e) => matchesFilter(sub.filter, e))) continue;
           outgoing.push({
             index,
-            message: wakeFromBatch({
-              subscription: sub.name,
-              topic: sub.topic,
-              topicId: batch.topicId,
-              partition: batch.partition,
-              upTo: batch.baseOffset + batch.count,
-              from: batch.baseOffset,
-            }),
+            message: wakeFromBatch(
+              {
+                subscription: sub.name,
+                topic: sub.topic,
+                topicId: batch.topicId,
+                partition: batch.partition,
+                upTo: batch.baseOffset + batch.count,
+                from: batch.baseOffset,
+              },
+              batch.plannedFrom,
+            ),
           });
         }
       } catch (error) {
@@ -101,29 +112,59 @@ export class Dispatcher {
   }
 }
 
-interface ParsedBatch {
+/** Events a log item commits, as a record batch: a batch item, or a head's tail. */
+export interface ParsedBatch {
   readonly topicId: string;
   readonly partition: number;
   readonly baseOffset: number;
   readonly count: number;
   readonly codec: Codec;
   readonly data: Uint8Array;
+  /**
+   * A batch item's `hv` (the nextOffset of the head it was planned from), when it has one: an item
+   * overwritten at the same key (an uncommitted flush replaced by the real one) may end at the same
+   * offset, and its wake-up must not be deduplicated against the first one's.
+   */
+  readonly plannedFrom?: number;
+}
+
+/** The events a log item's image commits: a record batch item's, or its head's tail; else undefined. */
+export function parseCommitted(image: Record<string, unknown>): ParsedBatch | undefined {
+  return parseBatch(image) ?? parseTail(image);
 }
 
 /** A record batch item of the log table (pk "<topicId>#<partition>", offset ≥ 0); else undefined. */
 export function parseBatch(image: Record<string, unknown>): ParsedBatch | undefined {
-  const pk = image.pk;
   const offset = Number(image.offset);
-  if (typeof pk !== 'string' || !Number.isInteger(offset) || offset < 0 || image.data === undefined) return undefined;
-  const hash = pk.lastIndexOf('#');
-  const partition = Number(pk.slice(hash + 1));
-  if (hash <= 0 || !Number.isInteger(partition)) return undefined;
+  const key = partitionKey(image.pk);
+  if (!key || !Number.isInteger(offset) || offset < 0 || image.data === undefined) return undefined;
   return {
-    topicId: pk.slice(0, hash),
-    partition,
+    ...key,
     baseOffset: offset,
     count: Number(image.count),
     codec: image.codec as Codec,
     data: image.data as Uint8Array,
+    ...(typeof image.hv === 'number' ? { plannedFrom: image.hv } : {}),
   };
+}
+
+/**
+ * The tail of a partition head (offset -1): its events [tb, nextOffset), encoded like a batch's
+ * (tk codec, td data). Undefined for a head without a tail, a tombstone, or anything else.
+ */
+export function parseTail(image: Record<string, unknown>): ParsedBatch | undefined {
+  const key = partitionKey(image.pk);
+  if (!key || Number(image.offset) !== HEAD_OFFSET || image.deleted === true) return undefined;
+  const base = Number(image.tb);
+  const next = Number(image.nextOffset);
+  if (image.tb === undefined || image.td === undefined || !Number.isInteger(base) || !(next > base)) return undefined;
+  return { ...key, baseOffset: base, count: next - base, codec: image.tk as Codec, data: image.td as Uint8Array };
+}
+
+function partitionKey(pk: unknown): { topicId: string; partition: number } | undefined {
+  if (typeof pk !== 'string') return undefined;
+  const hash = pk.lastIndexOf('#');
+  const partition = Number(pk.slice(hash + 1));
+  if (hash <= 0 || !Number.isInteger(partition)) return undefined;
+  return { topicId: pk.slice(0, hash), partition };
 }

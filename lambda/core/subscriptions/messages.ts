@@ -22,9 +22,9 @@ export const wakeMessageSchema = z.strictObject({
   /** Deliver until the cursor reaches this offset (exclusive: one past the batch's last event). */
   upTo: z.number().int().min(0),
   /**
-   * The first offset this wake-up is about (the batch's base offset). A subscription that has no
-   * cursor on the partition yet and starts at `latest` starts here (CDK-declared subscriptions
-   * get their cursors this way, at the first batch the dispatcher sees).
+   * The first offset this wake-up is about (the base offset of the batch, or of the head's tail). A
+   * subscription that has no cursor on the partition yet and starts at `latest` starts here
+   * (CDK-declared subscriptions get their cursors this way, at the first batch the dispatcher sees).
    */
   from: z.number().int().min(0).optional(),
 });
@@ -55,12 +55,20 @@ export function messageGroupId(topicId: string, subscription: string, partition:
   return hash('group', topicId, subscription, partition);
 }
 
-/** A wake-up from the dispatcher: deduplicated by the batch it announces. */
-export function wakeFromBatch(m: Omit<WakeMessage, 'v' | 'kind'>): OutgoingMessage {
+/**
+ * A wake-up from the dispatcher: deduplicated by the events it announces, up to `upTo` (every head
+ * write that commits events has its own nextOffset, so each enqueues). `plannedFrom` is a batch
+ * item's `hv`: an uncommitted flush overwritten at its key by the real one can end at the same
+ * offset, and the real one's wake-up must not be dropped as a duplicate of the first.
+ */
+export function wakeFromBatch(m: Omit<WakeMessage, 'v' | 'kind'>, plannedFrom?: number): OutgoingMessage {
   return {
     body: { v: 1, kind: 'wake', ...m },
     groupId: messageGroupId(m.topicId, m.subscription, m.partition),
-    deduplicationId: hash('wake', m.topicId, m.subscription, m.partition, m.upTo),
+    deduplicationId:
+      plannedFrom === undefined
+        ? hash('wake', m.topicId, m.subscription, m.partition, m.upTo)
+        : hash('wake', m.topicId, m.subscription, m.partition, m.upTo, 'hv', plannedFrom),
   };
 }
 
