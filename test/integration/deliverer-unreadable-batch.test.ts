@@ -8,7 +8,7 @@
  * partition's next append (which moves the head past the batch) makes its events deliverable,
  * exactly once.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { DeleteMessageCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
@@ -73,11 +73,14 @@ async function subscribed() {
 }
 
 /**
- * Appends with message IDs: a transaction, whose events go to a batch item (a small append without
- * them would go to the head's tail, and a flush to a batch item with the tail's events too).
+ * Appends events too big, with a random header, for the partition head's tail: each append is a
+ * batch item (a small one would go to the head's tail, and a flush to a batch item with the
+ * tail's events too).
  */
 const produce = async (t: TopicConfig, values: readonly string[]) =>
-  (await log.produce(t.name, values.map((value) => ({ value, partition: 0, messageId: randomUUID() })))).results.map((r) => r.offset);
+  (await log.produce(t.name, values.map((value) => ({ value, partition: 0, headers: { pad: randomBytes(1200).toString('base64') } })))).results.map(
+    (r) => r.offset,
+  );
 
 /**
  * What a writer that crashed between its two writes leaves: the batch of `values` at offset `at`

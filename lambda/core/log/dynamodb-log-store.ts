@@ -46,7 +46,6 @@
  * sweeper deletes expired items hours to days later), else a put from a head read seconds stale
  * could take a key below the head.
  */
-import { randomBytes } from 'node:crypto';
 import { OutcomeUnknownError } from '../../../api/errors';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchGetAll, batchWriteAll } from '../aws/batch';
@@ -72,12 +71,14 @@ import {
   type PartitionHead,
   type StoredBatch,
 } from './log-store';
-import { recordBatch, type ProducerStates } from './producer-state';
+import { recordBatch, stampFromMessageId, type ProducerStates } from './producer-state';
 import { decodeRecords, type Codec, type StoredRecord } from './record-batch';
 import { itemSize, WRITE_UNIT_BYTES } from '../aws/item-size';
 
 /** The attributes of a batch item a read decodes (toStoredBatch without the producer). */
-const BATCH_READ_NAMES = { '#offset': 'offset', '#count': 'count', '#codec': 'codec', '#data': 'data', '#max': 'runningMaxTimestamp', '#ttl': 'expiresAt' };
+// `rmt` is the running max timestamp (short: a flush of a few small events must fit one write
+// unit); items written before it have `runningMaxTimestamp`.
+const BATCH_READ_NAMES = { '#offset': 'offset', '#count': 'count', '#codec': 'codec', '#data': 'data', '#max': 'rmt', '#oldMax': 'runningMaxTimestamp', '#ttl': 'expiresAt' };
 const BATCH_READ_PROJECTION = Object.keys(BATCH_READ_NAMES).join(', ');
 
 /** Offset of the head item within a partition's key. */
@@ -318,12 +319,12 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
       if (!isConditionalCheckFailed(err)) throw toSluiceError(err, 'Append', { write: true });
     }
     // The head left `at`: another append won, unless it was ours, retried by the SDK after its
-    // answer was lost. Ours if the event now at `at` carries our first event's write ID.
+    // answer was lost. Ours if the event now at `at` is our first one (sameWrite).
     const headItem = await this.getItem(pk, HEAD_OFFSET, true, 'Append');
     const head = headItem ? toHead(part.partition, headItem) : undefined;
     if (head?.deleted) throw new StaleTopicConfig(topicId);
-    const writeId = decodeRecords(tail)[at - tail.baseOffset]?.w;
-    if (writeId !== undefined && head && head.nextOffset > at && (await this.recordAt(pk, head, at, tail.baseOffset))?.w === writeId) return {};
+    const ours = decodeRecords(tail)[at - tail.baseOffset]!;
+    if (head && head.nextOffset > at && sameWrite(await this.recordAt(pk, head, at, tail.baseOffset), ours, part)) return {};
     throw new AppendConflict(1, new Map(), []);
   }
 
@@ -354,14 +355,18 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
     const batch = part.batches[0]!;
     const at = batch.baseOffset;
     const planned = part.expected?.nextOffset ?? 0;
-    // Tells our own put, retried by the SDK after its answer was lost, from another append's.
-    const writeId = randomBytes(9).toString('base64');
+    // Whether the item at `at` is ours (our put, retried by the SDK after its answer was lost):
+    // planned from our head, as many events, and our first new event where ours is.
+    const ours = (item: Record<string, unknown> | undefined) => {
+      if (!item || Number(item.hv) !== planned || Number(item.count) !== batch.count) return false;
+      return sameWrite(decodeRecords(toStoredBatch(0, item))[planned - at], decodeRecords(batch)[planned - at]!, part);
+    };
     let units = 0;
     try {
       const out = await this.client.send(
         new PutCommand({
           TableName: this.logTable,
-          Item: { ...toBatchItem(pk, batch, planned), w: writeId },
+          Item: toBatchItem(pk, batch, planned),
           ConditionExpression: BATCH_CONDITION,
           ExpressionAttributeValues: { ':hv': planned },
           ReturnConsumedCapacity: 'TOTAL',
@@ -371,7 +376,7 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw toSluiceError(err, 'Append', { write: true });
       const taken = await this.getItem(pk, at, true, 'Append');
-      if (taken?.w !== writeId) {
+      if (!ours(taken)) {
         await this.settleHead(pk, at, taken);
         throw new AppendConflict(1, new Map(), []);
       }
@@ -385,12 +390,12 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
       if (!isConditionalCheckFailed(err)) throw afterBatchWritten(err);
       // The head left `planned`. Over our batch (another append found our key taken and moved the
       // head for us, or the SDK retried our head write after its answer was lost) if the head is
-      // now past `at` and the item there is ours: committed items are never overwritten. Else
+      // now past it and the item there is ours: committed items are never overwritten. Else
       // another append moved it first, and our batch is an uncommitted item the next flush replaces.
       const head = await this.getItem(pk, HEAD_OFFSET, true, 'Append');
       if (head?.deleted === true) throw new StaleTopicConfig(topicId);
-      const moved = head ? batchesEnd(toHead(part.partition, head)) > at : false;
-      if (!moved || (await this.getItem(pk, at, true, 'Append'))?.w !== writeId) throw new AppendConflict(1, new Map(), []);
+      const moved = head ? batchesEnd(toHead(part.partition, head)) >= at + batch.count : false;
+      if (!moved || !ours(await this.getItem(pk, at, true, 'Append'))) throw new AppendConflict(1, new Map(), []);
     }
     return { consumedWriteUnits: units };
   }
@@ -415,9 +420,8 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
     // The head moved past an idempotent producer's batch remembers its sequence, as its own head
     // write would have, so the producer's retry is answered as a duplicate. Its events are the
     // batch's last ones: the ones before `planned` are the tail it flushed.
-    const producers = batch.producer
-      ? recordBatch(before?.producers, batch.producer, end - planned, planned, Date.now())
-      : before?.producers;
+    const stamp = batch.producer ?? (batch.producerInMessageId ? stampFromMessageId(decodeRecords(batch)[planned - at]!.m) : undefined);
+    const producers = stamp ? recordBatch(before?.producers, stamp, end - planned, planned, Date.now()) : before?.producers;
     try {
       await this.client.send(
         new PutCommand({
@@ -483,6 +487,19 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
   }
 }
 
+/**
+ * Whether `found` is the event `ours` (the first new event of `part`, an append without a
+ * transaction): by its write ID when it has one (a caller's message ID), else by its message ID,
+ * which the service made unique.
+ */
+function sameWrite(found: StoredRecord | undefined, ours: StoredRecord, part: PartitionAppend): boolean {
+  if (found === undefined) return false;
+  if (ours.w !== undefined) return found.w === ours.w;
+  // An idempotent producer's message IDs are the same on every send of a sequence: its own write
+  // and another send of it look alike. Re-planning answers either as a duplicate from its sequence.
+  return part.producer === undefined && found.m === ours.m;
+}
+
 /** A batch item's put condition: its key is free, or holds an item planned from an older head (never committed). */
 const BATCH_CONDITION = 'attribute_not_exists(pk) OR hv < :hv';
 
@@ -502,9 +519,13 @@ function toBatchItem(pk: string, batch: StoredBatch, planned: number): Record<st
     count: batch.count,
     codec: batch.codec,
     data: batch.data,
-    runningMaxTimestamp: batch.runningMaxTimestamp,
+    rmt: batch.runningMaxTimestamp,
     ...(batch.expiresAt === undefined ? {} : { expiresAt: batch.expiresAt }),
-    ...(batch.producer === undefined ? {} : { pid: batch.producer.id, pep: batch.producer.epoch, pseq: batch.producer.sequence }),
+    ...(batch.producer === undefined
+      ? {}
+      : batch.producerInMessageId
+        ? { pm: 1 }
+        : { pid: batch.producer.id, pep: batch.producer.epoch, pseq: batch.producer.sequence }),
   };
 }
 
@@ -566,9 +587,10 @@ function toStoredBatch(partition: number, item: Record<string, unknown>): Stored
     count: Number(item.count),
     codec: item.codec as Codec,
     data: item.data as Uint8Array,
-    runningMaxTimestamp: Number(item.runningMaxTimestamp),
+    runningMaxTimestamp: Number(item.rmt ?? item.runningMaxTimestamp),
     ...(item.expiresAt === undefined ? {} : { expiresAt: Number(item.expiresAt) }),
     ...(item.pid === undefined ? {} : { producer: { id: String(item.pid), epoch: Number(item.pep), sequence: Number(item.pseq) } }),
+    ...(item.pm === undefined ? {} : { producerInMessageId: true as const }),
   };
 }
 

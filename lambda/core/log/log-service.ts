@@ -29,7 +29,7 @@ import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
 import { WriteTransaction } from '../aws/write-transaction';
 import { LogReadService, type LogReadServiceOptions } from './log-read-service';
 import { AppendConflict, batchesEnd, StaleTopicConfig, type AppendPlan, type DedupeRecord, type LogStore, type PartitionHead, type StoredBatch } from './log-store';
-import { checkSequence, recordBatch } from './producer-state';
+import { checkSequence, producerMessageId, recordBatch } from './producer-state';
 import { decodeRecords, encodeRecords, type StoredRecord } from './record-batch';
 
 /** Largest encoded batch stored in one item, leaving room under DynamoDB's 400 KB for attributes. */
@@ -286,7 +286,7 @@ export class LogService extends LogReadService {
         t: event.timestamp ?? now,
         // An idempotent producer's events get IDs from their partition and sequence: unique in the
         // topic, and the same on every retry.
-        m: event.messageId ?? (producer ? `${producer.id}-${producer.epoch}-${partition}-${producer.sequence + index}` : this.newMessageId()),
+        m: event.messageId ?? (producer ? producerMessageId(producer, partition, index) : this.newMessageId()),
       };
       return { index, partition, record, callerId: event.messageId !== undefined };
     });
@@ -331,8 +331,8 @@ export class LogService extends LogReadService {
     this.heads.set(`${topicId}#${partition}`, { head, at: now });
   }
 
-  /** `tailAllowed`: the append may go into the head's tail (the store writes it without a transaction). */
-  private async plan(config: TopicConfig, pending: readonly Prepared[], now: number, consistent: boolean, tailAllowed: boolean, producer?: ProducerStamp) {
+  /** `single`: the store writes this append without a transaction (to a tail, or one batch). */
+  private async plan(config: TopicConfig, pending: readonly Prepared[], now: number, consistent: boolean, single: boolean, producer?: ProducerStamp) {
     const byPartition = new Map<number, Prepared[]>();
     for (const p of pending) {
       const list = byPartition.get(p.partition);
@@ -368,16 +368,18 @@ export class LogService extends LogReadService {
       // The tail's events go with the new ones: into the next head's tail while that fits one
       // write unit, else into batch items from where the batches end.
       const tail = expected?.tail;
-      // The first new event carries a write ID, by which the store knows its own head write.
-      const writeId = tailAllowed ? randomBytes(8).toString('base64') : undefined;
+      // Without a transaction (whose token makes the SDK's retry safe), the store knows its own
+      // write by the first new event's message ID, unique when the service made it (a UUID, or the
+      // idempotent producer's); a caller's own ID may not be, so that event carries a write ID too.
+      const writeId = single && items[0]!.callerId ? randomBytes(8).toString('base64') : undefined;
       const records = [...(tail ? decodeRecords(tail) : []), ...items.map((i, j) => (j === 0 && writeId ? { ...i.record, w: writeId } : i.record))];
       const base = expected ? batchesEnd(expected) : 0;
       const encoded = encodeRecords(records);
       const next = { nextOffset, maxTimestamp: runningMax, ...(producers ? { producers } : {}) };
       const withTail = { ...next, tail: { partition, baseOffset: base, count: records.length, ...encoded, runningMaxTimestamp: runningMax } };
       const batches: StoredBatch[] = [];
-      if (tailAllowed && this.log.headFits(config.topicId, partition, withTail)) {
-        partitions.push({ partition, expected, next: withTail, batches });
+      if (this.log.headFits(config.topicId, partition, withTail)) {
+        partitions.push({ partition, expected, next: withTail, batches, ...(producer ? { producer } : {}) });
       } else {
         let at = base;
         let batchMax = expected?.maxTimestamp ?? 0;
@@ -395,8 +397,8 @@ export class LogService extends LogReadService {
           });
           at += chunk.records.length;
         }
-        const stamped = producer && batches.length === 1 ? [{ ...batches[0]!, producer }] : batches;
-        partitions.push({ partition, expected, next, batches: stamped });
+        const stamped = producer && batches.length === 1 ? [{ ...batches[0]!, producer, ...(items[0]!.callerId ? {} : { producerInMessageId: true as const }) }] : batches;
+        partitions.push({ partition, expected, next, batches: stamped, ...(producer ? { producer } : {}) });
       }
       let offset = first;
       for (const item of items) {

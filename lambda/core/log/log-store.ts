@@ -44,6 +44,12 @@ export interface StoredBatch {
   readonly expiresAt?: number;
   /** The idempotent producer that appended it, so a head moved past it records its sequence. */
   readonly producer?: ProducerStamp;
+  /**
+   * The producer's first event here has the stamp's own message ID (producerMessageId), from which
+   * the stamp is read back: the item then stores a flag instead, keeping a small flush in one write
+   * unit.
+   */
+  readonly producerInMessageId?: true;
 }
 
 export interface DedupeRecord {
@@ -59,6 +65,11 @@ export interface PartitionAppend {
   /** The head this append was planned against; undefined if the partition had none. */
   readonly expected: PartitionHead | undefined;
   readonly next: PartitionHead;
+  /**
+   * The idempotent producer whose events these are. Its retry is recognised by its sequence
+   * (producer-state.ts), so the store never takes an event with the same message ID for its own.
+   */
+  readonly producer?: ProducerStamp;
   /**
    * From the expected head's batchesEnd on: its tail's events, then the new ones. Empty when they
    * all stay in the next head's tail.

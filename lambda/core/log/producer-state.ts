@@ -36,6 +36,17 @@ export type ProducerStates = Readonly<Record<string, ProducerEntry>>;
 
 export type SequenceCheck = { readonly kind: 'append' } | { readonly kind: 'duplicate'; readonly offset: number };
 
+/** The message ID of an idempotent producer's event: unique in the topic, and the same on every retry. */
+export function producerMessageId(stamp: ProducerStamp, partition: number, index: number): string {
+  return `${stamp.id}-${stamp.epoch}-${partition}-${stamp.sequence + index}`;
+}
+
+/** The stamp of the request whose first event got `messageId` from producerMessageId; undefined if none could have. */
+export function stampFromMessageId(messageId: string): ProducerStamp | undefined {
+  const parts = /^(.+)-(\d+)-\d+-(\d+)$/.exec(messageId);
+  return parts ? { id: parts[1]!, epoch: Number(parts[2]), sequence: Number(parts[3]) } : undefined;
+}
+
 /** What a batch of `count` events stamped `stamp` is to a partition whose head holds `states`. */
 export function checkSequence(states: ProducerStates | undefined, stamp: ProducerStamp, count: number): SequenceCheck {
   const entry = states && Object.hasOwn(states, stamp.id) ? states[stamp.id] : undefined;
