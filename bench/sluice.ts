@@ -3,6 +3,8 @@
  * then fetch it back through the fetch handler.
  */
 import { randomUUID } from 'node:crypto';
+import { QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { logPartitionKey } from '../lambda/core/log/dynamodb-log-store';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { FetchResponse, ProduceEvent, ProduceResponse } from '../api/events';
 import { createTopic, failed, metered, timeWorkers, type Bench } from './harness';
@@ -126,6 +128,32 @@ function checkLastProduce(response: ProduceResponse, t: CellTopic, worker: numbe
 }
 
 /**
+ * Events per log item in partition 0, as stored: small requests share items (a partition head
+ * keeps the newest events and flushes them together), so the request size does not say it.
+ */
+async function eventsPerItem(bench: Bench, t: CellTopic, stored: number): Promise<string> {
+  const config = await bench.topics.getTopic(t.topic);
+  let items = 0;
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await bench.raw.send(
+      new QueryCommand({
+        TableName: bench.logTable,
+        KeyConditionExpression: 'pk = :pk AND #offset >= :zero',
+        ExpressionAttributeNames: { '#offset': 'offset' },
+        ExpressionAttributeValues: { ':pk': { S: logPartitionKey(config!.topicId, 0) }, ':zero': { N: '0' } },
+        Select: 'COUNT',
+        ExclusiveStartKey: start,
+      }),
+    );
+    items += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  const perItem = stored / Math.max(items, 1);
+  return perItem >= 10 ? perItem.toFixed(0) : perItem.toFixed(1);
+}
+
+/**
  * Reads a single-layout topic back like a consumer catching up: one worker per partition, full
  * pages of FETCH_LIMIT events from offset 0 (a partition's tail short of a full page is skipped),
  * pass after pass until about `events` events were read; checks offsets as it goes.
@@ -165,7 +193,7 @@ export async function runFetchRound(bench: Bench, t: CellTopic, events: number):
   return {
     kind: 'fetch',
     scenario: 'fetch',
-    eventsPerRequest: `${Math.min(FETCH_LIMIT, end)} (stored ${t.batch}/item)`,
+    eventsPerRequest: `${Math.min(FETCH_LIMIT, end)} (stored ${await eventsPerItem(bench, t, stored)}/item, from ${t.batch}-event requests)`,
     payload: t.cell.payload.label,
     payloadBytes: t.cell.payload.bytes,
     dedupe: '-',

@@ -13,17 +13,19 @@
  * Batch items at or past the tail's base (batchesEnd) are not part of the log yet, and readers never
  * read them: the events there are read from the head's tail.
  *
- * Three ways to append:
- * - To the tail (appendToTail): one partition, no dedupe records, nothing joined, and the head
- *   with the tail and the new events still fits one write unit. One conditional head write, the
- *   cheapest append there is: one write unit and one round trip.
- * - One batch (appendSingle): the same, when the tail would no longer fit. The tail's events and
- *   the new ones go into one batch item at the tail's base (the flush), then the head moves past it
- *   and drops its tail: two conditional single-item writes, not a transaction (which costs two
- *   write units per item).
- * - Anything else is one transaction (write-transaction.ts): per partition, the head and its
- *   batches (the tail flushed into the first); per message ID, a dedupe record (conditioned on no
- *   live record, so a message ID is appended once); and whatever parts other stores added to it.
+ * Every append puts its events into the head's tail while the head, tail included, still fits one
+ * write unit (1 KB); otherwise the tail's events and the new ones are flushed into batch items from
+ * the tail's base on, and the head drops its tail. Written three ways:
+ * - To the tail (appendToTail): one partition, no dedupe records, nothing joined. One conditional
+ *   head write: one write unit and one round trip, the cheapest append there is.
+ * - One batch (appendSingle): the same, when the tail would no longer fit. The batch item at the
+ *   tail's base, then the head moved past it: two conditional single-item writes, not a transaction
+ *   (which costs two write units per item).
+ * - Anything else is one transaction (write-transaction.ts): per partition, the head (with its tail,
+ *   or its batches); per message ID, a dedupe record (conditioned on no live record, so a message
+ *   ID is appended once); and whatever parts other stores added to it.
+ * Without a transaction, a write whose answer was lost and which the SDK sent again fails its
+ * condition against itself: the store knows its own by the first new event (sameWrite).
  *
  * Batch items record `hv`, the nextOffset of the head they were planned from, and are put on the
  * condition "the key is free, or holds an item planned from an older head":

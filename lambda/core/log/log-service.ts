@@ -5,8 +5,11 @@
  * - Offsets start at 0 per partition and have no gaps: an append is planned against the
  *   partition heads it read and commits only if they have not moved (else it re-plans).
  * - A request is all-or-nothing: one DynamoDB transaction holds every head, batch and dedupe record;
- *   or, for one batch to one partition with no message IDs to remember, two conditional writes
- *   that become visible together (dynamodb-log-store.ts explains why that is enough).
+ *   or, for one partition with no message IDs to remember, one conditional write of the head
+ *   (small events go into its tail) or two (a batch, then the head) that become visible together
+ *   (dynamodb-log-store.ts explains why that is enough).
+ * - Each partition head keeps its newest events (its tail) while they fit one write unit with it;
+ *   plan() decides, per append, between the tail and a flush into batch items.
  * - Exactly-once by message ID: a dedupe record per message ID in the same transaction; a
  *   message ID seen within the topic's window appends nothing and answers with the original.
  * - Idempotent producer: a request stamped with a producer ID, epoch and sequence goes to one
@@ -408,7 +411,9 @@ export class LogService extends LogReadService {
         }
         offset++;
       }
-      actions += 1 + batches.length;
+      // A head and at least one batch per partition, even when the events fit the tail: the limit
+      // on a request must not depend on how well its events compress.
+      actions += 1 + Math.max(1, batches.length);
     }
     actions += dedupe.length;
     const append: AppendPlan = { topicId: config.topicId, partitions, dedupe, nowMs: now };
