@@ -7,80 +7,29 @@
  * between. Faults are injected with aws-sdk-client-mock on a client of their own.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient as DocClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type PutCommandInput,
-} from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
+import type { PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutcomeUnknownError } from '../../api/errors';
 import type { ProduceEvent, ProducerStamp } from '../../api/events';
 import type { TopicConfig } from '../../api/topics';
-import { DynamoDbLogStore, HEAD_OFFSET, logPartitionKey } from '../../lambda/core/log/dynamodb-log-store';
-import { LogService } from '../../lambda/core/log/log-service';
+import type { LogService } from '../../lambda/core/log/log-service';
 import { DynamoDbTopicStore } from '../../lambda/core/topics/dynamodb-topic-store';
 import { emulatorClients, provisionIsolated } from '../support/emulators';
+import { big, isHead, labelOf, labels, logFixtures, timeout } from '../support/log-fixtures';
+import { prng } from '../support/prng';
 
 const clients = emulatorClients();
 let resources: Awaited<ReturnType<typeof provisionIsolated>>;
 let topics: DynamoDbTopicStore;
 let n = 0;
 
-const timeout = () => Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
-const put = (input: PutCommandInput) => clients.doc.send(new PutCommand(input));
-const isHead = (input: PutCommandInput) => input.Item?.offset === HEAD_OFFSET;
+const { put, healthyStore, service, countingStore, faultyService, crashHeads, fetchAll, headItem, batchItems, expireAllBatches } = logFixtures(
+  clients,
+  () => ({ resources, topics }),
+);
 
-const healthyStore = () => new DynamoDbLogStore({ client: clients.doc, logTable: resources.tables.log, dedupeTable: resources.tables.dedupe });
-interface ServiceOptions {
-  readonly now?: () => number;
-}
-const service = (log = healthyStore(), options: ServiceOptions = {}) =>
-  new LogService({ topics, log, sleep: async () => {}, maxAppendAttempts: 100, now: options.now });
-
-/** A log store on its own client that counts the commands it sends (all go to DynamoDB Local). */
-function countingStore() {
-  const client = DocClient.from(clients.dynamodb);
-  const sent: string[] = [];
-  const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
-  (client as { send: unknown }).send = (command: { constructor: { name: string } }) => {
-    sent.push(command.constructor.name);
-    return send(command);
-  };
-  return { store: new DynamoDbLogStore({ client, logTable: resources.tables.log, dedupeTable: resources.tables.dedupe }), sent };
-}
-
-/** A service whose log-table puts go through `fault` (reads and transactions pass through). */
-function faultyService(fault: (input: PutCommandInput) => Promise<unknown>, options: ServiceOptions = {}) {
-  const client = DocClient.from(clients.dynamodb);
-  const mock = mockClient(client);
-  mock.on(GetCommand).callsFake((input) => clients.doc.send(new GetCommand(input)));
-  mock.on(QueryCommand).callsFake((input) => clients.doc.send(new QueryCommand(input)));
-  mock.on(TransactWriteCommand).callsFake((input) => clients.doc.send(new TransactWriteCommand(input)));
-  mock.on(PutCommand).callsFake(fault);
-  const store = healthyStore();
-  const faulty = new DynamoDbLogStore({ client, logTable: resources.tables.log, dedupeTable: resources.tables.dedupe });
-  store.append = (plans, tx) => faulty.append(plans, tx);
-  return service(store, options);
-}
-
-/** Batch puts go through; head puts time out before they are applied (a crash between the writes). */
-const crashHeads = () =>
-  faultyService(async (input) => {
-    if (isHead(input)) throw timeout();
-    return put(input);
-  });
-
-/** A value too big and random to fit a head's tail: its append flushes. */
-const big = (label: string) => ({ label, pad: randomBytes(1200).toString('base64') });
 /** Small values that fit the tail a few at a time, and together flush it. */
 const medium = (label: string) => ({ label, pad: randomBytes(150).toString('base64') });
-const labelOf = (value: unknown) => (typeof value === 'object' && value !== null ? (value as { label: string }).label : value);
-const labels = (events: readonly { value?: unknown }[]) => events.map((e) => labelOf(e.value));
 
 async function newTopic(overrides: Partial<TopicConfig> = {}): Promise<TopicConfig> {
   const config: TopicConfig = {
@@ -96,53 +45,9 @@ async function newTopic(overrides: Partial<TopicConfig> = {}): Promise<TopicConf
   return config;
 }
 
-/** Every event of partition 0 from the log start, page by page (a fresh service: nothing cached). */
-async function fetchAll(topic: string, options: ServiceOptions = {}) {
-  const svc = service(healthyStore(), options);
-  const events = [];
-  let offset: number | 'earliest' = 'earliest';
-  for (;;) {
-    const page = await svc.fetch(topic, 0, { offset, limit: 1000 });
-    events.push(...page.events);
-    if (page.nextOffset >= page.highWatermark) return { events, highWatermark: page.highWatermark, logStartOffset: page.logStartOffset };
-    offset = page.nextOffset;
-  }
-}
-
 /** Offsets 0..hw-1, each once, in order (nothing expired in these topics). */
 function expectGapless(events: readonly { offset: number }[], highWatermark: number) {
   expect(events.map((e) => e.offset)).toEqual([...Array(highWatermark).keys()]);
-}
-
-/** The head item of partition 0 as stored: nextOffset, and the tail's base `tb` when it has one. */
-async function headItem(config: TopicConfig) {
-  const out = await clients.doc.send(
-    new GetCommand({ TableName: resources.tables.log, Key: { pk: logPartitionKey(config.topicId, 0), offset: HEAD_OFFSET }, ConsistentRead: true }),
-  );
-  return out.Item as { nextOffset: number; tb?: number } | undefined;
-}
-
-/** The batch items of partition 0 (not the head), as stored, stranded ones included. */
-async function batchItems(config: TopicConfig) {
-  const out = await clients.doc.send(
-    new QueryCommand({
-      TableName: resources.tables.log,
-      KeyConditionExpression: 'pk = :pk AND #offset >= :zero',
-      ExpressionAttributeNames: { '#offset': 'offset' },
-      ExpressionAttributeValues: { ':pk': logPartitionKey(config.topicId, 0), ':zero': 0 },
-      ConsistentRead: true,
-    }),
-  );
-  return (out.Items ?? []) as { pk: string; offset: number; hv: number; count: number }[];
-}
-
-/** Deletes every batch item of partition 0, as TTL does once all have expired (the head stays). */
-async function expireAllBatches(config: TopicConfig): Promise<number> {
-  const items = await batchItems(config);
-  for (const item of items) {
-    await clients.doc.send(new DeleteCommand({ TableName: resources.tables.log, Key: { pk: item.pk, offset: item.offset } }));
-  }
-  return items.length;
 }
 
 /** Appends small events one by one (each into the tail) and checks they stayed there. */
@@ -151,18 +56,6 @@ async function fillTail(svc: LogService, config: TopicConfig, values: readonly s
   const head = await headItem(config);
   expect(head?.tb).toBeDefined();
   return head!;
-}
-
-/** A deterministic random sequence (mulberry32), so a concurrency test's fault pattern is repeatable in kind. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A clock the test moves by hand. */
@@ -303,7 +196,7 @@ describe('a flush that crashed between its batch write and its head write', () =
 describe('concurrent producers with one crashing head writes at random', () => {
   it('keeps every acknowledged event once at its answered offset, stranded ones at most once, offsets gapless', async () => {
     const config = await newTopic({ dedupeWindowMs: 0 });
-    const random = seeded(20261201);
+    const random = prng(20261201).next;
     let crashes = 0;
     let lostAnswers = 0;
     // 30% of head writes crash before being applied; 10% are applied and their answer lost.

@@ -6,79 +6,20 @@
  * append, either way, finishes or discards and continues correctly.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient as DocClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  type PutCommandInput,
-} from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OutcomeUnknownError, ThrottledError } from '../../api/errors';
 import type { TopicConfig } from '../../api/topics';
-import { DynamoDbLogStore, HEAD_OFFSET, logPartitionKey } from '../../lambda/core/log/dynamodb-log-store';
 import { LogService } from '../../lambda/core/log/log-service';
 import { DynamoDbTopicStore } from '../../lambda/core/topics/dynamodb-topic-store';
 import { emulatorClients, provisionIsolated } from '../support/emulators';
+import { big, isHead, labels, logFixtures, timeout } from '../support/log-fixtures';
 
 const clients = emulatorClients();
 let resources: Awaited<ReturnType<typeof provisionIsolated>>;
 let topics: DynamoDbTopicStore;
 let n = 0;
 
-const timeout = () => Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
-
-/** A log store on its own client that counts the commands it sends (all go to DynamoDB Local). */
-function countingStore() {
-  const client = DocClient.from(clients.dynamodb);
-  const sent: string[] = [];
-  const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
-  (client as { send: unknown }).send = (command: { constructor: { name: string } }) => {
-    sent.push(command.constructor.name);
-    return send(command);
-  };
-  return { store: new DynamoDbLogStore({ client, logTable: resources.tables.log, dedupeTable: resources.tables.dedupe }), sent };
-}
-
-const healthyStore = () => new DynamoDbLogStore({ client: clients.doc, logTable: resources.tables.log, dedupeTable: resources.tables.dedupe });
-const service = (log = healthyStore()) => new LogService({ topics, log, sleep: async () => {} });
-
-/**
- * A service whose appends go through a client where `fault` decides each Put of the log table
- * (reads and the rest pass through to DynamoDB Local).
- */
-function faultyService(fault: (input: PutCommandInput) => Promise<unknown>) {
-  const client = DocClient.from(clients.dynamodb);
-  const mock = mockClient(client);
-  mock.on(GetCommand).callsFake((input) => clients.doc.send(new GetCommand(input)));
-  mock.on(TransactWriteCommand).callsFake((input) => clients.doc.send(new TransactWriteCommand(input)));
-  mock.on(PutCommand).callsFake(fault);
-  const store = healthyStore();
-  const faulty = new DynamoDbLogStore({ client, logTable: resources.tables.log, dedupeTable: resources.tables.dedupe });
-  store.append = (plans, tx) => faulty.append(plans, tx);
-  return service(store);
-}
-const isHead = (input: PutCommandInput) => input.Item?.offset === HEAD_OFFSET;
-/** A value too big and random to fit a head's tail: its append is a batch and a head write. */
-const big = (label: string) => ({ label, pad: randomBytes(1200).toString('base64') });
-const labels = (events: readonly { value?: unknown }[]) => events.map((e) => (e.value as { label?: string }).label ?? e.value);
-
-/** The batch items of partition 0 (not the head), as stored. */
-async function batchItems(config: TopicConfig) {
-  const out = await clients.doc.send(
-    new QueryCommand({
-      TableName: resources.tables.log,
-      KeyConditionExpression: 'pk = :pk AND #offset >= :zero',
-      ExpressionAttributeNames: { '#offset': 'offset' },
-      ExpressionAttributeValues: { ':pk': logPartitionKey(config.topicId, 0), ':zero': 0 },
-    }),
-  );
-  return out.Items ?? [];
-}
-const put = (input: PutCommandInput) => clients.doc.send(new PutCommand(input));
+const { put, healthyStore, service, countingStore, faultyService, fetchAll, batchItems, expireAllBatches } = logFixtures(clients, () => ({ resources, topics }));
 
 async function newTopic(overrides: Partial<TopicConfig> = {}): Promise<TopicConfig> {
   const config: TopicConfig = {
@@ -92,34 +33,6 @@ async function newTopic(overrides: Partial<TopicConfig> = {}): Promise<TopicConf
   };
   await topics.createTopic(config);
   return config;
-}
-
-async function fetchAll(topic: string) {
-  const svc = service();
-  const events = [];
-  let offset: number | 'earliest' = 'earliest';
-  for (;;) {
-    const page = await svc.fetch(topic, 0, { offset, limit: 1000 });
-    events.push(...page.events);
-    if (page.nextOffset >= page.highWatermark) return { events, highWatermark: page.highWatermark };
-    offset = page.nextOffset;
-  }
-}
-
-/** Deletes every batch of a partition, as TTL does once all have expired (the head stays). */
-async function expireAllBatches(config: TopicConfig): Promise<number> {
-  const out = await clients.doc.send(
-    new QueryCommand({
-      TableName: resources.tables.log,
-      KeyConditionExpression: 'pk = :pk AND #offset >= :zero',
-      ExpressionAttributeNames: { '#offset': 'offset' },
-      ExpressionAttributeValues: { ':pk': logPartitionKey(config.topicId, 0), ':zero': 0 },
-    }),
-  );
-  for (const item of out.Items ?? []) {
-    await clients.doc.send(new DeleteCommand({ TableName: resources.tables.log, Key: { pk: item.pk, offset: item.offset } }));
-  }
-  return out.Items?.length ?? 0;
 }
 
 beforeAll(async () => {

@@ -16,25 +16,9 @@ import { ProcessorStateStore, type PartitionMeta, type StateEntry, type StoredPo
 import { CachingTopicStore } from '../../lambda/streams/runtime/topics';
 import type { Topology } from '../../lambda/streams/topology';
 import { emulatorClients, provisionIsolated } from '../support/emulators';
+import type { Random } from '../support/prng';
 
-/** A seeded PRNG (mulberry32), so a randomized run is the same every time. */
-export function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)),
-    chance: (p: number) => next() < p,
-    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!,
-  };
-}
-export type Random = ReturnType<typeof prng>;
+export { prng, type Random } from '../support/prng';
 
 /** A crash the test injected (never retried by the runtime: it is not a SluiceError). */
 export class InjectedCrash extends Error {

@@ -1,31 +1,7 @@
-/** Helpers for the streams tests: a seeded PRNG, so a randomized case is the same every run. */
+/** Helpers for the streams tests. */
+import { prng, type Random } from '../../support/prng';
 
-/** mulberry32: a small, well-mixed 32-bit PRNG; the same seed gives the same sequence. */
-export function prng(seed: number): Random {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
-    pick: (items) => items[Math.floor(next() * items.length)]!,
-    chance: (p) => next() < p,
-  };
-}
-
-export interface Random {
-  /** [0, 1) */
-  next(): number;
-  /** An integer in [min, max]. */
-  int(min: number, max: number): number;
-  pick<T>(items: readonly T[]): T;
-  chance(p: number): boolean;
-}
+export { prng, type Random };
 
 /** Splits `items` into consecutive chunks of random sizes in [1, max]. */
 export function randomChunks<T>(random: Random, items: readonly T[], max: number): T[][] {
