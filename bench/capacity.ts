@@ -3,11 +3,7 @@
  * DynamoDB client makes: it computes the units each call costs from the items it actually
  * writes or reads, and collects what the server reports (`ReturnConsumedCapacity: 'TOTAL'`).
  *
- * Item size (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html):
- * the sum over attributes of the UTF-8 length of the name plus the size of the value:
- * - S: UTF-8 bytes; B: raw bytes; N: about one byte per two significant digits, plus one;
- * - BOOL and NULL: 1 byte; L and M: 3 bytes plus their elements (an M element's key counts
- *   like an attribute name); SS/NS/BS: the sum of their elements.
+ * Item size: lambda/core/aws/item-size.ts, the same rules the log store sizes its heads with.
  *
  * Units:
  * - write: ceil(itemBytes / 1 KB) per item; twice that inside TransactWriteItems;
@@ -17,47 +13,16 @@
  *   BatchGetItem key and an empty Query nothing).
  *
  * Approximations, on purpose: a write is sized by the item it writes, not the larger of the old
- * and new image (every item Sluice overwrites, a partition head, is far below 1 KB either way);
+ * and new image (every item Sluice overwrites, a partition head, is kept within 1 KB either way);
  * a failed conditional write is counted like a successful one, as AWS charges it.
  */
 import type { AttributeValue, ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { itemSize, numberSize, READ_UNIT_BYTES, valueSize, WRITE_UNIT_BYTES } from '../lambda/core/aws/item-size';
 
-export const WRITE_UNIT_BYTES = 1024;
-export const READ_UNIT_BYTES = 4096;
+export { itemSize, numberSize, valueSize, READ_UNIT_BYTES, WRITE_UNIT_BYTES };
 
 type Item = Record<string, AttributeValue>;
-
-const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
-
-/** Bytes a DynamoDB number takes: one per two significant digits, plus one (plus one if negative). */
-export function numberSize(text: string): number {
-  const negative = text.trim().startsWith('-');
-  const mantissa = text.trim().replace(/^[-+]/, '').split(/[eE]/)[0] ?? '';
-  const digits = mantissa.replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
-  return Math.ceil(Math.max(digits.length, 1) / 2) + 1 + (negative ? 1 : 0);
-}
-
-/** Bytes of one attribute value (without its name). */
-export function valueSize(value: AttributeValue): number {
-  if (value.S !== undefined) return utf8(value.S);
-  if (value.N !== undefined) return numberSize(value.N);
-  if (value.B !== undefined) return value.B.byteLength;
-  if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
-  if (value.SS !== undefined) return value.SS.reduce((n, s) => n + utf8(s), 0);
-  if (value.NS !== undefined) return value.NS.reduce((n, s) => n + numberSize(s), 0);
-  if (value.BS !== undefined) return value.BS.reduce((n, b) => n + b.byteLength, 0);
-  if (value.L !== undefined) return 3 + value.L.reduce((n, v) => n + valueSize(v), 0);
-  if (value.M !== undefined) return 3 + itemSize(value.M);
-  throw new Error(`Unknown attribute value type: ${Object.keys(value).join(',')}`);
-}
-
-/** Bytes of a marshalled item: attribute names plus values. */
-export function itemSize(item: Item): number {
-  let size = 0;
-  for (const [name, value] of Object.entries(item)) size += utf8(name) + valueSize(value);
-  return size;
-}
 
 export function writeUnits(itemBytes: number, options: { transactional?: boolean } = {}): number {
   const units = Math.max(1, Math.ceil(itemBytes / WRITE_UNIT_BYTES));

@@ -75,7 +75,7 @@ import {
 } from './log-store';
 import { recordBatch, stampFromMessageId, type ProducerStates } from './producer-state';
 import { decodeRecords, type Codec, type StoredRecord } from './record-batch';
-import { itemSize, WRITE_UNIT_BYTES } from '../aws/item-size';
+import { documentItemSize, WRITE_UNIT_BYTES } from '../aws/item-size';
 
 /** The attributes of a batch item a read decodes (toStoredBatch without the producer). */
 // `rmt` is the running max timestamp (short: a flush of a few small events must fit one write
@@ -278,7 +278,7 @@ export class DynamoDbLogStore extends DynamoDbLogReadStore implements LogStore {
   }
 
   headFits(topicId: string, partition: number, head: PartitionHead): boolean {
-    return itemSize(toHeadItem(logPartitionKey(topicId, partition), head)) <= WRITE_UNIT_BYTES;
+    return documentItemSize(toHeadItem(logPartitionKey(topicId, partition), head)) <= WRITE_UNIT_BYTES;
   }
 
   async append(plans: readonly AppendPlan[], tx: WriteTransaction = new WriteTransaction()): Promise<AppendOutcome> {

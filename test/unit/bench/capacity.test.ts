@@ -30,9 +30,9 @@ describe('bench capacity', () => {
       expect(itemSize({ offset: { N: '1234567890123' } })).toBe(6 + 8);
     });
 
-    it('counts 3 bytes for a map or list plus its elements', () => {
-      expect(itemSize({ m: { M: { a: { S: 'x' } } } })).toBe(1 + 3 + 2);
-      expect(itemSize({ l: { L: [{ S: 'ab' }, { N: '1' }] } })).toBe(1 + 3 + 2 + 2);
+    it('counts 3 bytes for a map or list, plus its elements and 1 byte per element', () => {
+      expect(itemSize({ m: { M: { a: { S: 'x' } } } })).toBe(1 + 3 + 2 + 1);
+      expect(itemSize({ l: { L: [{ S: 'ab' }, { N: '1' }] } })).toBe(1 + 3 + 2 + 2 + 2);
       expect(itemSize({ e: { M: {} } })).toBe(4);
     });
   });
