@@ -160,6 +160,9 @@ export class LogReader {
       }
       if (batches.length > 0) lastBase = batches[batches.length - 1]!.baseOffset;
     }
+    // No items from the start on (it is in the tail, or they expired): the same query again would
+    // find none either.
+    const itemsDone = batches.length === 0;
     let tailRead = false;
     const topicJson = JSON.stringify(config.name);
     for (;;) {
@@ -181,7 +184,7 @@ export class LogReader {
       }
       if (nextOffset >= highWatermark || events.length >= limit || tailRead) return { events, nextOffset };
       batches = [];
-      if (nextOffset < end) {
+      if (!itemsDone && nextOffset < end) {
         // Only the items holding offsets still wanted: a big batch past them would be billed in full.
         // Every item holds at least one event, so one query for as many items as events are wanted
         // (DynamoDB stops a page at 1 MB) rather than many small round trips.
