@@ -9,6 +9,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ProduceEvent, ProducerStamp } from '../api/events';
 import { TOPIC_DEFAULTS } from '../api/topics';
+import { DOCUMENT_TRANSLATE_CONFIG, dynamoDbClientConfig } from '../lambda/core/aws/clients';
 import { DynamoDbLogStore } from '../lambda/core/log/dynamodb-log-store';
 import { LogService, type ProduceOutcome } from '../lambda/core/log/log-service';
 import { silentLogger } from '../lambda/core/logger';
@@ -56,17 +57,18 @@ export async function setUp(dynamodbEndpoint: string, sqsEndpoint: string): Prom
   admin.destroy();
   sqs.destroy();
 
-  const sluiceClient = new DynamoDBClient(config);
+  const sluiceClient = new DynamoDBClient(dynamoDbClientConfig(config));
   const sluiceMeter = new CapacityMeter();
   sluiceMeter.attach(sluiceClient, 'document');
   // As lambda/core/aws/clients.ts builds it.
-  const client = DynamoDBDocumentClient.from(sluiceClient, { marshallOptions: { removeUndefinedValues: true } });
+  const client = DynamoDBDocumentClient.from(sluiceClient, DOCUMENT_TRANSLATE_CONFIG);
   const topics = new DynamoDbTopicStore({ client, topicsTable: tables.topics, logTable: tables.log });
   const service = new MeteredLogService({
     topics,
     log: new DynamoDbLogStore({ client, logTable: tables.log, dedupeTable: tables.dedupe }),
   });
-  const raw = new DynamoDBClient(config);
+  // The same client configuration as Sluice's: the baseline differs in its calls, not its SDK settings.
+  const raw = new DynamoDBClient(dynamoDbClientConfig(config));
   const rawMeter = new CapacityMeter();
   rawMeter.attach(raw, 'raw');
   return {
