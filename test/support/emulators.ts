@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
+import { DOCUMENT_TRANSLATE_CONFIG, dynamoDbClientConfig } from '../../lambda/core/aws/clients';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/support';
 import type { SluiceApiType } from '../../lib/sluice-api';
 import { startPlatform, type PlatformOptions } from '../../local/platform';
@@ -11,9 +12,10 @@ import { provision, type ProvisionedResources } from '../../local/provision';
 
 export function emulatorClients() {
   const { dynamodbEndpoint, sqsEndpoint } = inject('emulators');
-  const dynamodb = new DynamoDBClient({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  // Configured as the service's own clients are (lambda/core/aws/clients.ts).
+  const dynamodb = new DynamoDBClient(dynamoDbClientConfig({ endpoint: dynamodbEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
   const sqs = new SQSClient({ endpoint: sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const doc = DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+  const doc = DynamoDBDocumentClient.from(dynamodb, DOCUMENT_TRANSLATE_CONFIG);
   return { dynamodb, sqs, doc, dynamodbEndpoint, sqsEndpoint };
 }
 

@@ -62,4 +62,15 @@ describe('SDK clients', () => {
     expect(typeof mode === 'function' ? await (mode as () => Promise<string>)() : mode).toBe(SDK_RETRY_DEFAULTS.retryMode);
     expect(await sharedSqsClient().config.maxAttempts()).toBe(SDK_RETRY_DEFAULTS.maxAttempts);
   });
+
+  it('decode binary attributes to exactly their bytes, wherever Buffer pools them', async () => {
+    const decode = sharedDocumentClient().config.base64Decoder;
+    for (const bytes of [[], [0], [0, 255, 7], Array.from({ length: 5000 }, (_, i) => (i * 31) % 256)]) {
+      // Small decodes share Buffer's pool: the view must start at its own offset.
+      Buffer.from('padding the pool', 'utf8');
+      const decoded = decode(Buffer.from(bytes).toString('base64'));
+      expect(decoded).toBeInstanceOf(Uint8Array);
+      expect([...decoded]).toEqual(bytes);
+    }
+  });
 });
