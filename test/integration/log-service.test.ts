@@ -4,14 +4,15 @@
  * a write fails, retention driven by an injected clock, timestamp seeks and long polls.
  */
 import { randomBytes } from 'node:crypto';
-import { DynamoDBDocumentClient as DocClient, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { constants as zlibConstants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { DynamoDBDocumentClient as DocClient, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InternalError, OffsetOutOfRangeError, OutcomeUnknownError, ThrottledError } from '../../api/errors';
 import type { ProduceEvent } from '../../api/events';
 import { partitionForKey } from '../../api/partitioner';
 import type { TopicConfig } from '../../api/topics';
-import { DynamoDbLogStore } from '../../lambda/core/log/dynamodb-log-store';
+import { DynamoDbLogStore, logPartitionKey } from '../../lambda/core/log/dynamodb-log-store';
 import { LogService, MAX_BATCH_DATA_BYTES } from '../../lambda/core/log/log-service';
 import { TOPIC_CONFIG_CACHE_MS } from '../../lambda/core/log/log-read-service';
 import type { LogStore } from '../../lambda/core/log/log-store';
@@ -171,6 +172,32 @@ describe('produce and fetch', () => {
     expect(results.map((r) => r.offset)).toEqual([0, 1, 2]);
     const { events: stored } = await svc.fetch(config.name, 0, { offset: 0 });
     expect(stored.map((e) => e.valueBase64)).toEqual(events.map((e) => e.valueBase64));
+  });
+
+  it('reads a page mixing items of the earlier deflate codec with new ones, from any offset', async () => {
+    const config = await newTopic({ partitions: 1, dedupeWindowMs: 0, retentionMs: -1 });
+    const svc = service();
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'ünï', '🚀', 'line\nbreak', 'say "hi"'];
+    const value = (i: number) => ({ i, text: Array.from({ length: 60 }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' ') });
+    // Requests of 40 compressible events: each a batch item of its own (too big for the head's tail).
+    for (let r = 0; r < 6; r++) await svc.produce(config.name, Array.from({ length: 40 }, (_, j) => ({ key: `k${j % 3}`, value: value(r * 40 + j) })));
+    const pk = logPartitionKey(config.topicId, 0);
+    const { Items: items = [] } = await clients.doc.send(
+      new QueryCommand({ TableName: resources.tables.log, KeyConditionExpression: 'pk = :pk AND #o >= :z', ExpressionAttributeNames: { '#o': 'offset' }, ExpressionAttributeValues: { ':pk': pk, ':z': 0 } }),
+    );
+    expect(items.map((i) => i.codec)).toEqual(Array.from({ length: 6 }, () => 'framed+deflate-sync'));
+    // Items 1 and 4 as a version before sync-flushed streams wrote them: deflate with a final block.
+    for (const item of [items[1]!, items[4]!]) {
+      const text = inflateRawSync(Buffer.concat([item.data as Uint8Array, Buffer.from([0, 0, 0xff, 0xff])]), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      await clients.doc.send(new PutCommand({ TableName: resources.tables.log, Item: { ...item, codec: 'framed+deflate', data: deflateRawSync(text) } }));
+    }
+    const expected = Array.from({ length: 240 }, (_, i) => value(i));
+    expect((await fetchAll(svc, config.name, 0)).events.map((e) => e.value)).toEqual(expected);
+    for (const from of [39, 40, 41, 95, 161, 239]) {
+      const page = await svc.fetch(config.name, 0, { offset: from, limit: 1000 });
+      expect(page.events.map((e) => e.offset)).toEqual(Array.from({ length: 240 - from }, (_, i) => from + i));
+      expect(page.events.map((e) => e.value)).toEqual(expected.slice(from));
+    }
   });
 
   it('answers OffsetOutOfRange with both bounds for an offset past the high watermark', async () => {

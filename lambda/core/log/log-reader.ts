@@ -5,7 +5,7 @@
 import { FETCH_LIMITS, type FetchedEvent } from '../../../api/events';
 import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
 import { batchesEnd, type LogReadStore, type PartitionHead, type StoredBatch } from './log-store';
-import { decodeRawRecords, decodeRecords, type RawRecord } from './record-batch';
+import { decodeRawRecordsOfAll, decodeRecords, type RawRecord } from './record-batch';
 import { ResponseBudget, withJson } from './response-budget';
 
 export class LogReader {
@@ -166,8 +166,10 @@ export class LogReader {
     let tailRead = false;
     const topicJson = JSON.stringify(config.name);
     for (;;) {
-      for (const batch of batches) {
-        const records = decodeRawRecords(batch);
+      // The page's items decoded together (one inflate for the lot: record-batch.ts).
+      const decoded = decodeRawRecordsOfAll(batches);
+      for (const [b, batch] of batches.entries()) {
+        const records = decoded[b]!;
         for (let i = 0; i < records.length; i++) {
           const offset = batch.baseOffset + i;
           if (offset < nextOffset) continue;
@@ -226,21 +228,29 @@ function isExpired(config: TopicConfig, batch: StoredBatch, record: { readonly t
 function toFetchedEvent(topic: string, topicJson: string, partition: number, offset: number, r: RawRecord): FetchedEvent {
   const key = r.k ?? null;
   const headers = r.h ?? {};
-  let json = `{"topic":${topicJson},"partition":${partition},"offset":${offset},"key":${key === null ? 'null' : JSON.stringify(key)}`;
-  const event: Record<string, unknown> = { topic, partition, offset, key };
   const text = r.vj;
-  if (text !== undefined) {
-    json += `,"value":${text}`;
-    let parsed: { value: unknown } | undefined;
-    Object.defineProperty(event, 'value', { enumerable: true, get: () => (parsed ??= { value: JSON.parse(text) }).value });
+  const start = `{"topic":${topicJson},"partition":${partition},"offset":${offset},"key":${key === null ? 'null' : JSON.stringify(key)}`;
+  const end = `,"headers":${r.h === undefined ? '{}' : JSON.stringify(headers)},"timestamp":${r.t},"messageId":${JSON.stringify(r.m)}}`;
+  // An event holds a JSON value or bytes, never both (api/events.ts).
+  if (text === undefined) {
+    const valueBase64 = r.b === undefined ? '' : `,"valueBase64":${JSON.stringify(r.b)}`;
+    const event = r.b === undefined ? { topic, partition, offset, key, headers, timestamp: r.t, messageId: r.m } : { topic, partition, offset, key, valueBase64: r.b, headers, timestamp: r.t, messageId: r.m };
+    return withJson(event, `${start}${valueBase64}${end}`);
   }
-  if (r.b !== undefined) {
-    json += `,"valueBase64":${JSON.stringify(r.b)}`;
-    event.valueBase64 = r.b;
-  }
-  json += `,"headers":${r.h === undefined ? '{}' : JSON.stringify(headers)},"timestamp":${r.t},"messageId":${JSON.stringify(r.m)}}`;
-  event.headers = headers;
-  event.timestamp = r.t;
-  event.messageId = r.m;
-  return withJson(event as unknown as FetchedEvent, json);
+  let parsed: { value: unknown } | undefined;
+  // The getter in the literal: defining it afterwards (defineProperty) took a page of 1,000
+  // events about a millisecond more.
+  const event = {
+    topic,
+    partition,
+    offset,
+    key,
+    get value() {
+      return (parsed ??= { value: JSON.parse(text) as unknown }).value;
+    },
+    headers,
+    timestamp: r.t,
+    messageId: r.m,
+  };
+  return withJson(event, `${start},"value":${text}${end}`);
 }

@@ -8,8 +8,15 @@
  * when that is smaller. A fetch splices each value's text into its answer as it is, without
  * parsing it and serializing it again. Items written before it ('json': one JSON array with the
  * values inline) are still read.
+ *
+ * Compression ('+deflate-sync'): raw deflate ended by a sync flush instead of a final block, with
+ * the flush's fixed last four bytes (00 00 ff ff) left off, as WebSocket's permessage-deflate
+ * does (RFC 7692). Such streams, each put back its four bytes, join into one deflate stream: a
+ * fetch inflates the items of a page in one pass (decodeRawRecordsOfAll). Inflating them one at a
+ * time cost a fetch of small batches a quarter of its time, mostly zlib's per-call set-up.
+ * Items written with a final block ('+deflate') are still read, one at a time.
  */
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /** One stored event. Short names: they are repeated in every record of every batch. */
 export interface StoredRecord {
@@ -39,7 +46,7 @@ export interface RawRecord extends Omit<StoredRecord, 'v'> {
   readonly vj?: string;
 }
 
-export type Codec = 'framed' | 'framed+deflate' | 'json' | 'json+deflate';
+export type Codec = 'framed' | 'framed+deflate-sync' | 'framed+deflate' | 'json' | 'json+deflate';
 
 export interface EncodedBatch {
   readonly codec: Codec;
@@ -65,9 +72,14 @@ export function encodeRecords(records: readonly StoredRecord[]): EncodedBatch {
   const framed = Buffer.from(`${JSON.stringify(heads)}\n${values.join('')}`, 'utf8');
   // Tiny batches rarely compress; keep whichever is smaller.
   if (framed.length < 64) return { codec: 'framed', data: framed };
-  const deflated = deflateRawSync(framed, { level: 6 });
-  return deflated.length < framed.length ? { codec: 'framed+deflate', data: deflated } : { codec: 'framed', data: framed };
+  const flushed = deflateRawSync(framed, { level: 6, finishFlush: constants.Z_SYNC_FLUSH });
+  if (!flushed.subarray(-SYNC_MARKER.length).equals(SYNC_MARKER)) throw new Error('deflate did not end with a sync flush');
+  const deflated = flushed.subarray(0, -SYNC_MARKER.length);
+  return deflated.length < framed.length ? { codec: 'framed+deflate-sync', data: deflated } : { codec: 'framed', data: framed };
 }
+
+/** The last four bytes of a sync flush (an empty stored block's lengths), left off when stored. */
+const SYNC_MARKER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
 /** A framed record as parsed: `vl` (the value's text length) is left in place, `vj` added. */
 type FramedHead = RawRecord & { vl?: number; vj?: string };
@@ -76,12 +88,64 @@ type FramedHead = RawRecord & { vl?: number; vj?: string };
 export function decodeRawRecords(batch: EncodedBatch): RawRecord[] {
   const text = decodeText(batch);
   if (!isFramed(batch)) return (JSON.parse(text) as StoredRecord[]).map(({ v, ...r }) => (v === undefined ? r : { ...r, vj: JSON.stringify(v) }));
+  const framed = readFramed(text, 0);
+  if (framed.end !== text.length) throw new Error(`a framed batch has ${text.length - framed.end} characters after its last value`);
+  return framed.heads;
+}
+
+/**
+ * decodeRawRecords of each batch, inflating consecutive '+deflate-sync' batches in one pass. If
+ * that pass fails, or its text does not split into exactly those batches, they are decoded one by
+ * one, so a corrupt item fails alone, with its own error.
+ */
+export function decodeRawRecordsOfAll(batches: readonly EncodedBatch[]): RawRecord[][] {
+  const out: RawRecord[][] = [];
+  for (let i = 0; i < batches.length; ) {
+    let j = i;
+    while (j < batches.length && batches[j]!.codec === 'framed+deflate-sync') j++;
+    if (j - i < 2) {
+      out.push(decodeRawRecords(batches[i]!));
+      i++;
+      continue;
+    }
+    const run = batches.slice(i, j);
+    out.push(...(joinedDecode(run) ?? run.map(decodeRawRecords)));
+    i = j;
+  }
+  return out;
+}
+
+function joinedDecode(run: readonly EncodedBatch[]): RawRecord[][] | undefined {
+  let text: string;
+  try {
+    text = inflateRawSync(Buffer.concat(run.flatMap((b) => [b.data, SYNC_MARKER])), { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
+  } catch {
+    return undefined;
+  }
+  const out: RawRecord[][] = [];
+  let at = 0;
+  try {
+    for (let n = 0; n < run.length; n++) {
+      const framed = readFramed(text, at);
+      out.push(framed.heads);
+      at = framed.end;
+    }
+  } catch {
+    return undefined;
+  }
+  return at === text.length ? out : undefined;
+}
+
+/** One framed batch's records from `text` at `start`, and where its text ends. */
+function readFramed(text: string, start: number): { heads: RawRecord[]; end: number } {
   // JSON.stringify never writes a raw newline, so the first one ends the heads.
-  const cut = text.indexOf('\n');
-  const heads = JSON.parse(text.slice(0, cut)) as FramedHead[];
+  const cut = text.indexOf('\n', start);
+  if (cut < 0) throw new Error('a framed batch has no end to its record heads');
+  const heads = JSON.parse(text.slice(start, cut)) as FramedHead[];
   let at = cut + 1;
   for (const head of heads) if (head.vl !== undefined) head.vj = text.slice(at, (at += head.vl));
-  return heads;
+  if (at > text.length) throw new Error('a framed batch is shorter than its values');
+  return { heads, end: at };
 }
 
 /** The records with their values parsed, keys in their stored order. */
@@ -98,10 +162,20 @@ export function decodeRecords(batch: EncodedBatch): StoredRecord[] {
   });
 }
 
-const isFramed = (batch: EncodedBatch) => batch.codec === 'framed' || batch.codec === 'framed+deflate';
+const isFramed = (batch: EncodedBatch) => batch.codec.startsWith('framed');
 
 function decodeText(batch: EncodedBatch): string {
   const { data } = batch;
-  const bytes = batch.codec.endsWith('+deflate') ? inflateRawSync(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return bytes.toString('utf8');
+  switch (batch.codec) {
+    case 'framed':
+    case 'json':
+      return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+    case 'framed+deflate-sync':
+      return inflateRawSync(Buffer.concat([data, SYNC_MARKER]), { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
+    case 'framed+deflate':
+    case 'json+deflate':
+      return inflateRawSync(data).toString('utf8');
+    default:
+      throw new Error(`unknown batch codec ${JSON.stringify(batch.codec)}`);
+  }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deflateRawSync } from 'node:zlib';
-import { decodeRawRecords, decodeRecords, encodeRecords, type StoredRecord } from '../../../lambda/core/log/record-batch';
+import { decodeRawRecords, decodeRawRecordsOfAll, decodeRecords, encodeRecords, type EncodedBatch, type StoredRecord } from '../../../lambda/core/log/record-batch';
 
 describe('record batch encoding', () => {
   it('compresses repetitive batches and round-trips them', () => {
@@ -12,7 +12,7 @@ describe('record batch encoding', () => {
       m: `msg-${i}`,
     }));
     const encoded = encodeRecords(records);
-    expect(encoded.codec).toBe('framed+deflate');
+    expect(encoded.codec).toBe('framed+deflate-sync');
     expect(encoded.data.length).toBeLessThan(Buffer.byteLength(JSON.stringify(records)) / 3);
     expect(decodeRecords(encoded)).toEqual(records);
   });
@@ -39,6 +39,38 @@ describe('record batch encoding', () => {
       expect(raw[1]).toMatchObject({ b: records[1]!.b, t: 2, m: 'm2' });
       expect(JSON.stringify(decodeRecords(encoded).slice(0, records.length))).toBe(JSON.stringify(records));
     }
+  });
+
+  it('still reads framed items deflated with a final block (the codec before sync-flushed streams)', () => {
+    const records: StoredRecord[] = Array.from({ length: 20 }, (_, i) => ({ k: 'a', v: { n: i, s: 'repeat repeat' }, t: i, m: `m${i}` }));
+    const framed = Buffer.from(`${JSON.stringify(records.map(({ v, ...r }) => ({ ...r, vl: JSON.stringify(v).length })))}\n${records.map((r) => JSON.stringify(r.v)).join('')}`);
+    const encoded: EncodedBatch = { codec: 'framed+deflate', data: deflateRawSync(framed) };
+    expect(decodeRecords(encoded)).toEqual(records);
+    expect(decodeRawRecordsOfAll([encoded, encodeRecords(records), encoded]).map((rs) => rs.map((r) => r.vj))).toEqual(
+      Array.from({ length: 3 }, () => records.map((r) => JSON.stringify(r.v))),
+    );
+  });
+
+  it('decodes a page of items in one inflate, each item to exactly its own records', () => {
+    // Values with multi-byte characters and newlines inside strings: the split counts UTF-16
+    // units of the joined text, so both must land on the right item.
+    const batches = Array.from({ length: 30 }, (_, b) =>
+      encodeRecords(Array.from({ length: 1 + (b % 4) }, (_, i) => ({ k: `k${b}`, v: { b, i, note: `ünï — 🚀 line\n${'x'.repeat(b * 7)}` }, t: b * 10 + i, m: `m${b}-${i}` }))),
+    );
+    batches.splice(10, 0, encodeRecords([{ t: 1, m: 'tiny' }]), { codec: 'framed', data: Buffer.from('[{"t":2,"m":"plain","vl":4}]\ntrue') });
+    expect(batches.filter((b) => b.codec === 'framed+deflate-sync').length).toBe(30);
+    expect(decodeRawRecordsOfAll(batches)).toEqual(batches.map((b) => decodeRawRecords(b)));
+  });
+
+  it('fails a corrupt item on its own, with its own error, when decoded with others', () => {
+    const good = Array.from({ length: 3 }, (_, b) => encodeRecords(Array.from({ length: 5 }, (_, i) => ({ v: { b, i, pad: 'abc abc abc abc' }, t: i, m: `m${i}` }))));
+    const corrupt: EncodedBatch = { codec: 'framed+deflate-sync', data: Buffer.from([0xff, 0xfe, 0xfd, 0x01]) };
+    expect(() => decodeRawRecordsOfAll([good[0]!, corrupt, good[1]!])).toThrow(/invalid|incorrect|unexpected|error/i);
+    expect(() => decodeRawRecordsOfAll([good[0]!, good[1]!])).not.toThrow();
+    // An item that inflates but does not hold the framed text it claims is refused, not misread.
+    const truncated: EncodedBatch = { codec: 'framed', data: Buffer.from('[{"t":2,"m":"x","vl":10}]\nshort') };
+    expect(() => decodeRawRecords(truncated)).toThrow(/shorter than its values/);
+    expect(() => decodeRawRecords({ codec: 'zstd' as EncodedBatch['codec'], data: Buffer.from('x') })).toThrow(/unknown batch codec "zstd"/);
   });
 
   it('still reads items stored as one JSON array (the codec before framing)', () => {
