@@ -5,7 +5,7 @@
 import { FETCH_LIMITS, type FetchedEvent } from '../../../api/events';
 import { RETAIN_FOREVER, type TopicConfig } from '../../../api/topics';
 import { batchesEnd, type LogReadStore, type PartitionHead, type StoredBatch } from './log-store';
-import { decodeRawRecordsOfAll, decodeRecords, type RawRecord } from './record-batch';
+import { decodeRecords, PageDecoder, type RawRecord } from './record-batch';
 import { ResponseBudget, withJson } from './response-budget';
 
 export class LogReader {
@@ -166,10 +166,10 @@ export class LogReader {
     let tailRead = false;
     const topicJson = JSON.stringify(config.name);
     for (;;) {
-      // The page's items decoded together (one inflate for the lot: record-batch.ts).
-      const decoded = decodeRawRecordsOfAll(batches);
+      // The page's items inflated together, not one by one (record-batch.ts).
+      const page = new PageDecoder(batches);
       for (const [b, batch] of batches.entries()) {
-        const records = decoded[b]!;
+        const records = page.records(b);
         for (let i = 0; i < records.length; i++) {
           const offset = batch.baseOffset + i;
           if (offset < nextOffset) continue;

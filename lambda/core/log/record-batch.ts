@@ -94,31 +94,55 @@ export function decodeRawRecords(batch: EncodedBatch): RawRecord[] {
 }
 
 /**
- * decodeRawRecords of each batch, inflating consecutive '+deflate-sync' batches in one pass. If
- * that pass fails, or its text does not split into exactly those batches, they are decoded one by
- * one, so a corrupt item fails alone, with its own error.
+ * Inflated text a page decodes in one pass at most. Past it (events that compress extremely well),
+ * the page's items are decoded one at a time, as the answer takes them: an answer stops at a few MB.
  */
-export function decodeRawRecordsOfAll(batches: readonly EncodedBatch[]): RawRecord[][] {
-  const out: RawRecord[][] = [];
-  for (let i = 0; i < batches.length; ) {
-    let j = i;
-    while (j < batches.length && batches[j]!.codec === 'framed+deflate-sync') j++;
-    if (j - i < 2) {
-      out.push(decodeRawRecords(batches[i]!));
-      i++;
-      continue;
-    }
-    const run = batches.slice(i, j);
-    out.push(...(joinedDecode(run) ?? run.map(decodeRawRecords)));
-    i = j;
+export const MAX_JOINED_TEXT_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The records of a query page's batches (decodeRawRecords of each), decoded when first asked for.
+ * The first asked of a run of consecutive '+deflate-sync' batches inflates the rest of the run in
+ * one pass. If that pass fails, passes `maxJoinedBytes`, or its text does not split into exactly
+ * those batches, the run is decoded one batch at a time: a corrupt item fails alone, with its own
+ * error.
+ */
+export class PageDecoder {
+  private readonly decoded: (RawRecord[] | undefined)[];
+  /** Batches below this index are decoded one at a time (their run's joined pass failed). */
+  private singlyUntil = 0;
+
+  constructor(
+    private readonly batches: readonly EncodedBatch[],
+    private readonly maxJoinedBytes = MAX_JOINED_TEXT_BYTES,
+  ) {
+    this.decoded = batches.map(() => undefined);
   }
-  return out;
+
+  records(index: number): RawRecord[] {
+    const known = this.decoded[index];
+    if (known) return known;
+    const batch = this.batches[index]!;
+    if (index >= this.singlyUntil && batch.codec === 'framed+deflate-sync') {
+      let end = index + 1;
+      while (end < this.batches.length && this.batches[end]!.codec === 'framed+deflate-sync' && !this.decoded[end]) end++;
+      if (end - index > 1) {
+        const joined = joinedDecode(this.batches.slice(index, end), this.maxJoinedBytes);
+        if (joined) {
+          for (const [i, records] of joined.entries()) this.decoded[index + i] = records;
+          return joined[0]!;
+        }
+        this.singlyUntil = end;
+      }
+    }
+    return (this.decoded[index] = decodeRawRecords(batch));
+  }
 }
 
-function joinedDecode(run: readonly EncodedBatch[]): RawRecord[][] | undefined {
+function joinedDecode(run: readonly EncodedBatch[], maxBytes: number): RawRecord[][] | undefined {
   let text: string;
   try {
-    text = inflateRawSync(Buffer.concat(run.flatMap((b) => [b.data, SYNC_MARKER])), { finishFlush: constants.Z_SYNC_FLUSH }).toString('utf8');
+    const joined = Buffer.concat(run.flatMap((b) => [b.data, SYNC_MARKER]));
+    text = inflateRawSync(joined, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: maxBytes }).toString('utf8');
   } catch {
     return undefined;
   }

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deflateRawSync } from 'node:zlib';
-import { decodeRawRecords, decodeRawRecordsOfAll, decodeRecords, encodeRecords, type EncodedBatch, type StoredRecord } from '../../../lambda/core/log/record-batch';
+import { decodeRawRecords, decodeRecords, encodeRecords, PageDecoder, type EncodedBatch, type StoredRecord } from '../../../lambda/core/log/record-batch';
+
+const decodePage = (batches: readonly EncodedBatch[], maxJoinedBytes?: number) => {
+  const page = new PageDecoder(batches, maxJoinedBytes);
+  return batches.map((_, i) => page.records(i));
+};
 
 describe('record batch encoding', () => {
   it('compresses repetitive batches and round-trips them', () => {
@@ -46,7 +51,7 @@ describe('record batch encoding', () => {
     const framed = Buffer.from(`${JSON.stringify(records.map(({ v, ...r }) => ({ ...r, vl: JSON.stringify(v).length })))}\n${records.map((r) => JSON.stringify(r.v)).join('')}`);
     const encoded: EncodedBatch = { codec: 'framed+deflate', data: deflateRawSync(framed) };
     expect(decodeRecords(encoded)).toEqual(records);
-    expect(decodeRawRecordsOfAll([encoded, encodeRecords(records), encoded]).map((rs) => rs.map((r) => r.vj))).toEqual(
+    expect(decodePage([encoded, encodeRecords(records), encoded]).map((rs) => rs.map((r) => r.vj))).toEqual(
       Array.from({ length: 3 }, () => records.map((r) => JSON.stringify(r.v))),
     );
   });
@@ -59,14 +64,22 @@ describe('record batch encoding', () => {
     );
     batches.splice(10, 0, encodeRecords([{ t: 1, m: 'tiny' }]), { codec: 'framed', data: Buffer.from('[{"t":2,"m":"plain","vl":4}]\ntrue') });
     expect(batches.filter((b) => b.codec === 'framed+deflate-sync').length).toBe(30);
-    expect(decodeRawRecordsOfAll(batches)).toEqual(batches.map((b) => decodeRawRecords(b)));
+    const single = batches.map((b) => decodeRawRecords(b));
+    expect(decodePage(batches)).toEqual(single);
+    // Asked from the middle of a run, or past the joined limit: the same records.
+    const page = new PageDecoder(batches);
+    expect([20, 5, 0, 31, 12].map((i) => page.records(i))).toEqual([20, 5, 0, 31, 12].map((i) => single[i]));
+    expect(decodePage(batches, 2000)).toEqual(single);
   });
 
   it('fails a corrupt item on its own, with its own error, when decoded with others', () => {
     const good = Array.from({ length: 3 }, (_, b) => encodeRecords(Array.from({ length: 5 }, (_, i) => ({ v: { b, i, pad: 'abc abc abc abc' }, t: i, m: `m${i}` }))));
     const corrupt: EncodedBatch = { codec: 'framed+deflate-sync', data: Buffer.from([0xff, 0xfe, 0xfd, 0x01]) };
-    expect(() => decodeRawRecordsOfAll([good[0]!, corrupt, good[1]!])).toThrow(/invalid|incorrect|unexpected|error/i);
-    expect(() => decodeRawRecordsOfAll([good[0]!, good[1]!])).not.toThrow();
+    const page = new PageDecoder([good[0]!, corrupt, good[1]!, good[2]!]);
+    expect(page.records(0)).toEqual(decodeRawRecords(good[0]!));
+    expect(() => page.records(1)).toThrow(/invalid|incorrect|unexpected/i);
+    expect(page.records(2)).toEqual(decodeRawRecords(good[1]!));
+    expect(page.records(3)).toEqual(decodeRawRecords(good[2]!));
     // An item that inflates but does not hold the framed text it claims is refused, not misread.
     const truncated: EncodedBatch = { codec: 'framed', data: Buffer.from('[{"t":2,"m":"x","vl":10}]\nshort') };
     expect(() => decodeRawRecords(truncated)).toThrow(/shorter than its values/);
