@@ -8,6 +8,7 @@
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { FETCH_LIMITS } from '../../api/events';
 import { SluiceClient } from '../../client';
 import { waitFor } from '../../local/support';
 import { ROOT, dynamoDbLocalPid, startPlatformProcess, type PlatformProcess } from '../support/platform-process';
@@ -133,19 +134,29 @@ describe('npx sluice, as the README runs it', () => {
 
   it.each(CASES)('fetch --follow: %s to the %s ends the waiting long poll at once and exits 0', async (signal, target) => {
     const job = npxSluice('fetch', 'orders', '--partition', '0', '--from', 'latest', '--follow');
-    // Once it printed an event, it is in its next long poll (20 s).
-    await waitFor(
-      async () => {
-        if (job.output().includes('late')) return true;
-        await client.produce('orders', [{ partition: 0, value: 'late' }]);
-        return false;
-      },
-      { timeoutMs: 60_000, intervalMs: 1000, what: 'fetch --follow to print an event', fatal: () => job.child.exitCode !== null },
-    );
-    const sent = Date.now();
+    const printed = (value: string) =>
+      waitFor(
+        async () => {
+          if (job.output().includes(value)) return true;
+          await client.produce('orders', [{ partition: 0, value }]);
+          return false;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000, what: `fetch --follow to print "${value}"`, fatal: () => job.child.exitCode !== null },
+      );
+    await printed(`early-${signal}-${target}`);
+    // A witness: a long poll as long as the CLI's, on a partition nothing is sent to, begun before
+    // the CLI's next one. Once the CLI printed "late" it is in that next poll; had it waited that
+    // out (as it once did, 13-16 s), it would end after the witness's.
+    const witnessStop = new AbortController();
+    const { highWatermark } = await client.fetch('orders', 1, { offset: 'latest' });
+    const witness = client
+      .fetch('orders', 1, { offset: highWatermark, waitMs: FETCH_LIMITS.maxWaitMs, signal: witnessStop.signal })
+      .then((page) => `the witness's long poll ended first, with ${page.events.length} events`, () => 'the witness was aborted');
+    await printed(`late-${signal}-${target}`);
     send(job, signal, target);
-    expect(await job.exited).toEqual({ code: 0, signal: null });
-    // It used to wait out the long poll (13-16 s); now it only starts up and stops.
-    expect(Date.now() - sent).toBeLessThan(5000);
+    const first = await Promise.race([job.exited.then((exit) => ({ exit })), witness]);
+    witnessStop.abort();
+    expect(first).toEqual({ exit: { code: 0, signal: null } });
+    expect(await witness).toBe('the witness was aborted');
   });
 });
