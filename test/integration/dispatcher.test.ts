@@ -11,7 +11,7 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TopicConfig } from '../../api/topics';
 import { HEAD_OFFSET, logPartitionKey } from '../../lambda/core/log/dynamodb-log-store';
-import { encodeRecords, type StoredRecord } from '../../lambda/core/log/record-batch';
+import { encodeRecords, storedCodec, type StoredRecord } from '../../lambda/core/log/record-batch';
 import { silentLogger } from '../../lambda/core/logger';
 import { SubscriptionCatalog } from '../../lambda/core/subscriptions/catalog';
 import { Dispatcher } from '../../lambda/core/subscriptions/dispatcher';
@@ -42,7 +42,7 @@ function head(partition: number, nextOffset: number, tail?: { base: number; tier
     offset: HEAD_OFFSET,
     nextOffset,
     maxTimestamp: 1_700_000_000_000,
-    ...(tail && encoded ? { tb: tail.base, tk: encoded.codec, td: encoded.data } : {}),
+    ...(tail && encoded ? { tb: tail.base, tk: storedCodec(encoded.codec), td: encoded.data } : {}),
   };
 }
 
@@ -53,7 +53,7 @@ function batch(partition: number, base: number, tiers: readonly string[], hv: nu
     pk: logPartitionKey(topic.topicId, partition),
     offset: base,
     count: tiers.length,
-    codec: encoded.codec,
+    codec: storedCodec(encoded.codec),
     data: encoded.data,
     runningMaxTimestamp: 1_700_000_000_000 + tiers.length,
     hv,

@@ -74,7 +74,7 @@ import {
   type StoredBatch,
 } from './log-store';
 import { recordBatch, stampFromMessageId, type ProducerStates } from './producer-state';
-import { decodeRecords, type Codec, type StoredRecord } from './record-batch';
+import { codecOf, decodeRecords, storedCodec, type StoredRecord } from './record-batch';
 import { documentItemSize, WRITE_UNIT_BYTES } from '../aws/item-size';
 
 /** The attributes of a batch item a read decodes (toStoredBatch without the producer). */
@@ -519,7 +519,7 @@ function toBatchItem(pk: string, batch: StoredBatch, planned: number): Record<st
     offset: batch.baseOffset,
     hv: planned,
     count: batch.count,
-    codec: batch.codec,
+    codec: storedCodec(batch.codec),
     data: batch.data,
     rmt: batch.runningMaxTimestamp,
     ...(batch.expiresAt === undefined ? {} : { expiresAt: batch.expiresAt }),
@@ -561,7 +561,7 @@ function toHead(partition: number, item: Record<string, unknown>): PartitionHead
             partition,
             baseOffset: Number(item.tb),
             count: nextOffset - Number(item.tb),
-            codec: item.tk as Codec,
+            codec: codecOf(item.tk),
             data: item.td as Uint8Array,
             runningMaxTimestamp: maxTimestamp,
           },
@@ -578,7 +578,7 @@ function toHeadItem(pk: string, head: PartitionHead): Record<string, unknown> {
     maxTimestamp: head.maxTimestamp,
     ...(hasProducers ? { producers: head.producers } : {}),
     // Short names: the head, tail included, is kept within one write unit.
-    ...(head.tail ? { tb: head.tail.baseOffset, tk: head.tail.codec, td: head.tail.data } : {}),
+    ...(head.tail ? { tb: head.tail.baseOffset, tk: storedCodec(head.tail.codec), td: head.tail.data } : {}),
   };
 }
 
@@ -587,7 +587,7 @@ function toStoredBatch(partition: number, item: Record<string, unknown>): Stored
     partition,
     baseOffset: Number(item.offset),
     count: Number(item.count),
-    codec: item.codec as Codec,
+    codec: codecOf(item.codec),
     data: item.data as Uint8Array,
     runningMaxTimestamp: Number(item.rmt ?? item.runningMaxTimestamp),
     ...(item.expiresAt === undefined ? {} : { expiresAt: Number(item.expiresAt) }),

@@ -48,6 +48,21 @@ export interface RawRecord extends Omit<StoredRecord, 'v'> {
 
 export type Codec = 'framed' | 'framed+deflate-sync' | 'framed+deflate' | 'json' | 'json+deflate';
 
+/**
+ * How a codec is written in an item (a batch's `codec`, a head's `tk`). The current codec has a
+ * one-letter token: a head keeps its tail within one write unit, and its full name's 18 more bytes
+ * (in the head and in every batch item) decided whether a third 1 KB event fit. Earlier codecs are
+ * written and read by their names.
+ */
+const CODEC_TOKENS: Partial<Record<Codec, string>> = { 'framed+deflate-sync': 'z' };
+const CODECS_BY_TOKEN = new Map(Object.entries(CODEC_TOKENS).map(([codec, token]) => [token, codec as Codec]));
+
+/** The codec as an item stores it. */
+export const storedCodec = (codec: Codec): string => CODEC_TOKENS[codec] ?? codec;
+
+/** The codec an item's stored value names (decoding refuses one it does not know). */
+export const codecOf = (stored: unknown): Codec => CODECS_BY_TOKEN.get(String(stored)) ?? (String(stored) as Codec);
+
 export interface EncodedBatch {
   readonly codec: Codec;
   readonly data: Uint8Array;

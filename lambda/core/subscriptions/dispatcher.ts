@@ -12,7 +12,7 @@
  */
 import type { Logger } from '../logger';
 import { HEAD_OFFSET } from '../log/dynamodb-log-store';
-import { decodeRecords, type Codec } from '../log/record-batch';
+import { codecOf, decodeRecords, type Codec } from '../log/record-batch';
 import type { SubscriptionCatalog } from './catalog';
 import { matchesFilter } from './filter';
 import { wakeFromBatch, type DeliveriesQueue, type OutgoingMessage } from './messages';
@@ -142,7 +142,7 @@ export function parseBatch(image: Record<string, unknown>): ParsedBatch | undefi
     ...key,
     baseOffset: offset,
     count: Number(image.count),
-    codec: image.codec as Codec,
+    codec: codecOf(image.codec),
     data: image.data as Uint8Array,
     ...(typeof image.hv === 'number' ? { plannedFrom: image.hv } : {}),
   };
@@ -158,7 +158,7 @@ export function parseTail(image: Record<string, unknown>): ParsedBatch | undefin
   const base = Number(image.tb);
   const next = Number(image.nextOffset);
   if (image.tb === undefined || image.td === undefined || !Number.isInteger(base) || !(next > base)) return undefined;
-  return { ...key, baseOffset: base, count: next - base, codec: image.tk as Codec, data: image.td as Uint8Array };
+  return { ...key, baseOffset: base, count: next - base, codec: codecOf(image.tk), data: image.td as Uint8Array };
 }
 
 function partitionKey(pk: unknown): { topicId: string; partition: number } | undefined {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deflateRawSync } from 'node:zlib';
-import { decodeRawRecords, decodeRecords, encodeRecords, PageDecoder, type EncodedBatch, type StoredRecord } from '../../../lambda/core/log/record-batch';
+import { codecOf, decodeRawRecords, decodeRecords, encodeRecords, PageDecoder, storedCodec, type Codec, type EncodedBatch, type StoredRecord } from '../../../lambda/core/log/record-batch';
 
 const decodePage = (batches: readonly EncodedBatch[], maxJoinedBytes?: number) => {
   const page = new PageDecoder(batches, maxJoinedBytes);
@@ -84,6 +84,15 @@ describe('record batch encoding', () => {
     const truncated: EncodedBatch = { codec: 'framed', data: Buffer.from('[{"t":2,"m":"x","vl":10}]\nshort') };
     expect(() => decodeRawRecords(truncated)).toThrow(/shorter than its values/);
     expect(() => decodeRawRecords({ codec: 'zstd' as EncodedBatch['codec'], data: Buffer.from('x') })).toThrow(/unknown batch codec "zstd"/);
+  });
+
+  it('stores the current codec as a one-letter token and earlier ones by name, and reads both back', () => {
+    const codecs: Codec[] = ['framed', 'framed+deflate-sync', 'framed+deflate', 'json', 'json+deflate'];
+    expect(codecs.map(storedCodec)).toEqual(['framed', 'z', 'framed+deflate', 'json', 'json+deflate']);
+    for (const codec of codecs) expect(codecOf(storedCodec(codec))).toBe(codec);
+    // A full name still reads (an item written by hand or by a tool), and an unknown one fails where it is decoded.
+    expect(codecOf('framed+deflate-sync')).toBe('framed+deflate-sync');
+    expect(() => decodeRecords({ codec: codecOf('q'), data: Buffer.from('[]') })).toThrow(/unknown batch codec "q"/);
   });
 
   it('still reads items stored as one JSON array (the codec before framing)', () => {
