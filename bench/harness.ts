@@ -2,7 +2,6 @@
  * The bench's fixture: Sluice's services and handlers wired as deployed, over a metered client,
  * a raw client for the baseline, and timing of concurrent workers.
  */
-import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -14,6 +13,7 @@ import { DynamoDbLogStore } from '../lambda/core/log/dynamodb-log-store';
 import { LogService, type ProduceOutcome } from '../lambda/core/log/log-service';
 import { silentLogger } from '../lambda/core/logger';
 import { DynamoDbTopicStore } from '../lambda/core/topics/dynamodb-topic-store';
+import { newTopicId } from '../lambda/core/topics/topic-id';
 import { createFetchHandler } from '../lambda/handlers/fetch';
 import { createProduceHandler } from '../lambda/handlers/produce';
 import { provision } from '../local/provision';
@@ -126,7 +126,7 @@ export function failed(what: string, res: APIGatewayProxyStructuredResultV2): Er
 export async function createTopic(bench: Bench, name: string, partitions: number, dedupe: boolean): Promise<void> {
   await bench.topics.createTopic({
     name,
-    topicId: randomUUID(),
+    topicId: newTopicId(),
     partitions,
     retentionMs: TOPIC_DEFAULTS.retentionMs,
     dedupeWindowMs: dedupe ? TOPIC_DEFAULTS.dedupeWindowMs : 0,

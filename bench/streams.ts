@@ -11,7 +11,6 @@
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +24,7 @@ import { DynamoDbLogStore } from '../lambda/core/log/dynamodb-log-store';
 import { LogService } from '../lambda/core/log/log-service';
 import { silentLogger } from '../lambda/core/logger';
 import { DynamoDbTopicStore } from '../lambda/core/topics/dynamodb-topic-store';
+import { newTopicId } from '../lambda/core/topics/topic-id';
 import { streams, TimeWindows, type StreamsBuilder } from '../lambda/streams';
 import { ProcessorRuntime } from '../lambda/streams/runtime/runtime';
 import { ProcessorStateStore } from '../lambda/streams/runtime/state-store';
@@ -139,7 +139,7 @@ interface Fixture {
 async function createTopic(f: Fixture, name: string): Promise<void> {
   await f.topics.createTopic({
     name,
-    topicId: randomUUID(),
+    topicId: newTopicId(),
     partitions: PARTITIONS,
     retentionMs: TOPIC_DEFAULTS.retentionMs,
     dedupeWindowMs: TOPIC_DEFAULTS.dedupeWindowMs,

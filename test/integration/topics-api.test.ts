@@ -50,7 +50,7 @@ describe('POST /topics', () => {
       retentionMs: TOPIC_DEFAULTS.retentionMs,
       dedupeWindowMs: TOPIC_DEFAULTS.dedupeWindowMs,
     });
-    expect(res.body.topicId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.body.topicId).toMatch(/^[A-Za-z0-9_-]{22}$/); // 128 random bits, base64url
     expect(Date.parse(res.body.createdAt)).not.toBeNaN();
   });
 

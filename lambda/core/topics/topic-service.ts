@@ -1,7 +1,6 @@
 /**
  * Topic administration. Knows nothing about Lambda or HTTP: handlers and tests call it directly.
  */
-import { randomUUID } from 'node:crypto';
 import { SluiceError, TopicNotFoundError } from '../../../api/errors';
 import {
   TOPIC_DEFAULTS,
@@ -13,6 +12,7 @@ import {
 } from '../../../api/topics';
 import { purgeJobSchema, type PurgeJob, type PurgeQueue } from './purge-queue';
 import { fewerPartitions, type TopicStore } from './topic-store';
+import { newTopicId } from './topic-id';
 
 /** Where describe gets each partition's log start and high watermark (LogService). */
 export interface PartitionOffsetsSource {
@@ -25,7 +25,7 @@ export interface TopicServiceOptions {
   readonly purgeQueue: PurgeQueue;
   /** @default () => new Date() */
   readonly now?: () => Date;
-  /** @default crypto.randomUUID */
+  /** @default newTopicId */
   readonly newTopicId?: () => string;
 }
 
@@ -48,7 +48,7 @@ export class TopicService {
     this.offsets = options.offsets;
     this.purgeQueue = options.purgeQueue;
     this.now = options.now ?? (() => new Date());
-    this.newTopicId = options.newTopicId ?? randomUUID;
+    this.newTopicId = options.newTopicId ?? newTopicId;
   }
 
   async createTopic(request: CreateTopicRequest): Promise<TopicConfig> {

@@ -3,10 +3,10 @@
  * and reading each one's config per commit would cost a read unit per topic per batch), and the
  * processor's internal topics (repartition and dead-letter), created on first use.
  */
-import { randomUUID } from 'node:crypto';
 import { TopicAlreadyExistsError, TopicNotFoundError } from '../../../api/errors';
 import { TOPIC_DEFAULTS, type TopicConfig } from '../../../api/topics';
 import { TopicConfigCache } from '../../core/topics/topic-config-cache';
+import { newTopicId } from '../../core/topics/topic-id';
 import type { TopicStore } from '../../core/topics/topic-store';
 
 /** How long a cached topic config is trusted. A topic's partitions and ID change only when it is deleted and re-created. */
@@ -75,7 +75,7 @@ export async function ensureInternalTopic(topics: TopicStore, name: string, part
   if (existing) return existing;
   const config: TopicConfig = {
     name,
-    topicId: randomUUID(),
+    topicId: newTopicId(),
     partitions,
     retentionMs: TOPIC_DEFAULTS.retentionMs,
     dedupeWindowMs: TOPIC_DEFAULTS.dedupeWindowMs,
