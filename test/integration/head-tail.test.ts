@@ -23,7 +23,7 @@ let resources: Awaited<ReturnType<typeof provisionIsolated>>;
 let topics: DynamoDbTopicStore;
 let n = 0;
 
-const { put, healthyStore, service, countingStore, faultyService, crashHeads, fetchAll, headItem, batchItems, expireAllBatches } = logFixtures(
+const { put, healthyStore, service, countingStore, faultyService, crashHeads, switchableCrashHeads, fetchAll, headItem, batchItems, expireAllBatches } = logFixtures(
   clients,
   () => ({ resources, topics }),
 );
@@ -142,16 +142,12 @@ describe('a flush that crashed between its batch write and its head write', () =
 
   it('is settled by the crashed service\'s own retry from its cached head: answered at the next offset, the first attempt appearing once', async () => {
     const config = await newTopic();
-    let crash = false;
-    const svc = faultyService(async (input) => {
-      if (crash && isHead(input)) throw timeout();
-      return put(input);
-    });
+    const { svc, crashing } = switchableCrashHeads();
     await fillTail(svc, config, ['s0', 's1']);
-    crash = true;
+    crashing.on = true;
     await expect(svc.produce(config.name, [{ value: big('x') }])).rejects.toBeInstanceOf(OutcomeUnknownError);
     // The retry (a client without an idempotent producer) appends a second copy after the first.
-    crash = false;
+    crashing.on = false;
     const retry = await svc.produce(config.name, [{ value: big('x') }]);
     expect(retry.results[0]!.offset).toBe(3);
     const all = await fetchAll(config.name);
@@ -339,17 +335,13 @@ describe('the idempotent producer through tails', () => {
 
   it('settles its own crashed flush when its retry comes from the service that crashed (cached head), answering a duplicate', async () => {
     const config = await newTopic();
-    let crash = false;
-    const svc = faultyService(async (input) => {
-      if (crash && isHead(input)) throw timeout();
-      return put(input);
-    });
+    const { svc, crashing } = switchableCrashHeads();
     await fillTail(svc, config, ['s0', 's1']);
     const stamp: ProducerStamp = { id: 'p-own', epoch: 1, sequence: 0 };
     const events = [{ value: big('idem') }];
-    crash = true;
+    crashing.on = true;
     await expect(svc.produce(config.name, events, stamp)).rejects.toBeInstanceOf(OutcomeUnknownError);
-    crash = false;
+    crashing.on = false;
     const retry = await svc.produce(config.name, events, stamp);
     expect(retry.results[0]).toMatchObject({ offset: 2 });
     const all = await fetchAll(config.name);

@@ -81,6 +81,16 @@ export function logFixtures(
       return put(input);
     });
 
+  /** One service (its caches kept) whose head puts time out, as crashHeads, only while `crashing.on`. */
+  function switchableCrashHeads() {
+    const crashing = { on: false };
+    const svc = faultyService(async (input) => {
+      if (crashing.on && isHead(input)) throw timeout();
+      return put(input);
+    });
+    return { svc, crashing };
+  }
+
   /** Every event of partition 0 from the log start, page by page (a fresh service: nothing cached). */
   async function fetchAll(topic: string, options: ServiceOptions = {}) {
     const svc = service(healthyStore(), options);
@@ -125,5 +135,5 @@ export function logFixtures(
     return items.length;
   }
 
-  return { put, healthyStore, service, countingStore, faultyService, crashHeads, fetchAll, headItem, batchItems, expireAllBatches };
+  return { put, healthyStore, service, countingStore, faultyService, crashHeads, switchableCrashHeads, fetchAll, headItem, batchItems, expireAllBatches };
 }
