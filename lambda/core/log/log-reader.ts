@@ -234,7 +234,7 @@ function toFetchedEvent(topic: string, topicJson: string, partition: number, off
   // An event holds a JSON value or bytes, never both (api/events.ts).
   if (text === undefined) {
     const valueBase64 = r.b === undefined ? '' : `,"valueBase64":${JSON.stringify(r.b)}`;
-    const event = r.b === undefined ? { topic, partition, offset, key, headers, timestamp: r.t, messageId: r.m } : { topic, partition, offset, key, valueBase64: r.b, headers, timestamp: r.t, messageId: r.m };
+    const event = { topic, partition, offset, key, ...(r.b === undefined ? {} : { valueBase64: r.b }), headers, timestamp: r.t, messageId: r.m };
     return withJson(event, `${start}${valueBase64}${end}`);
   }
   let parsed: { value: unknown } | undefined;

@@ -112,7 +112,7 @@ export function decodeRawRecords(batch: EncodedBatch): RawRecord[] {
  * Inflated text a page decodes in one pass at most. Past it (events that compress extremely well),
  * the page's items are decoded one at a time, as the answer takes them: an answer stops at a few MB.
  */
-export const MAX_JOINED_TEXT_BYTES = 8 * 1024 * 1024;
+const MAX_JOINED_TEXT_BYTES = 8 * 1024 * 1024;
 
 /**
  * The records of a query page's batches (decodeRawRecords of each), decoded when first asked for.
